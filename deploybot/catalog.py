@@ -1,0 +1,172 @@
+"""The app catalog (apps.yml): which apps exist, what people call them, where they may go."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Tuple
+
+import yaml
+from rapidfuzz.distance import DamerauLevenshtein
+
+DEFAULT_CATALOG_PATH = Path("apps.yml")
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+class CatalogError(ValueError):
+    """apps.yml is missing or malformed; the message says where."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    id: str
+    aliases: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class App:
+    id: str
+    name: str
+    aliases: Tuple[str, ...]
+    jenkins_job: str
+    environments: Tuple[str, ...]
+
+
+def normalize_name(text: str) -> str:
+    """How names are compared: case, surrounding punctuation and spacing do not matter."""
+    return " ".join(text.lower().strip(" \t.,;:!?\"'`()[]").split())
+
+
+def typo_budget(text: str) -> int:
+    """How many edits a written name may be away from a known one and still count.
+
+    Short names get none: "cms" and "crm" are one edit apart. Damerau-Levenshtein
+    counts a swap of two neighbouring letters as one edit.
+    """
+    length = len(text)
+    if length < 4:
+        return 0
+    return 1 if length < 8 else 2
+
+
+def resolve_name(text: str, names: Dict[str, str], lenient: bool = False) -> Optional[str]:
+    """Maps a written name to the id it stands for, allowing small typos.
+
+    names maps every known spelling (normalized) to its id. lenient allows one edit in
+    three-letter words too ("shp"), for text already known to be a name. Returns None
+    when nothing is close enough or when two different ids are equally close: never guess.
+    """
+    written = normalize_name(text)
+    if not written:
+        return None
+    if written in names:
+        return names[written]
+    budget = typo_budget(written)
+    if lenient and len(written) == 3:
+        budget = 1
+    if budget == 0:
+        return None
+    best_distance, best_ids = budget + 1, set()
+    for spelling, target in names.items():
+        distance = DamerauLevenshtein.distance(written, spelling, score_cutoff=budget)
+        if distance > budget:
+            continue
+        if distance < best_distance:
+            best_distance, best_ids = distance, {target}
+        elif distance == best_distance:
+            best_ids.add(target)
+    return best_ids.pop() if len(best_ids) == 1 else None
+
+
+class Catalog:
+    def __init__(self, apps: Iterable[App], environments: Iterable[Environment]):
+        self.apps: Dict[str, App] = {app.id: app for app in apps}
+        self.environments: Dict[str, Environment] = {env.id: env for env in environments}
+        self._app_names = _spellings((a.id, a.aliases + (a.name,)) for a in self.apps.values())
+        self._environment_names = _spellings((e.id, e.aliases) for e in self.environments.values())
+
+    def app(self, app_id: str) -> Optional[App]:
+        return self.apps.get(app_id)
+
+    def resolve_app(self, text: str) -> Optional[str]:
+        """The id of the app the text names (id, alias, display name or a small typo)."""
+        return resolve_name(text, self._app_names)
+
+    def resolve_environment(self, text: str) -> Optional[str]:
+        return resolve_name(text, self._environment_names)
+
+    def app_spellings(self) -> Dict[str, str]:
+        """Every exact spelling of every app, normalized, mapped to its id."""
+        return dict(self._app_names)
+
+    def environment_spellings(self) -> Dict[str, str]:
+        return dict(self._environment_names)
+
+    def describe_apps(self) -> str:
+        """"cms (Content Management System), shop (Web Shop), ...": for replies."""
+        return ", ".join(f"{app.id} ({app.name})" for app in self.apps.values())
+
+
+def _spellings(entries: Iterable[Tuple[str, Tuple[str, ...]]]) -> Dict[str, str]:
+    spellings: Dict[str, str] = {}
+    for target, others in entries:
+        for spelling in (target,) + tuple(others):
+            key = normalize_name(spelling)
+            if spellings.get(key, target) != target:
+                raise CatalogError(f"'{spelling}' names both {spellings[key]} and {target}")
+            spellings[key] = target
+    return spellings
+
+
+def load_catalog(path: Path | str = DEFAULT_CATALOG_PATH) -> Catalog:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise CatalogError(f"{path}: the app catalog is missing") from None
+    except yaml.YAMLError as error:
+        raise CatalogError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{path}: expected 'environments' and 'apps' at the top level")
+
+    environments = [
+        Environment(env_id, tuple(_strings(spec.get("aliases", []), f"{path}: environments.{env_id}.aliases")))
+        for env_id, spec in _mapping(raw.get("environments"), f"{path}: environments").items()
+    ]
+    known_environments = {env.id for env in environments}
+
+    apps: List[App] = []
+    for app_id, spec in _mapping(raw.get("apps"), f"{path}: apps").items():
+        where = f"{path}: apps.{app_id}"
+        if not ID_PATTERN.match(str(app_id)):
+            raise CatalogError(f"{where}: an app id is lowercase letters, digits, '-' or '_'")
+        if not isinstance(spec, dict) or not spec.get("name") or not spec.get("jenkins_job"):
+            raise CatalogError(f"{where}: needs a 'name' and a 'jenkins_job'")
+        app_environments = _strings(spec.get("environments", []), f"{where}.environments")
+        unknown = set(app_environments) - known_environments
+        if unknown or not app_environments:
+            raise CatalogError(f"{where}.environments: must list known environments, got {app_environments}")
+        apps.append(
+            App(
+                id=app_id,
+                name=str(spec["name"]),
+                aliases=tuple(_strings(spec.get("aliases", []), f"{where}.aliases")),
+                jenkins_job=str(spec["jenkins_job"]),
+                environments=tuple(app_environments),
+            )
+        )
+    if not apps:
+        raise CatalogError(f"{path}: lists no apps")
+    return Catalog(apps, environments)
+
+
+def _mapping(value, where: str) -> dict:
+    if not isinstance(value, dict) or not value:
+        raise CatalogError(f"{where}: expected a mapping")
+    return value
+
+
+def _strings(value, where: str) -> List[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise CatalogError(f"{where}: expected a list of names")
+    return value

@@ -1,0 +1,135 @@
+"""Assistant profiles (assistants/<id>.yml): who a bot is, where it deploys, who may use it."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Mapping, Optional, Tuple
+
+import yaml
+
+DEFAULT_PROFILES_DIR = Path("assistants")
+# The action server learns which bot it serves from this variable (set by deploybot.stack).
+ASSISTANT_ENV = "DEPLOYBOT_ASSISTANT"
+DURATION = re.compile(r"^\s*(\d+)\s*(s|sec|m|min|h)?\s*$")
+DURATION_UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
+
+
+class ProfileError(ValueError):
+    """A profile is missing or malformed; the message says where."""
+
+
+@dataclass(frozen=True)
+class AssistantProfile:
+    id: str
+    name: str
+    environments: Tuple[str, ...]
+    rasa_port: int
+    actions_port: int
+    who_may_deploy: str
+    allow_list: Tuple[str, ...]
+    configured_admins: Tuple[str, ...]
+    management_channel: Optional[str]
+    confirmation_timeout_seconds: int
+    trusted_build_systems: Tuple[str, ...]
+    build_systems_skip_confirmation: bool
+    personality: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def default_environment(self) -> str:
+        return self.environments[0]
+
+    def serves(self, environment: str) -> bool:
+        return environment in self.environments
+
+    def admins(self, environ: Mapping[str, str] = os.environ) -> Tuple[str, ...]:
+        """Admins from the profile plus DEPLOYBOT_ADMINS (comma-separated user ids)."""
+        extra = [a.strip() for a in environ.get("DEPLOYBOT_ADMINS", "").split(",") if a.strip()]
+        return tuple(dict.fromkeys(self.configured_admins + tuple(extra)))
+
+    def lines(self, key: str) -> Tuple[str, ...]:
+        """The bot's own wording for small talk (greet, goodbye, thank, ...)."""
+        value = self.personality.get(key, ())
+        return (value,) if isinstance(value, str) else tuple(value)
+
+
+def parse_duration(value, where: str) -> int:
+    """Seconds from 600, "600s", "10m" or "1h"."""
+    match = DURATION.match(str(value))
+    if not match or int(match.group(1)) <= 0:
+        raise ProfileError(f"{where}: expected a duration like 10m, 600s or 1h, got {value!r}")
+    return int(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
+def _port(raw: dict, key: str, env_name: str, where: str, environ: Mapping[str, str]) -> int:
+    value = environ.get(env_name) or (raw.get("ports") or {}).get(key)
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        raise ProfileError(f"{where}: ports.{key} (or {env_name}) must be a port number, got {value!r}") from None
+    if not 0 < port < 65536:
+        raise ProfileError(f"{where}: {port} is not a port number")
+    return port
+
+
+def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> AssistantProfile:
+    path = Path(path)
+    where = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ProfileError(f"{where}: no such assistant profile") from None
+    except yaml.YAMLError as error:
+        raise ProfileError(f"{where}: not valid YAML: {error}") from None
+    assistant_id = path.stem
+    environments = tuple(raw.get("environments") or ())
+    if not raw.get("name") or not environments:
+        raise ProfileError(f"{where}: needs a 'name' and at least one environment")
+    who = raw.get("who_may_deploy", "everyone")
+    if who not in ("everyone", "granted"):
+        raise ProfileError(f"{where}: who_may_deploy is 'everyone' or 'granted', got {who!r}")
+    build_systems = raw.get("build_systems") or {}
+    prefix = assistant_id.upper()
+    return AssistantProfile(
+        id=assistant_id,
+        name=str(raw["name"]),
+        environments=environments,
+        rasa_port=_port(raw, "rasa", f"{prefix}_PORT", where, environ),
+        actions_port=_port(raw, "actions", f"{prefix}_ACTIONS_PORT", where, environ),
+        who_may_deploy=who,
+        allow_list=tuple(str(u) for u in raw.get("allow_list") or ()),
+        configured_admins=tuple(str(u) for u in raw.get("admins") or ()),
+        management_channel=raw.get("management_channel"),
+        confirmation_timeout_seconds=parse_duration(raw.get("confirmation_timeout", "10m"), f"{where}: confirmation_timeout"),
+        trusted_build_systems=tuple(str(b) for b in build_systems.get("trusted") or ()),
+        build_systems_skip_confirmation=bool(build_systems.get("skip_confirmation", False)),
+        personality=raw.get("personality") or {},
+    )
+
+
+def load_profiles(directory: Path | str = DEFAULT_PROFILES_DIR, environ: Mapping[str, str] = os.environ) -> Dict[str, AssistantProfile]:
+    """Every profile in the directory, by id (the file name without .yml)."""
+    paths = sorted(Path(directory).glob("*.yml"))
+    if not paths:
+        raise ProfileError(f"{directory}: no assistant profiles (*.yml)")
+    profiles = {path.stem: load_profile(path, environ) for path in paths}
+    owners: Dict[str, str] = {}
+    for profile in profiles.values():
+        for environment in profile.environments:
+            if environment in owners:
+                raise ProfileError(f"{environment} is served by both {owners[environment]} and {profile.id}")
+            owners[environment] = profile.id
+    return profiles
+
+
+def bot_serving(environment: str, profiles: Mapping[str, AssistantProfile]) -> Optional[AssistantProfile]:
+    """The bot that deploys to an environment, if any."""
+    return next((p for p in profiles.values() if p.serves(environment)), None)
+
+
+def current_assistant_id(environ: Mapping[str, str] = os.environ) -> str:
+    assistant_id = environ.get(ASSISTANT_ENV)
+    if not assistant_id:
+        raise ProfileError(f"{ASSISTANT_ENV} is not set: the action server cannot tell which bot it serves")
+    return assistant_id
