@@ -1,0 +1,185 @@
+"""Turns what the spaCy rules, the typo matcher and DIET found into final entities.
+
+Every entity leaves here with its normalized value, the one the actions use:
+  app          the catalog id ("content management system", "cmss" -> "cms")
+  environment  the environment id ("prod" -> "production")
+  version      as written without a leading "v"
+  user         the handle without "@"; a Slack mention <@U024BE7LH> gives U024BE7LH
+
+Precedence, by span: the bots' own names block everything; then the spaCy entity ruler
+(exact catalog spellings, version and mention patterns); then the typo matcher on words
+that are no English words; then DIET, whose values are normalized the same way. Last,
+in permission commands where nobody is named yet, a handle-like word that is no English
+word is taken as the user ("auth okonkwo.a billing"): DIET only knows names it has seen.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from deploybot.catalog import normalize_name, resolve_name, typo_budget
+from deploybot.versions import normalize_version
+
+RULE_LABELS = {"APP": "app", "ENVIRONMENT": "environment", "VERSION": "version", "USER": "user"}
+SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$", re.IGNORECASE)
+# Words that DIET sometimes tags but that never name a user.
+NOT_A_USER = {"i", "me", "my", "myself", "mine", "we", "us", "you", "everyone", "everybody", "anyone", "someone"}
+# Intents whose messages name a user, and chat words that are no English words but no handles either.
+PERMISSION_INTENTS = {"grant_permission", "revoke_permission", "list_permissions"}
+CHAT_WORDS = {"pls", "plz", "thx", "ty", "asap", "btw", "rn", "tho", "perms", "perm", "ok", "okay", "yo", "hey", "pls", "dont", "cant", "wont", "isnt", "shouldnt", "doesnt", "im", "ive", "whats", "whos", "hes", "shes", "theyre"}
+HANDLE = re.compile(r"^[a-z][a-z0-9._-]{2,39}$")
+# Log-probabilities (spaCy's lexeme_prob): at or above this a word is ordinary English.
+ENGLISH_LOG_PROB = -17.0
+UNSEEN_WORD_LOG_PROB = -25.0
+
+
+@dataclass(frozen=True)
+class Span:
+    """A piece of the message: character offsets and, for entity-ruler spans, label and id."""
+
+    start: int
+    end: int
+    label: str = ""
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class Entity:
+    entity: str
+    value: str
+    start: int
+    end: int
+    source: str  # rules | typo | diet | handle
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self.start < end and start < self.end
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What resolution needs to know, all derived from the spaCy pipeline."""
+
+    app_spellings: Dict[str, str]
+    environment_spellings: Dict[str, str]
+    bot_names: Tuple[str, ...]
+    log_prob: Callable[[str], float]  # of a lowercase word; UNSEEN_WORD_LOG_PROB if unseen
+
+    def is_english_word(self, word: str) -> bool:
+        return self.log_prob(word) >= ENGLISH_LOG_PROB
+
+
+def user_value(text: str, vocabulary: Vocabulary) -> Optional[str]:
+    text = text.strip()
+    mention = SLACK_MENTION.match(text)
+    if mention:
+        return mention.group(1).upper()  # Slack ids are upper case
+    handle = text.lstrip("@").strip(" .,;:!?'\"")
+    if not handle or handle.lower() in NOT_A_USER or handle.lower() in vocabulary.bot_names:
+        return None
+    return handle
+
+
+def normalize(entity: str, text: str, vocabulary: Vocabulary) -> Optional[str]:
+    """The normalized value for an entity of this type written as text; None drops it.
+
+    An app or environment no catalog spelling matches keeps its lowercased text, so the
+    dialogue can say "I don't know an app called ...".
+    """
+    if entity == "app":
+        return resolve_name(text, vocabulary.app_spellings, lenient=True) or normalize_name(text) or None
+    if entity == "environment":
+        return resolve_name(text, vocabulary.environment_spellings, lenient=True) or normalize_name(text) or None
+    if entity == "version":
+        written = text.strip()
+        # An unparseable version is kept as written: the dialogue explains what a version looks like.
+        return normalize_version(written) or (written[1:] if written[:1] in "vV" and len(written) > 1 else written) or None
+    if entity == "user":
+        return user_value(text, vocabulary)
+    return None
+
+
+def typo_matches(text: str, tokens: Sequence[Span], taken: List[Entity], blocked: Sequence[Span], vocabulary: Vocabulary) -> List[Entity]:
+    """App and environment names with small typos ("cmss", "biling", "prodution").
+
+    Only words that are no English words are tried, so "stop" never becomes "shop".
+    """
+    found = []
+    for token in tokens:
+        word = text[token.start:token.end]
+        lowered = word.lower()
+        if (
+            typo_budget(lowered) == 0
+            or not lowered.isalpha()
+            or vocabulary.is_english_word(lowered)
+            or any(e.overlaps(token.start, token.end) for e in taken)
+            or any(b.start < token.end and token.start < b.end for b in blocked)
+        ):
+            continue
+        for entity, spellings in (("app", vocabulary.app_spellings), ("environment", vocabulary.environment_spellings)):
+            value = resolve_name(lowered, spellings)
+            if value:
+                found.append(Entity(entity, value, token.start, token.end, "typo"))
+                break
+    return found
+
+
+def unknown_handle(text: str, tokens: Sequence[Span], taken: List[Entity], blocked: Sequence[Span], vocabulary: Vocabulary) -> Optional[Entity]:
+    """The rarest handle-like word that is no English word and nothing else already.
+
+    Rarest, because a rare verb ("deauthorize") is still likelier English than a handle.
+    """
+    candidates = []
+    for position, token in enumerate(tokens):
+        word = text[token.start:token.end]
+        lowered = word.lower()
+        if (
+            HANDLE.match(lowered)
+            and lowered not in CHAT_WORDS
+            and lowered not in NOT_A_USER
+            and not vocabulary.is_english_word(lowered)
+            and not any(e.overlaps(token.start, token.end) for e in taken)
+            and not any(b.start < token.end and token.start < b.end for b in blocked)
+        ):
+            candidates.append((vocabulary.log_prob(lowered), position, Entity("user", word, token.start, token.end, "handle")))
+    return min(candidates)[2] if candidates else None
+
+
+def resolve_entities(
+    text: str,
+    rule_spans: Iterable[Span],
+    tokens: Sequence[Span],
+    diet_entities: Iterable[dict],
+    vocabulary: Vocabulary,
+    intent: Optional[str] = None,
+) -> List[Entity]:
+    """The final entities of a message, sorted by position."""
+    blocked = [span for span in rule_spans if span.label == "BOT"]
+    entities: List[Entity] = []
+    for span in rule_spans:
+        entity = RULE_LABELS.get(span.label)
+        if not entity:
+            continue
+        written = text[span.start:span.end]
+        value = span.id or normalize(entity, written, vocabulary)
+        if value:
+            entities.append(Entity(entity, value, span.start, span.end, "rules"))
+
+    entities += typo_matches(text, tokens, entities, blocked, vocabulary)
+
+    for candidate in diet_entities:
+        entity, start, end = candidate.get("entity"), candidate.get("start"), candidate.get("end")
+        if entity not in RULE_LABELS.values() or start is None or end is None:
+            continue
+        if any(e.overlaps(start, end) for e in entities) or any(b.start < end and start < b.end for b in blocked):
+            continue
+        value = normalize(entity, text[start:end], vocabulary)
+        if value:
+            entities.append(Entity(entity, value, start, end, "diet"))
+
+    if intent in PERMISSION_INTENTS and not any(e.entity == "user" for e in entities):
+        handle = unknown_handle(text, tokens, entities, blocked, vocabulary)
+        if handle:
+            entities.append(handle)
+
+    return sorted(entities, key=lambda e: (e.start, e.end))
