@@ -1,0 +1,33 @@
+"""What every action needs: this bot's profile, all profiles and the catalog, loaded once."""
+from functools import lru_cache
+from typing import Dict, Optional
+
+from rasa_sdk import Tracker
+
+from deploybot.catalog import Catalog, load_catalog
+from deploybot.profiles import AssistantProfile, current_assistant_id, load_profiles
+
+
+@lru_cache(maxsize=1)
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@lru_cache(maxsize=1)
+def profiles() -> Dict[str, AssistantProfile]:
+    return load_profiles()
+
+
+def profile() -> AssistantProfile:
+    return profiles()[current_assistant_id()]
+
+
+def entity_values(tracker: Tracker, entity: str) -> list:
+    """The distinct normalized values of an entity in the latest message, in order."""
+    values = [e.get("value") for e in tracker.latest_message.get("entities", []) if e.get("entity") == entity]
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def first_entity(tracker: Tracker, entity: str) -> Optional[str]:
+    values = entity_values(tracker, entity)
+    return values[0] if values else None

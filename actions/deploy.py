@@ -1,0 +1,176 @@
+"""The deploy dialogue: start a request, fill it in, restate it, act on yes or no."""
+import time
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.context import catalog, entity_values, profile, profiles
+from deploybot import messages
+from deploybot.deploy_request import (
+    DeployRequest,
+    RequestRejected,
+    build_request,
+    check_app,
+    check_environment,
+    check_version,
+    confirmation_is_stale,
+)
+
+REQUEST_SLOTS = ("app", "version", "environment")
+
+
+def clear_request() -> List[Dict[Text, Any]]:
+    return [SlotSet(slot, None) for slot in REQUEST_SLOTS + ("pending_deploy",)]
+
+
+def pending_request(tracker: Tracker) -> Optional[DeployRequest]:
+    """The request waiting for yes or no, if any (checked again: profiles may have changed)."""
+    pending = tracker.get_slot("pending_deploy")
+    if not isinstance(pending, dict):
+        return None
+    return build_request(pending.get("app"), pending.get("version"), pending.get("environment"), profile(), profiles(), catalog())
+
+
+def request_from_slots(tracker: Tracker) -> DeployRequest:
+    return build_request(
+        tracker.get_slot("app"), tracker.get_slot("version"), tracker.get_slot("environment"),
+        profile(), profiles(), catalog(),
+    )
+
+
+def ask_for_confirmation(dispatcher: CollectingDispatcher, request: DeployRequest) -> List[Dict[Text, Any]]:
+    dispatcher.utter_message(text=messages.confirmation_question(request, catalog()), buttons=messages.YES_NO_BUTTONS)
+    pending = {"app": request.app, "version": request.version, "environment": request.environment, "asked_at": time.time()}
+    return [SlotSet("pending_deploy", pending)]
+
+
+class ActionStartDeploy(Action):
+    """A deploy request starts afresh: only what this message says counts."""
+
+    def name(self) -> Text:
+        return "action_start_deploy"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        if tracker.get_slot("pending_deploy"):
+            try:
+                previous = pending_request(tracker)
+                dispatcher.utter_message(text=messages.replaced_request(messages.restate(previous, catalog())))
+            except RequestRejected:
+                pass
+        events = clear_request()
+        for slot in REQUEST_SLOTS:
+            values = entity_values(tracker, slot)
+            if len(values) > 1:
+                # Never pick one of several: ask instead.
+                dispatcher.utter_message(text=messages.one_at_a_time(slot, values))
+            elif values:
+                events.append(SlotSet(slot, values[0]))
+        return events
+
+
+class ValidateDeployForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_deploy_form"
+
+    def _environment(self, tracker: Tracker) -> str:
+        return tracker.get_slot("environment") or profile().default_environment
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
+        # A request for an environment this bot does not serve needs nothing more:
+        # action_confirm_deploy turns it down right away.
+        try:
+            check_environment(self._environment(tracker), profile(), profiles(), catalog())
+        except RequestRejected:
+            return []
+        return domain_slots
+
+    def validate_app(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        try:
+            check_app(str(value), self._environment(tracker), catalog())
+        except RequestRejected as rejection:
+            dispatcher.utter_message(text=str(rejection))
+            return {"app": None}
+        return {"app": value}
+
+    def validate_version(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        try:
+            return {"version": check_version(str(value))}
+        except RequestRejected as rejection:
+            dispatcher.utter_message(text=str(rejection))
+            return {"version": None}
+
+
+class ActionAskApp(Action):
+    def name(self) -> Text:
+        return "action_ask_app"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        buttons = [{"title": app_id, "payload": f'/deploy{{"app": "{app_id}"}}'} for app_id in catalog().apps]
+        dispatcher.utter_message(text=messages.ask_app(catalog()), buttons=buttons)
+        return []
+
+
+class ActionAskVersion(Action):
+    def name(self) -> Text:
+        return "action_ask_version"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        app = catalog().app(tracker.get_slot("app") or "")
+        dispatcher.utter_message(text=messages.ask_version(app.name if app else "the app"))
+        return []
+
+
+class ActionConfirmDeploy(Action):
+    """Checks the complete request once more and restates it, or says why not."""
+
+    def name(self) -> Text:
+        return "action_confirm_deploy"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        try:
+            request = request_from_slots(tracker)
+        except RequestRejected as rejection:
+            dispatcher.utter_message(text=str(rejection))
+            return clear_request()
+        return [SlotSet("environment", request.environment), SlotSet("version", request.version)] + ask_for_confirmation(dispatcher, request)
+
+
+class ActionDeploy(Action):
+    """The requester said yes."""
+
+    def name(self) -> Text:
+        return "action_deploy"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        try:
+            request = pending_request(tracker)
+        except RequestRejected as rejection:
+            dispatcher.utter_message(text=str(rejection))
+            return clear_request()
+        if request is None:
+            dispatcher.utter_message(text=messages.NOTHING_PENDING)
+            return []
+        timeout = profile().confirmation_timeout_seconds
+        if confirmation_is_stale(tracker.get_slot("pending_deploy").get("asked_at"), time.time(), timeout):
+            dispatcher.utter_message(text=messages.stale_confirmation(timeout))
+            return ask_for_confirmation(dispatcher, request)
+        # Triggering Jenkins is the next piece of work; until then say so plainly.
+        dispatcher.utter_message(text=messages.cannot_deploy_yet(messages.restate(request, catalog())))
+        return clear_request()
+
+
+class ActionDenyDeploy(Action):
+    """The requester said no."""
+
+    def name(self) -> Text:
+        return "action_deny_deploy"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        if tracker.get_slot("pending_deploy") or tracker.active_loop.get("name"):
+            dispatcher.utter_message(text=messages.CANCELLED)
+            return clear_request()
+        dispatcher.utter_message(text=messages.NOTHING_PENDING)
+        return []

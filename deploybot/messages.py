@@ -1,0 +1,88 @@
+"""The bots' plain messages. Deployment wording is exact and has no personality."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from deploybot.catalog import Catalog
+from deploybot.deploy_request import DeployRequest
+from deploybot.profiles import AssistantProfile
+
+
+def format_duration(seconds: float) -> str:
+    """45 sec, 6 min, 1 sec, 1 h, 2 min, 3 sec."""
+    total = max(0, int(round(seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours} h"] if hours else []
+    if hours or minutes:
+        parts.append(f"{minutes} min")
+    parts.append(f"{secs} sec")
+    return ", ".join(parts)
+
+
+def restate(request: DeployRequest, catalog: Catalog) -> str:
+    """The canonical form of a request: "Deploy Content Management System 1.0.2 to staging"."""
+    return f"Deploy {catalog.app(request.app).name} {request.version} to {request.environment}"
+
+
+def confirmation_question(request: DeployRequest, catalog: Catalog) -> str:
+    return f"{restate(request, catalog)}? (yes/no)"
+
+
+YES_NO_BUTTONS = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+
+CANCELLED = "Cancelled, nothing was deployed."
+NOTHING_PENDING = "Nothing is waiting for your confirmation. To deploy, say for example “deploy cms 1.0.2”."
+
+
+def stale_confirmation(timeout_seconds: int) -> str:
+    return f"That request waited more than {format_duration(timeout_seconds)} for your answer, so I'm asking again."
+
+
+def replaced_request(previous: str) -> str:
+    return f"That replaces your pending request ({previous}), which will not be deployed."
+
+
+def ask_app(catalog: Catalog) -> str:
+    return f"Which app? I know {', '.join(catalog.apps)}."
+
+
+def ask_version(app_name: str) -> str:
+    return f"Which version of {app_name}?"
+
+
+def one_at_a_time(kind: str, values: Iterable[str]) -> str:
+    return f"One deployment at a time, please: you named several {kind}s ({', '.join(values)})."
+
+
+def not_built_yet(what: str) -> str:
+    """For commands whose machinery (permissions store, Jenkins) does not exist yet."""
+    return f"I understood: {what}. I can't do that yet: this part of deploybot is not built, so nothing was done."
+
+
+def cannot_deploy_yet(restated: str) -> str:
+    return f"Confirmed: {restated}. But I can't start deployments yet: the Jenkins connection is not built, so nothing was deployed."
+
+
+def capabilities(profile: AssistantProfile) -> str:
+    environment = profile.default_environment
+    return "\n".join(
+        [
+            f"• deploy an app: “deploy cms 1.0.2 to {environment}” (I'll ask for what's missing, then for a yes)",
+            "• list the apps I know: “which apps?”",
+            f"• status and history: “status of cms”, “history of {environment}”",
+            "• cancel or roll back: “cancel the cms deployment”, “roll back shop”",
+            f"• lock and unlock: “lock {environment}”, “unlock {environment}”",
+            "• permissions: “who can deploy cms?”, “what can I deploy?”"
+            + ("; admins: “auth jbrueder cms”, “revoke jbrueder cms”" if profile.who_may_deploy == "granted" else ""),
+        ]
+    )
+
+
+def app_list(catalog: Catalog, profile: AssistantProfile) -> str:
+    lines = [
+        f"• {app.id}: {app.name}"
+        for app in catalog.apps.values()
+        if any(profile.serves(env) for env in app.environments)
+    ]
+    return f"I deploy these apps to {' and '.join(profile.environments)}:\n" + "\n".join(lines)

@@ -1,0 +1,137 @@
+"""The terminal chat of `make run`: one channel with both bots in it, like Slack.
+
+A line that starts by addressing a bot ("marvin ...", "@marvin ...", "Bender, ...") goes to
+that bot; any other line goes to the last bot addressed. Messages go in through each bot's
+callback channel, and every reply, including those that come minutes later, comes back to
+a small HTTP receiver here, so they appear as they arrive.
+
+Commands: /user NAME switches who you are, /quit (or Ctrl-D) leaves.
+"""
+from __future__ import annotations
+
+import getpass
+import json
+import re
+import threading
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Mapping, Optional, Tuple
+
+from deploybot.profiles import AssistantProfile
+
+HOST = "127.0.0.1"
+SEND_TIMEOUT_SECONDS = 330  # Rasa waits up to 300 s for an action
+
+
+def addressed_bot(line: str, names: Mapping[str, str]) -> Optional[str]:
+    """The id of the bot a line starts by addressing, if any (names: lowercase name -> id)."""
+    match = re.match(r"^\s*(?:hey\s+|hi\s+)?@?([a-z]+)\b", line, re.IGNORECASE)
+    return names.get(match.group(1).lower()) if match else None
+
+
+def route(line: str, last_bot: str, names: Mapping[str, str]) -> str:
+    return addressed_bot(line, names) or last_bot
+
+
+def render(bot_name: str, message: dict) -> str:
+    """One bot message as terminal lines: text, then its buttons."""
+    lines = []
+    text = message.get("text")
+    if text:
+        first, *rest = text.splitlines() or [""]
+        lines.append(f"{bot_name}: {first}")
+        lines += [" " * (len(bot_name) + 2) + line for line in rest]
+    buttons = message.get("buttons") or []
+    if buttons:
+        lines.append(" " * (len(bot_name) + 2) + "  ".join(f"[{b.get('title')}]" for b in buttons))
+    for key in ("image", "attachment", "custom"):
+        if message.get(key):
+            lines.append(f"{bot_name}: ({key}) {json.dumps(message[key])}")
+    return "\n".join(lines)
+
+
+class Printer:
+    """Prints whole messages only, so replies arriving at once do not interleave."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+
+    def say(self, text: str) -> None:
+        with self.lock:
+            print(text, flush=True)
+
+
+def start_receiver(port: int, profiles: Mapping[str, AssistantProfile], printer: Printer) -> ThreadingHTTPServer:
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            bot = profiles.get(self.path.strip("/"))
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                message = json.loads(self.rfile.read(length) or b"{}")
+            except ValueError:
+                message = None
+            if bot is None or not isinstance(message, dict):
+                self.send_response(400)
+                self.end_headers()
+                return
+            printer.say(render(bot.name, message))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):  # keep the terminal for the conversation
+            pass
+
+    server = ThreadingHTTPServer((HOST, port), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def send(profile: AssistantProfile, user: str, text: str) -> Tuple[bool, str]:
+    body = json.dumps({"sender": user, "message": text}).encode()
+    request = urllib.request.Request(
+        f"http://{HOST}:{profile.rasa_port}/webhooks/callback/webhook",
+        data=body, headers={"Content-Type": "application/json"}, method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS):
+            return True, ""
+    except (urllib.error.URLError, OSError) as error:
+        return False, f"could not reach {profile.name} ({error})"
+
+
+def run_chat(profiles: Mapping[str, AssistantProfile], callback_port: int, user: Optional[str] = None, stack=None) -> None:
+    user = user or getpass.getuser()
+    names = {p.name.lower(): p.id for p in profiles.values()}
+    last_bot = next(iter(profiles))
+    printer = Printer()
+    server = start_receiver(callback_port, profiles, printer)
+    bots = " and ".join(f"{p.name} ({', '.join(p.environments)})" for p in profiles.values())
+    printer.say(
+        f"\nYou are {user}, in a channel with {bots}.\n"
+        f"Start a line with a bot's name to talk to it; other lines go to the last bot addressed "
+        f"(now {profiles[last_bot].name}). /user NAME switches user, /quit leaves.\n"
+    )
+    try:
+        while True:
+            try:
+                line = input()
+            except EOFError:
+                break
+            line = line.strip()
+            if not line:
+                continue
+            if line in ("/quit", "/exit"):
+                break
+            if line.startswith("/user"):
+                user = line[len("/user"):].strip() or user
+                printer.say(f"(you are now {user})")
+                continue
+            if stack is not None:
+                stack.check_alive()
+            last_bot = route(line, last_bot, names)
+            ok, problem = send(profiles[last_bot], user, line)
+            if not ok:
+                printer.say(f"({problem})")
+    finally:
+        server.shutdown()

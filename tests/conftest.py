@@ -1,0 +1,154 @@
+"""Shared fixtures. The `stack` fixture runs the real local stack (deploybot.stack): both
+Rasa servers with the trained model and both action servers, on free loopback ports,
+with a tracker database of its own. It is started once per test session."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "models" / "deploybot.tar.gz"
+TOKEN = "test-token-not-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method: str, url: str, body=None, timeout: float = 60):
+    """(status, parsed JSON or text) of a real HTTP request."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode(errors="replace")
+
+
+@dataclass
+class CallbackInbox:
+    """Receives what the bots POST to their callback URL, per bot."""
+
+    messages: Dict[str, List[dict]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass
+class Bot:
+    id: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def say(self, sender: str, text: str) -> List[dict]:
+        """A user message over the REST channel; returns the bot's replies."""
+        status, replies = http("POST", f"{self.url}/webhooks/rest/webhook", {"sender": sender, "message": text})
+        assert status == 200, replies
+        return replies
+
+    def texts(self, sender: str, text: str) -> List[str]:
+        return [r.get("text", "") for r in self.say(sender, text)]
+
+    def parse(self, text: str) -> dict:
+        status, parsed = http("POST", f"{self.url}/model/parse?token={TOKEN}", {"text": text})
+        assert status == 200, parsed
+        return parsed
+
+    def tracker(self, sender: str) -> dict:
+        status, tracker = http("GET", f"{self.url}/conversations/{sender}/tracker?token={TOKEN}")
+        assert status == 200, tracker
+        return tracker
+
+    def add_events(self, sender: str, events: List[dict]) -> None:
+        status, body = http("POST", f"{self.url}/conversations/{sender}/tracker/events?token={TOKEN}", events)
+        assert status == 200, body
+
+
+@dataclass
+class Stack:
+    process: subprocess.Popen
+    bots: Dict[str, Bot]
+    inbox: CallbackInbox
+    var_dir: Path
+
+
+def _start_inbox(port: int, inbox: CallbackInbox) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            with inbox.lock:
+                inbox.messages.setdefault(self.path.strip("/"), []).append(body)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run the tests with `make test`, which trains first")
+    var_dir = tmp_path_factory.mktemp("var")
+    ports = {name: free_port() for name in ("MARVIN_PORT", "BENDER_PORT", "MARVIN_ACTIONS_PORT", "BENDER_ACTIONS_PORT", "DEPLOYBOT_CALLBACK_PORT")}
+    inbox = CallbackInbox()
+    receiver = _start_inbox(ports["DEPLOYBOT_CALLBACK_PORT"], inbox)
+    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "DEPLOYBOT_API_TOKEN": TOKEN,
+           "DEPLOYBOT_VAR_DIR": str(var_dir), "RASA_TELEMETRY_ENABLED": "false"}
+    log = open(var_dir / "stack.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "deploybot.stack", "--model", str(MODEL)],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 360
+    while "Ready." not in (var_dir / "stack.log").read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the stack did not start:\n" + (var_dir / "stack.log").read_text()[-3000:])
+        time.sleep(1)
+    bots = {"marvin": Bot("marvin", ports["MARVIN_PORT"]), "bender": Bot("bender", ports["BENDER_PORT"])}
+    yield Stack(process, bots, inbox, var_dir)
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    finally:
+        receiver.shutdown()
+        log.close()
+
+
+@pytest.fixture
+def marvin(stack) -> Bot:
+    return stack.bots["marvin"]
+
+
+@pytest.fixture
+def bender(stack) -> Bot:
+    return stack.bots["bender"]
+
+
+@pytest.fixture
+def user(request) -> str:
+    """A sender id of its own for each test, so conversations never mix."""
+    return f"user-{request.node.name}-{time.time_ns()}"[:60]
