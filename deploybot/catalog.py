@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
-import yaml
 from rapidfuzz.distance import DamerauLevenshtein
+
+from deploybot.config_files import read_mapping
 
 DEFAULT_CATALOG_PATH = Path("apps.yml")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -120,14 +121,7 @@ def _spellings(entries: Iterable[Tuple[str, Tuple[str, ...]]]) -> Dict[str, str]
 
 def load_catalog(path: Path | str = DEFAULT_CATALOG_PATH) -> Catalog:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: the app catalog is missing") from None
-    except yaml.YAMLError as error:
-        raise CatalogError(f"{path}: not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise CatalogError(f"{path}: expected 'environments' and 'apps' at the top level")
+    raw = read_mapping(path, CatalogError, "app catalog")
 
     environments = [
         Environment(env_id, tuple(_strings(spec.get("aliases", []), f"{path}: environments.{env_id}.aliases")))

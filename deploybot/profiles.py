@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Mapping, Optional, Tuple
 
-import yaml
+from deploybot.config_files import read_mapping
 
 DEFAULT_PROFILES_DIR = Path("assistants")
 # The action server learns which bot it serves from this variable (set by deploybot.stack).
@@ -76,12 +76,7 @@ def _port(raw: dict, key: str, env_name: str, where: str, environ: Mapping[str, 
 def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> AssistantProfile:
     path = Path(path)
     where = str(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ProfileError(f"{where}: no such assistant profile") from None
-    except yaml.YAMLError as error:
-        raise ProfileError(f"{where}: not valid YAML: {error}") from None
+    raw = read_mapping(path, ProfileError, "assistant profile")
     assistant_id = path.stem
     environments = tuple(raw.get("environments") or ())
     if not raw.get("name") or not environments:

@@ -76,5 +76,11 @@ def test_malformed_catalogs_say_where(tmp_path, apps, message):
 
 
 def test_missing_catalog_says_so(tmp_path):
-    with pytest.raises(CatalogError, match="missing"):
+    with pytest.raises(CatalogError, match="no such app catalog"):
         load_catalog(tmp_path / "nope.yml")
+
+
+def test_a_catalog_that_is_no_mapping_says_so(tmp_path):
+    (tmp_path / "apps.yml").write_text("- cms\n- shop\n")
+    with pytest.raises(CatalogError, match="must be a YAML mapping"):
+        load_catalog(tmp_path / "apps.yml")
