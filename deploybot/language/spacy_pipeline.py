@@ -3,6 +3,8 @@
 Nothing is downloaded: the lemma tables ship in the spacy-lookups-data wheel.
 
   tokenizer       + splits "cms:1.0.2" and "cms@1.0.2" into app and version
+                  - no longer splits at "-" inside words: "3.2.1-rc1", "geo-router" and
+                    "mary-jane" stay one token each
   lemmatizer      lookup mode: "deploying", "deployed" -> "deploy" for the word features
   lexeme_prob     word log-probabilities (token.prob): tells English words from names and
                   typos, so "stop" never becomes the app "shop" and "hkaraca" can be a user
@@ -11,6 +13,9 @@ Nothing is downloaded: the lemma tables ship in the spacy-lookups-data wheel.
                   BOT (the bots' own names, so they are never taken for anything else)
   merge_entities  each matched span becomes one token: "3.2.1-rc1", "<@U024BE7LH>",
                   "content management system"
+  attribute_ruler gives those tokens a class lemma (__app__, __version__, ...), so the word
+                  features learn "deploy __app__ __version__", not which apps appeared in
+                  which training sentences
 
 Rasa lowercases text before spaCy sees it (SpacyNLP case_sensitive: false), so every
 pattern here is lowercase.
@@ -32,22 +37,21 @@ from spacy.util import compile_infix_regex
 from deploybot.catalog import Catalog, load_catalog
 from deploybot.profiles import load_profiles
 
-VERSION_CORE = r"^v?\d+(\.\d+){1,3}$"
-PRE_RELEASE = r"^[0-9a-z]+([.+-][0-9a-z]+)*$"
+# One token, thanks to the tokenizer change: 1.0.2, v2.3, 3.2.1-rc1, 1.0.2-rc.1+build.5
+VERSION_TOKEN = r"^v?\d+(\.\d+){1,3}(-[0-9a-z]+([.-][0-9a-z]+)*)?(\+[0-9a-z]+([.-][0-9a-z]+)*)?$"
 SLACK_MENTION = r"^@[uw][a-z0-9]{5,}(\|[^>]*)?$"
 HANDLE = r"[a-z0-9][a-z0-9._-]*"
 # "cms:1.0.2", "cms@1.0.2": a name glued to a version.
 NAME_VERSION_INFIX = r"(?<=[a-z])[:@](?=v?\d)"
+# spaCy's rule that splits words at hyphens and dashes, and the same without the hyphen.
+HYPHEN_INFIX = "(?:-|–|—|--|---|——|~)"
+DASH_INFIX = "(?:–|—|--|---|——|~)"
 # Words rarer than this carry no information and are left out to keep the pipeline small.
 RAREST_LOG_PROB = -19.0
 
 
 def version_patterns() -> List[dict]:
-    core = {"TEXT": {"REGEX": VERSION_CORE}}
-    return [
-        {"label": "VERSION", "pattern": [core]},
-        {"label": "VERSION", "pattern": [core, {"ORTH": "-"}, {"TEXT": {"REGEX": PRE_RELEASE}}]},
-    ]
+    return [{"label": "VERSION", "pattern": [{"TEXT": {"REGEX": VERSION_TOKEN}}]}]
 
 
 def user_patterns(bot_names: Iterable[str]) -> List[dict]:
@@ -62,6 +66,13 @@ def user_patterns(bot_names: Iterable[str]) -> List[dict]:
 def bot_patterns(bot_names: Iterable[str]) -> List[dict]:
     names = sorted({n for name in bot_names for n in (name, "@" + name)})
     return [{"label": "BOT", "pattern": [{"LOWER": {"IN": names}}]}]
+
+
+ENTITY_LEMMAS = {"APP": "__app__", "ENVIRONMENT": "__environment__", "VERSION": "__version__", "USER": "__user__", "BOT": "__bot__"}
+
+
+def class_lemma_patterns() -> List[dict]:
+    return [{"patterns": [[{"ENT_TYPE": label}]], "attrs": {"LEMMA": lemma}} for label, lemma in ENTITY_LEMMAS.items()]
 
 
 def catalog_patterns(catalog: Catalog) -> List[dict]:
@@ -90,17 +101,21 @@ def word_log_probs() -> Table:
 def build_pipeline(catalog: Catalog, bot_names: Iterable[str]) -> spacy.Language:
     bot_names = [name.lower() for name in bot_names]
     nlp = spacy.blank("en")
-    infixes = list(nlp.Defaults.infixes) + [NAME_VERSION_INFIX]
+    infixes = [rule.replace(HYPHEN_INFIX, DASH_INFIX) for rule in nlp.Defaults.infixes] + [NAME_VERSION_INFIX]
+    if not any(DASH_INFIX in rule for rule in infixes):
+        raise RuntimeError("spaCy's hyphen infix rule is not where it was in spaCy 3.4: update HYPHEN_INFIX")
     nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
 
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
     nlp.add_pipe("merge_entities")
+    attributes = nlp.add_pipe("attribute_ruler", name="class_lemmas")
     nlp.initialize()  # loads the lemma lookup table from spacy-lookups-data
     nlp.vocab.lookups.add_table("lexeme_prob", word_log_probs())
     ruler.add_patterns(
         bot_patterns(bot_names) + catalog_patterns(catalog) + version_patterns() + user_patterns(bot_names)
     )
+    attributes.add_patterns(class_lemma_patterns())
     return nlp
 
 

@@ -28,6 +28,8 @@ def tokens(nlp, text):
         ("auth <@U024BE7LH> cms", ["auth", "<@u024be7lh>", "cms"]),
         ("grant <@U024BE7LH|jbrueder>, please", ["grant", "<@u024be7lh|jbrueder>", ",", "please"]),
         ("deploy cms:1.0.2", ["deploy", "cms", ":", "1.0.2"]),
+        ("deploy geo-router 1.0.2-rc.1+build.5 — now", ["deploy", "geo-router", "1.0.2-rc.1+build.5", "—", "now"]),
+        ("grant mary-jane the shop", ["grant", "mary-jane", "the", "shop"]),
         ("deploy the content management system", ["deploy", "the", "content management system"]),
     ],
 )
@@ -37,6 +39,11 @@ def test_tokenizer_keeps_versions_mentions_and_names_whole(nlp, text, expected):
 
 def test_lookup_lemmatizer_from_spacy_lookups_data(nlp):
     assert [t.lemma_ for t in nlp("deploying deployed shipped apps")] == ["deploy", "deploy", "ship", "app"]
+
+
+def test_entity_tokens_get_class_lemmas(nlp):
+    doc = nlp("@bender ship the content management system v1.0.2 to prod for @theresa")
+    assert [t.lemma_ for t in doc] == ["__bot__", "ship", "the", "__app__", "__version__", "to", "__environment__", "for", "__user__"]
 
 
 def test_entity_ruler_labels_catalog_names_with_their_ids(nlp):
