@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
 from deploybot.profiles import ASSISTANT_ENV, AssistantProfile, load_profiles
+from deploybot.terminal_chat import callback_port, run_chat
 
 HOST = "127.0.0.1"
 # Tracker databases and logs; tests point this elsewhere.
 VAR = Path(os.environ.get("DEPLOYBOT_VAR_DIR", "var"))
 LOG_DIR = VAR / "log"
 DEFAULT_MODEL = Path("models/deploybot.tar.gz")
-DEFAULT_CALLBACK_PORT = 5080
 STARTUP_TIMEOUT_SECONDS = 300
 STOP_TIMEOUT_SECONDS = 15
 
@@ -53,11 +53,11 @@ def api_token(environ: Mapping[str, str]) -> tuple[str, bool]:
     return (token, False) if token else (secrets.token_urlsafe(24), True)
 
 
-def callback_url(profile: AssistantProfile, port: int) -> str:
+def bot_callback_url(profile: AssistantProfile, port: int) -> str:
     return f"http://{HOST}:{port}/{profile.id}"
 
 
-def plan(profiles: Mapping[str, AssistantProfile], model: Path, token: str, callback_port: int, environ: Mapping[str, str]) -> List[Process]:
+def plan(profiles: Mapping[str, AssistantProfile], model: Path, token: str, chat_port: int, environ: Mapping[str, str]) -> List[Process]:
     """The four processes of the stack, with each bot's own endpoints."""
     base = {**environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": os.getcwd()}
     processes = []
@@ -85,7 +85,7 @@ def plan(profiles: Mapping[str, AssistantProfile], model: Path, token: str, call
                     ASSISTANT_ENV: profile.id,
                     "DEPLOYBOT_ACTION_SERVER_URL": f"http://{HOST}:{profile.actions_port}/webhook",
                     "DEPLOYBOT_TRACKER_DB": str(VAR / f"{profile.id}-tracker.db"),
-                    "DEPLOYBOT_CALLBACK_URL": callback_url(profile, callback_port),
+                    "DEPLOYBOT_CALLBACK_URL": bot_callback_url(profile, chat_port),
                 },
                 ready_url=f"http://{HOST}:{profile.rasa_port}/status?token={token}",
             )
@@ -181,8 +181,8 @@ def main(argv=None) -> int:
         return 2
     profiles = load_profiles()
     token, generated = api_token(os.environ)
-    callback_port = int(os.environ.get("DEPLOYBOT_CALLBACK_PORT", DEFAULT_CALLBACK_PORT))
-    stack = Stack(plan(profiles, Path(args.model), token, callback_port, os.environ))
+    chat_port = callback_port(os.environ)
+    stack = Stack(plan(profiles, Path(args.model), token, chat_port, os.environ))
 
     signal.signal(signal.SIGTERM, _raise_stopped)
     signal.signal(signal.SIGINT, _raise_stopped)
@@ -195,9 +195,7 @@ def main(argv=None) -> int:
         if generated:
             print(f"Rasa HTTP API token (generated; set DEPLOYBOT_API_TOKEN to choose one): {token}", flush=True)
         if args.chat:
-            from deploybot.terminal_chat import run_chat
-
-            run_chat(profiles, callback_port, user=args.user, stack=stack)
+            run_chat(profiles, chat_port, user=args.user, stack=stack)
         else:
             print("Ready. Ctrl-C stops everything.", flush=True)
             while True:

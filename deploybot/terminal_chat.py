@@ -6,11 +6,16 @@ callback channel, and every reply, including those that come minutes later, come
 a small HTTP receiver here, so they appear as they arrive.
 
 Commands: /user NAME switches who you are, /quit (or Ctrl-D) leaves.
+
+`make run` starts the bots and this chat together. To chat with bots that `make serve`
+already runs: python -m deploybot.terminal_chat [--user NAME]
 """
 from __future__ import annotations
 
+import argparse
 import getpass
 import json
+import os
 import re
 import threading
 import urllib.error
@@ -18,9 +23,10 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Mapping, Optional, Tuple
 
-from deploybot.profiles import AssistantProfile
+from deploybot.profiles import AssistantProfile, load_profiles
 
 HOST = "127.0.0.1"
+DEFAULT_CALLBACK_PORT = 5080  # where the bots' callback channel posts (see credentials.yml)
 SEND_TIMEOUT_SECONDS = 330  # Rasa waits up to 300 s for an action
 
 
@@ -135,3 +141,18 @@ def run_chat(profiles: Mapping[str, AssistantProfile], callback_port: int, user:
                 printer.say(f"({problem})")
     finally:
         server.shutdown()
+
+
+def callback_port(environ=os.environ) -> int:
+    return int(environ.get("DEPLOYBOT_CALLBACK_PORT", DEFAULT_CALLBACK_PORT))
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Chat with the running bots in this terminal.")
+    parser.add_argument("--user", default=None, help="who you are (default: your login name)")
+    args = parser.parse_args(argv)
+    run_chat(load_profiles(), callback_port(), user=args.user)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,17 +1,16 @@
 """Shared fixtures. The `stack` fixture runs the real local stack (deploybot.stack): both
 Rasa servers with the trained model and both action servers, on free loopback ports,
-with a tracker database of its own. It is started once per test session."""
+with a tracker database of its own. It is started once per test session, and its
+shutdown on SIGTERM is checked."""
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
 
@@ -41,14 +40,6 @@ def http(method: str, url: str, body=None, timeout: float = 60):
         return status, json.loads(raw)
     except ValueError:
         return status, raw.decode(errors="replace")
-
-
-@dataclass
-class CallbackInbox:
-    """Receives what the bots POST to their callback URL, per bot."""
-
-    messages: Dict[str, List[dict]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass
@@ -88,25 +79,7 @@ class Bot:
 class Stack:
     process: subprocess.Popen
     bots: Dict[str, Bot]
-    inbox: CallbackInbox
-    var_dir: Path
-
-
-def _start_inbox(port: int, inbox: CallbackInbox) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-            with inbox.lock:
-                inbox.messages.setdefault(self.path.strip("/"), []).append(body)
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    env: Dict[str, str]  # what a client of this stack needs: ports, token
 
 
 @pytest.fixture(scope="session")
@@ -115,8 +88,6 @@ def stack(tmp_path_factory):
         pytest.fail(f"no trained model at {MODEL}: run the tests with `make test`, which trains first")
     var_dir = tmp_path_factory.mktemp("var")
     ports = {name: free_port() for name in ("MARVIN_PORT", "BENDER_PORT", "MARVIN_ACTIONS_PORT", "BENDER_ACTIONS_PORT", "DEPLOYBOT_CALLBACK_PORT")}
-    inbox = CallbackInbox()
-    receiver = _start_inbox(ports["DEPLOYBOT_CALLBACK_PORT"], inbox)
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "DEPLOYBOT_API_TOKEN": TOKEN,
            "DEPLOYBOT_VAR_DIR": str(var_dir), "RASA_TELEMETRY_ENABLED": "false"}
     log = open(var_dir / "stack.log", "w")
@@ -129,12 +100,17 @@ def stack(tmp_path_factory):
             pytest.fail("the stack did not start:\n" + (var_dir / "stack.log").read_text()[-3000:])
         time.sleep(1)
     bots = {"marvin": Bot("marvin", ports["MARVIN_PORT"]), "bender": Bot("bender", ports["BENDER_PORT"])}
-    yield Stack(process, bots, inbox, var_dir)
+    yield Stack(process, bots, env)
+    # `make serve` must stop every child process on SIGTERM.
     process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=60)
+        assert process.wait(timeout=60) == 0
+        for port in ports.values():
+            if port == ports["DEPLOYBOT_CALLBACK_PORT"]:
+                continue
+            with socket.socket() as s:
+                assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open after the stack stopped"
     finally:
-        receiver.shutdown()
         log.close()
 
 
@@ -152,3 +128,9 @@ def bender(stack) -> Bot:
 def user(request) -> str:
     """A sender id of its own for each test, so conversations never mix."""
     return f"user-{request.node.name}-{time.time_ns()}"[:60]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.stack)
