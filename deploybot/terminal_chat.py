@@ -1,7 +1,8 @@
 """The terminal chat of `make run`: one channel with both bots in it, like Slack.
 
 A line that starts by addressing a bot ("marvin ...", "@marvin ...", "Bender, ...") goes to
-that bot; any other line goes to the last bot addressed. Messages go in through each bot's
+that bot; any other line goes to the last bot addressed. Until a bot is addressed, nothing
+is sent: a stray first line must not land on the production bot. Messages go in through each bot's
 callback channel, and every reply, including those that come minutes later, comes back to
 a small HTTP receiver here, so they appear as they arrive.
 
@@ -36,7 +37,7 @@ def addressed_bot(line: str, names: Mapping[str, str]) -> Optional[str]:
     return names.get(match.group(1).lower()) if match else None
 
 
-def route(line: str, last_bot: str, names: Mapping[str, str]) -> str:
+def route(line: str, last_bot: Optional[str], names: Mapping[str, str]) -> Optional[str]:
     return addressed_bot(line, names) or last_bot
 
 
@@ -109,14 +110,14 @@ def send(profile: AssistantProfile, user: str, text: str) -> Tuple[bool, str]:
 def run_chat(profiles: Mapping[str, AssistantProfile], callback_port: int, user: Optional[str] = None, stack=None) -> None:
     user = user or getpass.getuser()
     names = {p.name.lower(): p.id for p in profiles.values()}
-    last_bot = next(iter(profiles))
+    last_bot: Optional[str] = None
     printer = Printer()
     server = start_receiver(callback_port, profiles, printer)
     bots = " and ".join(f"{p.name} ({', '.join(p.environments)})" for p in profiles.values())
     printer.say(
         f"\nYou are {user}, in a channel with {bots}.\n"
-        f"Start a line with a bot's name to talk to it; other lines go to the last bot addressed "
-        f"(now {profiles[last_bot].name}). /user NAME switches user, /quit leaves.\n"
+        f"Start a line with a bot's name to talk to it; other lines go to the last bot addressed. "
+        f"/user NAME switches user, /quit leaves.\n"
     )
     try:
         while True:
@@ -136,6 +137,9 @@ def run_chat(profiles: Mapping[str, AssistantProfile], callback_port: int, user:
             if stack is not None:
                 stack.check_alive()
             last_bot = route(line, last_bot, names)
+            if last_bot is None:
+                printer.say(f"(start with a bot's name: {' or '.join(p.name for p in profiles.values())})")
+                continue
             ok, problem = send(profiles[last_bot], user, line)
             if not ok:
                 printer.say(f"({problem})")

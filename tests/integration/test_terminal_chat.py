@@ -20,6 +20,7 @@ def test_addressing_picks_the_bot_and_other_lines_go_to_the_last_one():
     assert addressed_bot("marvinator deploy", NAMES) is None
     assert route("yes", "bender", NAMES) == "bender"
     assert route("Marvin: yes", "bender", NAMES) == "marvin"
+    assert route("deploy cms", None, NAMES) is None  # nobody addressed yet
 
 
 def test_messages_render_with_the_bots_name_and_buttons():
@@ -62,6 +63,8 @@ def test_a_chat_with_both_bots_in_one_channel(stack):
     chat = Chat(stack.env, user=f"chat-{time.time_ns()}")
     try:
         chat.expect("You are " + chat.process.args[-1] + ", in a channel with Bender (production) and Marvin (staging).")
+        chat.type("deploy cms 1.0.2")  # addressed to nobody: not sent
+        chat.expect("(start with a bot's name: Bender or Marvin)")
         chat.type("marvin, deploy cms 1.0.2")
         chat.expect("Marvin: Deploy Content Management System 1.0.2 to staging? (yes/no)")
         chat.expect("        [Yes]  [No]")
