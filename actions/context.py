@@ -1,11 +1,14 @@
-"""What every action needs: this bot's profile, all profiles and the catalog, loaded once."""
+"""What every action needs: this bot's profile, all profiles, the catalog and the database,
+loaded once per action server."""
 from functools import lru_cache
 from typing import Dict, Optional
 
 from rasa_sdk import Tracker
 
 from deploybot.catalog import Catalog, load_catalog
+from deploybot.permissions import Permissions
 from deploybot.profiles import AssistantProfile, current_assistant_id, load_profiles
+from deploybot.storage.database import Database, database_url, migrate
 
 
 @lru_cache(maxsize=1)
@@ -20,6 +23,22 @@ def profiles() -> Dict[str, AssistantProfile]:
 
 def profile() -> AssistantProfile:
     return profiles()[current_assistant_id()]
+
+
+@lru_cache(maxsize=1)
+def database() -> Database:
+    url = database_url()
+    migrate(url)  # a no-op when deploybot.stack has migrated already
+    return Database(url)
+
+
+def permissions() -> Permissions:
+    return Permissions(database(), profile(), catalog())
+
+
+def requester(tracker: Tracker) -> str:
+    """Who is asking: the sender id the channel gives, never a name in the message text."""
+    return tracker.sender_id
 
 
 def entity_values(tracker: Tracker, entity: str) -> list:

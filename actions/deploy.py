@@ -1,4 +1,5 @@
 """The deploy dialogue: start a request, fill it in, restate it, act on yes or no."""
+import asyncio
 import time
 from typing import Any, Dict, List, Optional, Text
 
@@ -7,7 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import catalog, entity_values, profile, profiles
+from actions.context import catalog, entity_values, permissions, profile, profiles, requester
 from deploybot import messages
 from deploybot.deploy_request import (
     DeployRequest,
@@ -132,6 +133,7 @@ class ActionConfirmDeploy(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         try:
             request = request_from_slots(tracker)
+            await asyncio.to_thread(permissions().check_may_deploy, requester(tracker), request)
         except RequestRejected as rejection:
             dispatcher.utter_message(text=str(rejection))
             return clear_request()
@@ -147,6 +149,8 @@ class ActionDeploy(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         try:
             request = pending_request(tracker)
+            if request is not None:  # a grant may have been revoked since the question
+                await asyncio.to_thread(permissions().check_may_deploy, requester(tracker), request)
         except RequestRejected as rejection:
             dispatcher.utter_message(text=str(rejection))
             return clear_request()

@@ -1,5 +1,5 @@
-"""Commands the bots understand but cannot carry out yet: permissions, deployment records
-and Jenkins come with the deployments work. Each says so plainly and changes nothing."""
+"""Commands the bots understand but cannot carry out yet: deployment records and Jenkins
+come with the deployments work. Each says so plainly and changes nothing."""
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -26,18 +26,6 @@ class NotBuiltYet(Action):
         what = self.what + (f" ({'; '.join(details)})" if details else "")
         dispatcher.utter_message(text=messages.not_built_yet(what))
         return []
-
-
-class ActionGrantPermission(NotBuiltYet):
-    action_name, what = "action_grant_permission", "grant a deploy permission"
-
-
-class ActionRevokePermission(NotBuiltYet):
-    action_name, what = "action_revoke_permission", "revoke a deploy permission"
-
-
-class ActionListPermissions(NotBuiltYet):
-    action_name, what = "action_list_permissions", "list deploy permissions"
 
 
 class ActionDeploymentStatus(NotBuiltYet):

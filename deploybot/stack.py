@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from deploybot.profiles import ASSISTANT_ENV, AssistantProfile, load_profiles
+from deploybot.storage.database import database_url, migrate
 from deploybot.terminal_chat import callback_port, run_chat
 
 HOST = "127.0.0.1"
@@ -187,6 +190,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _raise_stopped)
     signal.signal(signal.SIGINT, _raise_stopped)
     try:
+        migrate(database_url())  # once, before two action servers could race to do it
         print(f"Starting {', '.join(p.name for p in profiles.values())} (logs in {LOG_DIR}/) ...", flush=True)
         stack.start()
         stack.wait_until_ready()
@@ -203,7 +207,7 @@ def main(argv=None) -> int:
                 time.sleep(1)
     except Stopped:
         pass
-    except RuntimeError as error:
+    except (RuntimeError, SQLAlchemyError) as error:
         print(f"deploybot: {error}", file=sys.stderr)
         return 1
     finally:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "deploybot.tar.gz"
 TOKEN = "test-token-not-secret"
+# Admins of the test stack (DEPLOYBOT_ADMINS), in addition to the profile's.
+ADMIN = "UADMIN0001"
 
 
 def free_port() -> int:
@@ -80,6 +83,10 @@ class Stack:
     process: subprocess.Popen
     bots: Dict[str, Bot]
     env: Dict[str, str]  # what a client of this stack needs: ports, token
+    var_dir: Path        # the stack's databases and logs
+
+    def database_url(self) -> str:
+        return f"sqlite:///{self.var_dir / 'deploybot.db'}"
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +96,8 @@ def stack(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("var")
     ports = {name: free_port() for name in ("MARVIN_PORT", "BENDER_PORT", "MARVIN_ACTIONS_PORT", "BENDER_ACTIONS_PORT", "DEPLOYBOT_CALLBACK_PORT")}
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "DEPLOYBOT_API_TOKEN": TOKEN,
-           "DEPLOYBOT_VAR_DIR": str(var_dir), "RASA_TELEMETRY_ENABLED": "false"}
+           "DEPLOYBOT_VAR_DIR": str(var_dir), "RASA_TELEMETRY_ENABLED": "false",
+           "DEPLOYBOT_ADMINS": ADMIN}
     log = open(var_dir / "stack.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "deploybot.stack", "--model", str(MODEL)],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -100,7 +108,7 @@ def stack(tmp_path_factory):
             pytest.fail("the stack did not start:\n" + (var_dir / "stack.log").read_text()[-3000:])
         time.sleep(1)
     bots = {"marvin": Bot("marvin", ports["MARVIN_PORT"]), "bender": Bot("bender", ports["BENDER_PORT"])}
-    yield Stack(process, bots, env)
+    yield Stack(process, bots, env, var_dir)
     # `make serve` must stop every child process on SIGTERM.
     process.send_signal(signal.SIGTERM)
     try:
@@ -124,10 +132,20 @@ def bender(stack) -> Bot:
     return stack.bots["bender"]
 
 
+def new_user_id() -> str:
+    """A Slack-like user id of its own, so conversations never mix and grants can name it."""
+    return "U" + uuid.uuid4().hex[:10].upper()
+
+
 @pytest.fixture
-def user(request) -> str:
-    """A sender id of its own for each test, so conversations never mix."""
-    return f"user-{request.node.name}-{time.time_ns()}"[:60]
+def user() -> str:
+    return new_user_id()
+
+
+def grant(bender: Bot, user: str, app: str) -> None:
+    """An admin grants the user an app, through the chat as a person would."""
+    [reply] = bender.texts(ADMIN, f"@bender auth <@{user}> {app}")
+    assert " may now deploy " in reply, reply
 
 
 def pytest_collection_modifyitems(items):

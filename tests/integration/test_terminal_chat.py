@@ -7,7 +7,7 @@ import threading
 import time
 
 from deploybot.terminal_chat import addressed_bot, render, route
-from tests.conftest import ROOT
+from tests.conftest import ROOT, grant, new_user_id
 
 NAMES = {"marvin": "marvin", "bender": "bender"}
 
@@ -60,7 +60,9 @@ class Chat:
 
 
 def test_a_chat_with_both_bots_in_one_channel(stack):
-    chat = Chat(stack.env, user=f"chat-{time.time_ns()}")
+    user = new_user_id()
+    grant(stack.bots["bender"], user, "shop")
+    chat = Chat(stack.env, user=user)
     try:
         chat.expect("You are " + chat.process.args[-1] + ", in a channel with Bender (production) and Marvin (staging).")
         chat.type("deploy cms 1.0.2")  # addressed to nobody: not sent
