@@ -43,6 +43,9 @@ class Span:
     label: str = ""
     id: str = ""
 
+    def overlaps(self, start: int, end: int) -> bool:
+        return self.start < end and start < self.end
+
 
 @dataclass(frozen=True)
 class Entity:
@@ -69,6 +72,11 @@ class Vocabulary:
         return self.log_prob(word) >= ENGLISH_LOG_PROB
 
 
+def is_free(start: int, end: int, taken: Sequence, blocked: Sequence[Span]) -> bool:
+    """Nothing found so far, and no bot name, covers any of this span."""
+    return not any(other.overlaps(start, end) for other in list(taken) + list(blocked))
+
+
 def user_value(text: str, vocabulary: Vocabulary) -> Optional[str]:
     text = text.strip()
     mention = SLACK_MENTION.match(text)
@@ -92,8 +100,9 @@ def normalize(entity: str, text: str, vocabulary: Vocabulary) -> Optional[str]:
         return resolve_name(text, vocabulary.environment_spellings, lenient=True) or normalize_name(text) or None
     if entity == "version":
         written = text.strip()
+        unprefixed = written[1:] if written[:1] in "vV" and len(written) > 1 else written
         # An unparseable version is kept as written: the dialogue explains what a version looks like.
-        return normalize_version(written) or (written[1:] if written[:1] in "vV" and len(written) > 1 else written) or None
+        return normalize_version(written) or unprefixed or None
     if entity == "user":
         return user_value(text, vocabulary)
     return None
@@ -112,8 +121,7 @@ def typo_matches(text: str, tokens: Sequence[Span], taken: List[Entity], blocked
             typo_budget(lowered) == 0
             or not lowered.isalpha()
             or vocabulary.is_english_word(lowered)
-            or any(e.overlaps(token.start, token.end) for e in taken)
-            or any(b.start < token.end and token.start < b.end for b in blocked)
+            or not is_free(token.start, token.end, taken, blocked)
         ):
             continue
         for entity, spellings in (("app", vocabulary.app_spellings), ("environment", vocabulary.environment_spellings)):
@@ -138,8 +146,7 @@ def unknown_handle(text: str, tokens: Sequence[Span], taken: List[Entity], block
             and lowered not in CHAT_WORDS
             and lowered not in NOT_A_USER
             and not vocabulary.is_english_word(lowered)
-            and not any(e.overlaps(token.start, token.end) for e in taken)
-            and not any(b.start < token.end and token.start < b.end for b in blocked)
+            and is_free(token.start, token.end, taken, blocked)
         ):
             candidates.append((vocabulary.log_prob(lowered), position, Entity("user", word, token.start, token.end, "handle")))
     return min(candidates)[2] if candidates else None
@@ -171,7 +178,7 @@ def resolve_entities(
         entity, start, end = candidate.get("entity"), candidate.get("start"), candidate.get("end")
         if entity not in RULE_LABELS.values() or start is None or end is None:
             continue
-        if any(e.overlaps(start, end) for e in entities) or any(b.start < end and start < b.end for b in blocked):
+        if not is_free(start, end, entities, blocked):
             continue
         value = normalize(entity, text[start:end], vocabulary)
         if value:
