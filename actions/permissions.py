@@ -9,24 +9,27 @@ from rasa_sdk.types import DomainDict
 from actions.context import first_entity, permissions, requester
 
 
-class ActionGrantPermission(Action):
+class PermissionChange(Action):
+    """Grant or revoke: who asks, for whom, which app; deploybot.permissions decides."""
+
+    change = ""  # "grant" or "revoke": the Permissions method to call
+
     def name(self) -> Text:
-        return "action_grant_permission"
+        return f"action_{self.change}_permission"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        text = await asyncio.to_thread(permissions().grant, requester(tracker), first_entity(tracker, "user"), first_entity(tracker, "app"))
+        apply = getattr(permissions(), self.change)
+        text = await asyncio.to_thread(apply, requester(tracker), first_entity(tracker, "user"), first_entity(tracker, "app"))
         dispatcher.utter_message(text=text)
         return []
 
 
-class ActionRevokePermission(Action):
-    def name(self) -> Text:
-        return "action_revoke_permission"
+class ActionGrantPermission(PermissionChange):
+    change = "grant"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        text = await asyncio.to_thread(permissions().revoke, requester(tracker), first_entity(tracker, "user"), first_entity(tracker, "app"))
-        dispatcher.utter_message(text=text)
-        return []
+
+class ActionRevokePermission(PermissionChange):
+    change = "revoke"
 
 
 class ActionListPermissions(Action):

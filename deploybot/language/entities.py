@@ -27,7 +27,7 @@ SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$", re.IGNORECASE)
 NOT_A_USER = {"i", "me", "my", "myself", "mine", "we", "us", "you", "everyone", "everybody", "anyone", "someone"}
 # Intents whose messages name a user, and chat words that are no English words but no handles either.
 PERMISSION_INTENTS = {"grant_permission", "revoke_permission", "list_permissions"}
-CHAT_WORDS = {"pls", "plz", "thx", "ty", "asap", "btw", "rn", "tho", "perms", "perm", "ok", "okay", "yo", "hey", "pls", "dont", "cant", "wont", "isnt", "shouldnt", "doesnt", "im", "ive", "whats", "whos", "hes", "shes", "theyre"}
+CHAT_WORDS = {"pls", "plz", "thx", "ty", "asap", "btw", "rn", "tho", "perms", "perm", "ok", "okay", "yo", "hey", "dont", "cant", "wont", "isnt", "shouldnt", "doesnt", "im", "ive", "whats", "whos", "hes", "shes", "theyre"}
 HANDLE = re.compile(r"^[a-z][a-z0-9._-]{2,39}$")
 # Log-probabilities (spaCy's lexeme_prob): at or above this a word is ordinary English.
 ENGLISH_LOG_PROB = -17.0
