@@ -1,0 +1,1 @@
+"""Jenkins: the client the bot deploys through (client.py) and a local emulator for tests (emulator.py)."""

@@ -1,0 +1,263 @@
+"""JenkinsClient against the Jenkins emulator, in-process on free ports: the real client,
+python-jenkins and HTTP, with short queue and build times."""
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable, List
+
+import pytest
+
+from deploybot.catalog import load_catalog
+from deploybot.jenkins.client import JenkinsClient, JenkinsError, JenkinsSettings
+from deploybot.jenkins.emulator import JenkinsEmulator, jobs_from_catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+USER, TOKEN = "deploybot", "s3cret-api-token"
+CMS_PARAMETERS = {"VERSION": "1.4.2", "ENVIRONMENT": "staging", "REQUESTED_BY": "alice"}
+BUILD_SECONDS, QUEUE_SECONDS = 0.3, 0.2
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 5.0) -> object:
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+    return value
+
+
+def control(emulator: JenkinsEmulator, method: str, path: str, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(emulator.control_url + path, data, {"Content-Type": "application/json"}, method=method)
+    with urllib.request.urlopen(request, timeout=5) as response:
+        raw = response.read()
+    return json.loads(raw) if raw else None
+
+
+@pytest.fixture
+def emulator():
+    jobs = jobs_from_catalog(load_catalog(ROOT / "apps.yml"))
+    emulator = JenkinsEmulator(USER, TOKEN, jobs, build_seconds=BUILD_SECONDS, queue_seconds=QUEUE_SECONDS)
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def client(emulator) -> JenkinsClient:
+    return JenkinsClient(JenkinsSettings(emulator.url, USER, TOKEN, timeout=5))
+
+
+def finished(client: JenkinsClient, job: str, queue_id: int):
+    """The finished build of a queue item."""
+    number = wait_for(lambda: client.queue_item(queue_id).build_number)
+    return wait_for(lambda: (build := client.build(job, number)) and not build.building and build)
+
+
+def test_a_build_goes_from_the_queue_to_success_with_duration_and_estimate(emulator, client):
+    queue_id = client.trigger("deploy-cms", {**CMS_PARAMETERS, "UNKNOWN": "dropped"})
+    waiting = client.queue_item(queue_id)
+    assert waiting.build_number is None and not waiting.cancelled
+    assert waiting.why.startswith("In the quiet period. Expires in ")
+
+    number = wait_for(lambda: client.queue_item(queue_id).build_number)
+    running = client.build("deploy-cms", number)
+    assert running.building and running.result is None and running.duration_ms == 0
+    assert running.queue_id == queue_id and running.url == f"{emulator.url}/job/deploy-cms/{number}/"
+
+    first = finished(client, "deploy-cms", queue_id)
+    assert first.result == "SUCCESS" and first.estimated_duration_ms is None
+    assert BUILD_SECONDS * 1000 - 5 <= first.duration_ms <= BUILD_SECONDS * 1000 + 5
+    second = finished(client, "deploy-cms", client.trigger("deploy-cms", CMS_PARAMETERS))
+    assert second.number == first.number + 1 and second.estimated_duration_ms == first.duration_ms
+
+    received = control(emulator, "GET", "/builds")
+    assert received[0]["parameters"] == CMS_PARAMETERS  # the unknown parameter is dropped, as Jenkins does
+    assert received[0]["started_at"] - received[0]["requested_at"] == pytest.approx(QUEUE_SECONDS, abs=0.01)
+
+
+def test_a_folder_job_with_its_own_parameter_names(emulator, client):
+    build = finished(client, "intranet/deploy", client.trigger("intranet/deploy", {"APP_VERSION": "2.0"}))
+    assert build.result == "SUCCESS" and build.url == f"{emulator.url}/job/intranet/job/deploy/1/"
+    assert control(emulator, "GET", "/builds")[0]["parameters"] == {"APP_VERSION": "2.0", "TARGET_ENV": "", "REQUESTED_BY": ""}
+
+
+def test_a_failing_build_ends_its_console_with_the_failure(emulator, client):
+    control(emulator, "POST", "/next-build", {"result": "FAILURE", "job": "deploy-shop"})
+    build = finished(client, "deploy-shop", client.trigger("deploy-shop", CMS_PARAMETERS))
+    assert build.result == "FAILURE"
+    tail = client.console_tail("deploy-shop", build.number)
+    assert len(tail) == 10 and tail[-1] == "Finished: FAILURE"
+    assert any("ERROR" in line for line in tail)
+
+
+def test_a_hanging_build_is_stopped_and_aborted(emulator, client):
+    control(emulator, "POST", "/next-build", {"hang": True})
+    queue_id = client.trigger("deploy-cms", CMS_PARAMETERS)
+    number = wait_for(lambda: client.queue_item(queue_id).build_number)
+    time.sleep(BUILD_SECONDS + 0.1)
+    assert client.build("deploy-cms", number).building
+
+    client.stop_build("deploy-cms", number)
+    build = client.build("deploy-cms", number)
+    assert not build.building and build.result == "ABORTED"
+    assert client.console_tail("deploy-cms", number, 2) == [f"Aborted by {USER}", "Finished: ABORTED"]
+
+
+def test_a_second_build_of_a_job_waits_for_the_first(emulator, client):
+    control(emulator, "POST", "/next-build", {"hang": True})
+    first = client.trigger("deploy-cms", CMS_PARAMETERS)
+    second = client.trigger("deploy-cms", CMS_PARAMETERS)
+    wait_for(lambda: client.queue_item(first).build_number)
+    time.sleep(QUEUE_SECONDS)
+    assert client.queue_item(second).why == "Build #1 is already in progress (ETA:N/A)"
+
+    control(emulator, "POST", "/finish", {"job": "deploy-cms", "number": 1, "result": "SUCCESS"})
+    assert wait_for(lambda: client.queue_item(second).build_number) == 2
+
+
+def test_a_waiting_queue_item_is_cancelled(emulator, client):
+    control(emulator, "POST", "/settings", {"queue_seconds": 5})
+    queue_id = client.trigger("deploy-cms", CMS_PARAMETERS)
+    client.cancel_queue(queue_id)
+    state = client.queue_item(queue_id)
+    assert state.cancelled and state.build_number is None
+    with pytest.raises(JenkinsError) as error:
+        client.cancel_queue(queue_id)
+    assert error.value.kind == "queue_missing"
+    assert control(emulator, "GET", "/builds")[0]["cancelled"]
+
+
+def test_a_forgotten_queue_item_is_found_among_the_builds(emulator, client):
+    control(emulator, "POST", "/settings", {"forget_seconds": 0.1})
+    queue_id = client.trigger("deploy-crm", CMS_PARAMETERS)
+    build = finished(client, "deploy-crm", queue_id)
+    wait_for(lambda: client.queue_item(queue_id) is None)
+    assert client.find_build_by_queue_id("deploy-crm", queue_id) == build
+    assert client.find_build_by_queue_id("deploy-crm", queue_id + 100) is None
+
+
+def test_wrong_credentials(emulator):
+    bad = JenkinsClient(JenkinsSettings(emulator.url, USER, "wrong-token", timeout=5))
+    with pytest.raises(JenkinsError) as error:
+        bad.trigger("deploy-cms", CMS_PARAMETERS)
+    assert error.value.kind == "auth" and "HTTP 401" in str(error.value)
+    assert "wrong-token" not in str(error.value)
+
+
+def test_a_missing_job_or_build(client):
+    with pytest.raises(JenkinsError) as error:
+        client.trigger("deploy-nothing", CMS_PARAMETERS)
+    assert (error.value.kind, str(error.value)) == ("job_missing", "Jenkins has no job called deploy-nothing.")
+    with pytest.raises(JenkinsError) as error:
+        client.build("deploy-cms", 99)
+    assert error.value.kind == "job_missing"
+
+
+def test_a_job_without_parameters(emulator, client):
+    control(emulator, "POST", "/jobs", {"name": "deploy-legacy", "parameters": []})
+    with pytest.raises(JenkinsError) as error:
+        client.trigger("deploy-legacy", CMS_PARAMETERS)
+    assert error.value.kind == "not_parameterized"
+    assert str(error.value) == ("The Jenkins job deploy-legacy takes no parameters, "
+                                "so it cannot be told which version to deploy.")
+
+
+def test_refused_connections_and_recovery(emulator, client):
+    client.trigger("deploy-cms", CMS_PARAMETERS)  # a kept-alive connection must not survive the outage
+    control(emulator, "POST", "/refuse-connections", {"seconds": 30})
+    with pytest.raises(JenkinsError) as error:
+        client.queue_item(1)
+    assert error.value.kind == "unreachable"
+    assert str(error.value) == f"Jenkins at {emulator.url} is unreachable (connection refused)."
+    control(emulator, "POST", "/refuse-connections", {"seconds": 0})
+    assert client.queue_item(1) is not None
+
+
+def test_a_jenkins_that_never_answers_times_out():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        silent = JenkinsClient(JenkinsSettings(url, USER, TOKEN, timeout=0.3))
+        with pytest.raises(JenkinsError) as error:
+            silent.trigger("deploy-cms", CMS_PARAMETERS)
+    assert error.value.kind == "timeout"
+    assert str(error.value) == f"Jenkins at {url} did not answer within 0.3 sec."
+
+
+@pytest.fixture
+def receiver():
+    """A notification endpoint that records every JSON body it is sent."""
+    received: List[dict] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/notify", received
+    server.shutdown()
+    server.server_close()
+
+
+def test_notification_pushes(emulator, client, receiver):
+    url, received = receiver
+    control(emulator, "POST", "/settings", {"notify_url": url})
+    queue_id = client.trigger("deploy-cms", CMS_PARAMETERS)
+    build = finished(client, "deploy-cms", queue_id)
+    wait_for(lambda: len(received) == 4)
+
+    assert [push["build"]["phase"] for push in received] == ["QUEUED", "STARTED", "COMPLETED", "FINALIZED"]
+    assert [push["build"].get("status") for push in received] == [None, None, "SUCCESS", "SUCCESS"]
+    assert received[2] == {
+        "name": "deploy-cms", "url": "job/deploy-cms/",
+        "build": {"full_url": build.url, "number": build.number, "queue_id": queue_id, "phase": "COMPLETED",
+                  "status": "SUCCESS", "duration": build.duration_ms, "url": f"job/deploy-cms/{build.number}/",
+                  "parameters": CMS_PARAMETERS},
+    }
+
+
+def test_settings_from_the_environment():
+    settings = JenkinsSettings.from_environ(
+        {"JENKINS_URL": "http://jenkins:8080/", "JENKINS_USER": "bot", "JENKINS_API_TOKEN": "tok-123", "JENKINS_TIMEOUT": "2.5"})
+    assert settings == JenkinsSettings("http://jenkins:8080", "bot", "tok-123", 2.5)
+    assert "tok-123" not in repr(settings)  # the token stays out of logs
+    assert JenkinsSettings.from_environ({"JENKINS_URL": "http://jenkins"}).timeout == 10.0
+    for environ in ({}, {"JENKINS_URL": "http://jenkins", "JENKINS_TIMEOUT": "soon"}):
+        with pytest.raises(JenkinsError) as error:
+            JenkinsSettings.from_environ(environ)
+        assert error.value.kind == "config"
+
+
+def test_the_emulator_runs_as_a_program_and_stops_on_sigterm(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deploybot.jenkins.emulator", "--port", "0", "--control-port", "0",
+         "--user", USER, "--api-token", TOKEN, "--catalog", str(ROOT / "apps.yml")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("Jenkins emulator on http://127.0.0.1:") and "(control on :" in line
+        url = line.split()[3]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + "/", timeout=5)  # no credentials
+        assert refused.value.code == 401 and refused.value.headers["WWW-Authenticate"]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()
+        process.communicate()
