@@ -6,6 +6,10 @@ from typing import Dict, Optional
 from rasa_sdk import Tracker
 
 from deploybot.catalog import Catalog, load_catalog
+from deploybot.deployer import Deployer
+from deploybot.deployments import DeploymentStore
+from deploybot.jenkins.client import JenkinsClient, JenkinsSettings
+from deploybot.locks import Locks
 from deploybot.permissions import Permissions
 from deploybot.profiles import AssistantProfile, current_assistant_id, load_profiles
 from deploybot.storage.database import Database, database_url, migrate
@@ -34,6 +38,24 @@ def database() -> Database:
 
 def permissions() -> Permissions:
     return Permissions(database(), profile(), catalog())
+
+
+def deployment_store() -> DeploymentStore:
+    return DeploymentStore(database(), catalog())
+
+
+def locks() -> Locks:
+    return Locks(database())
+
+
+@lru_cache(maxsize=1)
+def jenkins_client() -> JenkinsClient:
+    """JENKINS_URL, JENKINS_USER, JENKINS_API_TOKEN; JenkinsError when JENKINS_URL is unset."""
+    return JenkinsClient(JenkinsSettings.from_environ())
+
+
+def deployer() -> Deployer:
+    return Deployer(deployment_store(), locks(), jenkins_client(), catalog())
 
 
 def requester(tracker: Tracker) -> str:

@@ -1,6 +1,8 @@
-"""The deploy dialogue: start a request, fill it in, restate it, act on yes or no."""
+"""The deploy dialogue: start a request, fill it in, restate it, act on yes or no.
+Rollbacks and promotions end in the same yes or no (pending_deploy says which kind)."""
 import asyncio
 import time
+from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -8,8 +10,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import catalog, entity_values, permissions, profile, profiles, requester
+from actions.context import catalog, deployer, deployment_store, entity_values, locks, permissions, profile, profiles, requester
 from deploybot import messages
+from deploybot.deployments import NewDeployment
+from deploybot.jenkins.client import JenkinsError
 from deploybot.deploy_request import (
     DeployRequest,
     RequestRejected,
@@ -24,7 +28,7 @@ REQUEST_SLOTS = ("app", "version", "environment")
 
 
 def clear_request() -> List[Dict[Text, Any]]:
-    return [SlotSet(slot, None) for slot in REQUEST_SLOTS + ("pending_deploy",)]
+    return [SlotSet(slot, None) for slot in REQUEST_SLOTS + ("pending_deploy", "promoted_from")]
 
 
 def pending_request(tracker: Tracker) -> Optional[DeployRequest]:
@@ -42,9 +46,12 @@ def request_from_slots(tracker: Tracker) -> DeployRequest:
     )
 
 
-def ask_for_confirmation(dispatcher: CollectingDispatcher, request: DeployRequest) -> List[Dict[Text, Any]]:
-    dispatcher.utter_message(text=messages.confirmation_question(request, catalog()), buttons=messages.YES_NO_BUTTONS)
-    pending = {"app": request.app, "version": request.version, "environment": request.environment, "asked_at": time.time()}
+def ask_for_confirmation(dispatcher: CollectingDispatcher, request: DeployRequest, kind: str = "deploy",
+                         question: Optional[str] = None) -> List[Dict[Text, Any]]:
+    """kind is deploy, rollback or promotion; question replaces the plain restatement."""
+    dispatcher.utter_message(text=question or messages.confirmation_question(request, catalog()), buttons=messages.YES_NO_BUTTONS)
+    pending = {"app": request.app, "version": request.version, "environment": request.environment,
+               "asked_at": time.time(), "kind": kind, "question": question}
     return [SlotSet("pending_deploy", pending)]
 
 
@@ -88,12 +95,18 @@ class ValidateDeployForm(FormValidationAction):
             return []
         return domain_slots
 
-    def validate_app(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_app(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         try:
             check_app(str(value), self._environment(tracker), catalog())
         except RequestRejected as rejection:
             dispatcher.utter_message(text=str(rejection))
             return {"app": None}
+        source = profile().promote_from
+        if source and not tracker.get_slot("version"):
+            # Bender asked for an app without a version: offer what the source environment runs.
+            version = await asyncio.to_thread(deployment_store().current_version, str(value), source)
+            if version:
+                return {"app": value, "version": version, "promoted_from": source}
         return {"app": value}
 
     def validate_version(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
@@ -134,10 +147,16 @@ class ActionConfirmDeploy(Action):
         try:
             request = request_from_slots(tracker)
             await asyncio.to_thread(permissions().check_may_deploy, requester(tracker), request)
+            await asyncio.to_thread(locks().check, request.app, request.environment)  # say so before the yes
         except RequestRejected as rejection:
             dispatcher.utter_message(text=str(rejection))
             return clear_request()
-        return [SlotSet("environment", request.environment), SlotSet("version", request.version)] + ask_for_confirmation(dispatcher, request)
+        events = [SlotSet("environment", request.environment), SlotSet("version", request.version)]
+        source = tracker.get_slot("promoted_from")
+        if source:
+            question = messages.promotion_question(request, source, catalog())
+            return events + ask_for_confirmation(dispatcher, request, "promotion", question)
+        return events + ask_for_confirmation(dispatcher, request)
 
 
 class ActionDeploy(Action):
@@ -157,12 +176,22 @@ class ActionDeploy(Action):
         if request is None:
             dispatcher.utter_message(text=messages.NOTHING_PENDING)
             return []
+        pending = tracker.get_slot("pending_deploy")
+        kind = pending.get("kind") or "deploy"
         timeout = profile().confirmation_timeout_seconds
-        if confirmation_is_stale(tracker.get_slot("pending_deploy").get("asked_at"), time.time(), timeout):
+        if confirmation_is_stale(pending.get("asked_at"), time.time(), timeout):
             dispatcher.utter_message(text=messages.stale_confirmation(timeout))
-            return ask_for_confirmation(dispatcher, request)
-        # Triggering Jenkins is the next piece of work; until then say so plainly.
-        dispatcher.utter_message(text=messages.cannot_deploy_yet(messages.restate(request, catalog())))
+            return ask_for_confirmation(dispatcher, request, kind, pending.get("question"))
+        new = NewDeployment(
+            assistant=profile().id, request=request, kind=kind, requested_by=requester(tracker),
+            conversation_id=tracker.sender_id, output_channel=tracker.get_latest_input_channel() or "rest",
+            requested_at=datetime.fromtimestamp(pending["asked_at"], tz=timezone.utc),
+        )
+        try:
+            text = await asyncio.to_thread(deployer().start, new)
+        except (RequestRejected, JenkinsError) as refusal:  # a lock, another deployment, no Jenkins configured
+            text = str(refusal)
+        dispatcher.utter_message(text=text)
         return clear_request()
 
 

@@ -12,6 +12,9 @@ from deploybot.config_files import read_mapping
 
 DEFAULT_CATALOG_PATH = Path("apps.yml")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*$")
+# The Jenkins job parameters a deployment passes, under these names unless an app renames them.
+DEFAULT_JOB_PARAMETERS = {"version": "VERSION", "environment": "ENVIRONMENT", "requested_by": "REQUESTED_BY"}
+PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
 class CatalogError(ValueError):
@@ -31,6 +34,13 @@ class App:
     aliases: Tuple[str, ...]
     jenkins_job: str
     environments: Tuple[str, ...]
+    # {"version": ..., "environment": ..., "requested_by": ...}: the job's parameter names
+    jenkins_parameters: Tuple[Tuple[str, str], ...] = tuple(DEFAULT_JOB_PARAMETERS.items())
+
+    def job_parameters(self, version: str, environment: str, requested_by: str) -> Dict[str, str]:
+        """The parameters of one deployment, under this job's parameter names."""
+        values = {"version": version, "environment": environment, "requested_by": requested_by}
+        return {name: values[key] for key, name in self.jenkins_parameters}
 
 
 def normalize_name(text: str) -> str:
@@ -147,11 +157,26 @@ def load_catalog(path: Path | str = DEFAULT_CATALOG_PATH) -> Catalog:
                 aliases=tuple(_strings(spec.get("aliases", []), f"{where}.aliases")),
                 jenkins_job=str(spec["jenkins_job"]),
                 environments=tuple(app_environments),
+                jenkins_parameters=_job_parameters(spec.get("jenkins_parameters"), f"{where}.jenkins_parameters"),
             )
         )
     if not apps:
         raise CatalogError(f"{path}: lists no apps")
     return Catalog(apps, environments)
+
+
+def _job_parameters(value, where: str) -> Tuple[Tuple[str, str], ...]:
+    """The defaults, with the names an app's jenkins_parameters gives instead."""
+    renamed = value or {}
+    if not isinstance(renamed, dict) or set(renamed) - set(DEFAULT_JOB_PARAMETERS):
+        raise CatalogError(f"{where}: may rename only {', '.join(DEFAULT_JOB_PARAMETERS)}")
+    names = {key: str(renamed.get(key, default)) for key, default in DEFAULT_JOB_PARAMETERS.items()}
+    for name in names.values():
+        if not PARAMETER_NAME.match(name):
+            raise CatalogError(f"{where}: {name!r} is not a Jenkins parameter name")
+    if len(set(names.values())) != len(names):
+        raise CatalogError(f"{where}: two parameters share a name")
+    return tuple(names.items())
 
 
 def _mapping(value, where: str) -> dict:

@@ -55,13 +55,14 @@ def one_at_a_time(kind: str, values: Iterable[str]) -> str:
     return f"One deployment at a time, please: you named several {kind}s ({', '.join(values)})."
 
 
-def not_built_yet(what: str) -> str:
-    """For commands whose machinery (permissions store, Jenkins) does not exist yet."""
-    return f"I understood: {what}. I can't do that yet: this part of deploybot is not built, so nothing was done."
+def promotion_question(request: DeployRequest, source: str, catalog: Catalog) -> str:
+    """"Promote Content Management System 1.0.2 from staging to production? (yes/no)"."""
+    return f"Promote {catalog.app(request.app).name} {request.version} from {source} to {request.environment}? (yes/no)"
 
 
-def cannot_deploy_yet(restated: str) -> str:
-    return f"Confirmed: {restated}. But I can't start deployments yet: the Jenkins connection is not built, so nothing was deployed."
+def rollback_question(request: DeployRequest, current: str, catalog: Catalog) -> str:
+    name = catalog.app(request.app).name
+    return f"Roll back {name} on {request.environment} from {current} to {request.version}? (yes/no)"
 
 
 def capabilities(profile: AssistantProfile) -> str:

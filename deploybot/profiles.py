@@ -34,6 +34,11 @@ class AssistantProfile:
     confirmation_timeout_seconds: int
     trusted_build_systems: Tuple[str, ...]
     build_systems_skip_confirmation: bool
+    # Following builds: how often Jenkins is polled, and when a build counts as hung.
+    poll_seconds: float = 5.0
+    build_timeout_seconds: int = 1800
+    # Bender offers what this environment runs when asked for an app without a version.
+    promote_from: Optional[str] = None
     personality: Mapping[str, object] = field(default_factory=dict)
 
     @property
@@ -85,6 +90,7 @@ def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> A
     if who not in ("everyone", "granted"):
         raise ProfileError(f"{where}: who_may_deploy is 'everyone' or 'granted', got {who!r}")
     build_systems = raw.get("build_systems") or {}
+    jenkins = raw.get("jenkins") or {}
     prefix = assistant_id.upper()
     return AssistantProfile(
         id=assistant_id,
@@ -99,6 +105,9 @@ def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> A
         confirmation_timeout_seconds=parse_duration(raw.get("confirmation_timeout", "10m"), f"{where}: confirmation_timeout"),
         trusted_build_systems=tuple(str(b) for b in build_systems.get("trusted") or ()),
         build_systems_skip_confirmation=bool(build_systems.get("skip_confirmation", False)),
+        poll_seconds=float(environ.get("DEPLOYBOT_POLL_SECONDS") or parse_duration(jenkins.get("poll_interval", "5s"), f"{where}: jenkins.poll_interval")),
+        build_timeout_seconds=int(environ.get("DEPLOYBOT_BUILD_TIMEOUT_SECONDS") or parse_duration(jenkins.get("build_timeout", "30m"), f"{where}: jenkins.build_timeout")),
+        promote_from=raw.get("promote_from"),
         personality=raw.get("personality") or {},
     )
 
@@ -121,6 +130,14 @@ def load_profiles(directory: Path | str = DEFAULT_PROFILES_DIR, environ: Mapping
 def bot_serving(environment: str, profiles: Mapping[str, AssistantProfile]) -> Optional[AssistantProfile]:
     """The bot that deploys to an environment, if any."""
     return next((p for p in profiles.values() if p.serves(environment)), None)
+
+
+def rasa_urls(profiles: Mapping[str, AssistantProfile], environ: Mapping[str, str] = os.environ) -> Dict[str, str]:
+    """Each bot's Rasa server: <ID>_RASA_URL, or its port on loopback."""
+    return {
+        p.id: environ.get(f"{p.id.upper()}_RASA_URL") or f"http://127.0.0.1:{p.rasa_port}"
+        for p in profiles.values()
+    }
 
 
 def current_assistant_id(environ: Mapping[str, str] = os.environ) -> str:

@@ -1,11 +1,14 @@
-"""Runs the local stack: per bot one Rasa server and one action server, all on loopback.
+"""Runs the local stack: per bot one Rasa server and one action server, all on loopback,
+and, when JENKINS_URL is unset, the Jenkins emulator with quick demo builds.
 
     python -m deploybot.stack            # `make serve`: in the foreground until Ctrl-C/SIGTERM
     python -m deploybot.stack --chat     # `make run`: the same, plus the terminal chat
 
 Ports come from the profiles (MARVIN_PORT, BENDER_PORT, ..._ACTIONS_PORT override them).
 The Rasa HTTP API needs DEPLOYBOT_API_TOKEN; when it is unset a token is generated and
-printed. Each process logs to var/log/<process>.log (DEPLOYBOT_VAR_DIR moves var/).
+printed, and so is DEPLOYBOT_JENKINS_PUSH_TOKEN, which protects the endpoint Jenkins'
+Notification plugin posts to. Each process logs to var/log/<process>.log
+(DEPLOYBOT_VAR_DIR moves var/).
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -26,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from deploybot.profiles import ASSISTANT_ENV, AssistantProfile, load_profiles
 from deploybot.storage.database import database_url, migrate
-from deploybot.terminal_chat import callback_port, run_chat
+from deploybot.terminal_chat import callback_port, management_url, run_chat
 
 HOST = "127.0.0.1"
 # Tracker databases and logs; tests point this elsewhere.
@@ -35,6 +39,9 @@ LOG_DIR = VAR / "log"
 DEFAULT_MODEL = Path("models/deploybot.tar.gz")
 STARTUP_TIMEOUT_SECONDS = 300
 STOP_TIMEOUT_SECONDS = 15
+# The emulator's ports when it runs (DEPLOYBOT_JENKINS_EMULATOR_PORT / _CONTROL_PORT override).
+EMULATOR_PORT, EMULATOR_CONTROL_PORT = 8090, 8091
+EMULATOR_BUILD_SECONDS = 3
 
 
 @dataclass
@@ -50,26 +57,52 @@ class Process:
         return LOG_DIR / f"{self.name}.log"
 
 
-def api_token(environ: Mapping[str, str]) -> tuple[str, bool]:
-    """The token that protects the Rasa HTTP API, and whether it was generated now."""
-    token = environ.get("DEPLOYBOT_API_TOKEN")
-    return (token, False) if token else (secrets.token_urlsafe(24), True)
+def secret(environ: Mapping[str, str], name: str) -> tuple[str, bool]:
+    """A secret from the environment, or a new one; and whether it was generated now."""
+    value = environ.get(name)
+    return (value, False) if value else (secrets.token_urlsafe(24), True)
+
+
+def with_jenkins_emulator(profiles: Mapping[str, AssistantProfile], push_token: str,
+                          environ: Mapping[str, str]) -> tuple[Dict[str, str], Optional[Process]]:
+    """JENKINS_* for the action servers: the real Jenkins when JENKINS_URL is set, else the
+    emulator, which pushes its notifications to the first bot's action server."""
+    if environ.get("JENKINS_URL"):
+        return {}, None
+    port = int(environ.get("DEPLOYBOT_JENKINS_EMULATOR_PORT", EMULATOR_PORT))
+    control_port = int(environ.get("DEPLOYBOT_JENKINS_EMULATOR_CONTROL_PORT", EMULATOR_CONTROL_PORT))
+    user, token = "deploybot", secrets.token_hex(16)
+    first = next(iter(profiles.values()))
+    notify_url = f"http://{HOST}:{first.actions_port}/jenkins/notifications?token={push_token}"
+    process = Process(
+        name="jenkins-emulator",
+        command=[sys.executable, "-m", "deploybot.jenkins.emulator", "--port", str(port),
+                 "--control-port", str(control_port), "--user", user, "--api-token", token,
+                 "--catalog", "apps.yml", "--notify-url", notify_url,
+                 "--build-seconds", environ.get("DEPLOYBOT_EMULATOR_BUILD_SECONDS", str(EMULATOR_BUILD_SECONDS))],
+        env={**environ, "PYTHONPATH": os.getcwd()},
+        ready_url=f"http://{HOST}:{control_port}/builds",
+    )
+    return {"JENKINS_URL": f"http://{HOST}:{port}", "JENKINS_USER": user, "JENKINS_API_TOKEN": token}, process
 
 
 def bot_callback_url(profile: AssistantProfile, port: int) -> str:
     return f"http://{HOST}:{port}/{profile.id}"
 
 
-def plan(profiles: Mapping[str, AssistantProfile], model: Path, token: str, chat_port: int, environ: Mapping[str, str]) -> List[Process]:
-    """The four processes of the stack, with each bot's own endpoints."""
+def plan(profiles: Mapping[str, AssistantProfile], model: Path, token: str, push_token: str,
+         chat_port: int, environ: Mapping[str, str]) -> List[Process]:
+    """The processes of the stack, with each bot's own endpoints."""
+    jenkins, emulator = with_jenkins_emulator(profiles, push_token, environ)
     base = {**environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": os.getcwd()}
-    processes = []
+    processes = [emulator] if emulator else []
     for profile in profiles.values():
         processes.append(
             Process(
                 name=f"{profile.id}-actions",
-                command=[sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(profile.actions_port)],
-                env={**base, ASSISTANT_ENV: profile.id, "SANIC_HOST": HOST},
+                command=[sys.executable, "-m", "deploybot.action_server", "--host", HOST, "--port", str(profile.actions_port)],
+                env={**base, **jenkins, ASSISTANT_ENV: profile.id, "DEPLOYBOT_API_TOKEN": token,
+                     "DEPLOYBOT_JENKINS_PUSH_TOKEN": push_token, "DEPLOYBOT_MANAGEMENT_URL": management_url(chat_port)},
                 ready_url=f"http://{HOST}:{profile.actions_port}/health",
             )
         )
@@ -114,17 +147,34 @@ def log_tail(path: Path, lines: int = 15) -> str:
 class Stack:
     def __init__(self, processes: List[Process]):
         self.processes = processes
+        self.stopping = threading.Event()
+        self._restarting = threading.Lock()  # stop() must not miss a process started just now
 
     def start(self) -> None:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         for process in self.processes:
-            log = open(process.log_path, "ab")
-            # A session of its own, so that stopping it also stops anything it spawned.
-            process.popen = subprocess.Popen(
-                process.command, env=process.env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
-            )
-            log.close()
+            self._launch(process)
+
+    @staticmethod
+    def _launch(process: Process) -> None:
+        log = open(process.log_path, "ab")
+        # A session of its own, so that stopping it also stops anything it spawned.
+        process.popen = subprocess.Popen(
+            process.command, env=process.env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        log.close()
+
+    def supervise(self) -> None:
+        """Once everything has started: a process that dies is started again, as a service
+        manager would. The watcher then resumes every unfinished deployment."""
+        while not self.stopping.wait(1):
+            with self._restarting:
+                for process in self.processes:
+                    code = process.popen.poll()
+                    if code is not None and not self.stopping.is_set():
+                        print(f"{process.name} exited with code {code}; starting it again (log: {process.log_path})", flush=True)
+                        self._launch(process)
 
     def wait_until_ready(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
         deadline = time.monotonic() + timeout
@@ -145,7 +195,9 @@ class Stack:
                 raise RuntimeError(f"{process.name} exited with code {code}. Last lines of {process.log_path}:\n{log_tail(process.log_path)}")
 
     def stop(self) -> None:
-        running = [p for p in self.processes if p.popen and p.popen.poll() is None]
+        with self._restarting:
+            self.stopping.set()
+            running = [p for p in self.processes if p.popen and p.popen.poll() is None]
         for process in running:
             _signal_group(process.popen, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
@@ -183,9 +235,10 @@ def main(argv=None) -> int:
         print(f"No trained model at {args.model}: run `make train` first.", file=sys.stderr)
         return 2
     profiles = load_profiles()
-    token, generated = api_token(os.environ)
+    token, generated = secret(os.environ, "DEPLOYBOT_API_TOKEN")
+    push_token, push_generated = secret(os.environ, "DEPLOYBOT_JENKINS_PUSH_TOKEN")
     chat_port = callback_port(os.environ)
-    stack = Stack(plan(profiles, Path(args.model), token, chat_port, os.environ))
+    stack = Stack(plan(profiles, Path(args.model), token, push_token, chat_port, os.environ))
 
     signal.signal(signal.SIGTERM, _raise_stopped)
     signal.signal(signal.SIGINT, _raise_stopped)
@@ -198,13 +251,17 @@ def main(argv=None) -> int:
             print(f"{profile.name}: http://{HOST}:{profile.rasa_port} (deploys to {', '.join(profile.environments)}; actions on port {profile.actions_port})", flush=True)
         if generated:
             print(f"Rasa HTTP API token (generated; set DEPLOYBOT_API_TOKEN to choose one): {token}", flush=True)
+        if push_generated and os.environ.get("JENKINS_URL"):
+            print(f"Jenkins push token (generated; set DEPLOYBOT_JENKINS_PUSH_TOKEN to choose one): {push_token}", flush=True)
+        if not os.environ.get("JENKINS_URL"):
+            print(f"Jenkins: the emulator ({LOG_DIR}/jenkins-emulator.log); set JENKINS_URL to use a real Jenkins", flush=True)
+        threading.Thread(target=stack.supervise, name="supervisor", daemon=True).start()
         if args.chat:
-            run_chat(profiles, chat_port, user=args.user, stack=stack)
+            run_chat(profiles, chat_port, user=args.user)
         else:
             print("Ready. Ctrl-C stops everything.", flush=True)
             while True:
-                stack.check_alive()
-                time.sleep(1)
+                time.sleep(3600)
     except Stopped:
         pass
     except (RuntimeError, SQLAlchemyError) as error:

@@ -6,6 +6,9 @@ is sent: a stray first line must not land on the production bot. Messages go in 
 callback channel, and every reply, including those that come minutes later, comes back to
 a small HTTP receiver here, so they appear as they arrive.
 
+Production successes posted to the management channel show up too, marked with the
+channel's name (the management view; see deploybot.notifier).
+
 Commands: /user NAME switches who you are, /quit (or Ctrl-D) leaves.
 
 `make run` starts the bots and this chat together. To chat with bots that `make serve`
@@ -29,6 +32,7 @@ from deploybot.profiles import AssistantProfile, load_profiles
 HOST = "127.0.0.1"
 DEFAULT_CALLBACK_PORT = 5080  # where the bots' callback channel posts (see credentials.yml)
 SEND_TIMEOUT_SECONDS = 330  # Rasa waits up to 300 s for an action
+MANAGEMENT_PATH = "management"  # where the action servers post management-channel messages
 
 
 def addressed_bot(line: str, names: Mapping[str, str]) -> Optional[str]:
@@ -72,17 +76,21 @@ class Printer:
 def start_receiver(port: int, profiles: Mapping[str, AssistantProfile], printer: Printer) -> ThreadingHTTPServer:
     class Receiver(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 (http.server's naming)
-            bot = profiles.get(self.path.strip("/"))
+            path = self.path.strip("/")
+            bot = profiles.get(path)
             length = int(self.headers.get("Content-Length") or 0)
             try:
                 message = json.loads(self.rfile.read(length) or b"{}")
             except ValueError:
                 message = None
-            if bot is None or not isinstance(message, dict):
+            if (bot is None and path != MANAGEMENT_PATH) or not isinstance(message, dict):
                 self.send_response(400)
                 self.end_headers()
                 return
-            printer.say(render(bot.name, message))
+            if bot is None:
+                printer.say(render(f"[{message.get('recipient_id')}]", message))
+            else:
+                printer.say(render(bot.name, message))
             self.send_response(200)
             self.end_headers()
 
@@ -107,7 +115,7 @@ def send(profile: AssistantProfile, user: str, text: str) -> Tuple[bool, str]:
         return False, f"could not reach {profile.name} ({error})"
 
 
-def run_chat(profiles: Mapping[str, AssistantProfile], callback_port: int, user: Optional[str] = None, stack=None) -> None:
+def run_chat(profiles: Mapping[str, AssistantProfile], callback_port: int, user: Optional[str] = None) -> None:
     user = user or getpass.getuser()
     names = {p.name.lower(): p.id for p in profiles.values()}
     last_bot: Optional[str] = None
@@ -134,8 +142,6 @@ def run_chat(profiles: Mapping[str, AssistantProfile], callback_port: int, user:
                 user = line[len("/user"):].strip() or user
                 printer.say(f"(you are now {user})")
                 continue
-            if stack is not None:
-                stack.check_alive()
             last_bot = route(line, last_bot, names)
             if last_bot is None:
                 printer.say(f"(start with a bot's name: {' or '.join(p.name for p in profiles.values())})")
@@ -145,6 +151,10 @@ def run_chat(profiles: Mapping[str, AssistantProfile], callback_port: int, user:
                 printer.say(f"({problem})")
     finally:
         server.shutdown()
+
+
+def management_url(port: int) -> str:
+    return f"http://{HOST}:{port}/{MANAGEMENT_PATH}"
 
 
 def callback_port(environ=os.environ) -> int:

@@ -1,6 +1,6 @@
 """Shared fixtures. The `stack` fixture runs the real local stack (deploybot.stack): both
-Rasa servers with the trained model and both action servers, on free loopback ports,
-with a tracker database of its own. It is started once per test session, and its
+Rasa servers with the trained model, both action servers and the Jenkins emulator, on free
+loopback ports, with databases of its own. It is started once per test session, and its
 shutdown on SIGTERM is checked."""
 import json
 import os
@@ -77,6 +77,37 @@ class Bot:
         status, body = http("POST", f"{self.url}/conversations/{sender}/tracker/events?token={TOKEN}", events)
         assert status == 200, body
 
+    def said(self, sender: str) -> List[str]:
+        """Everything the bot has said in the conversation, from the tracker."""
+        return [e.get("text") or "" for e in self.tracker(sender)["events"] if e["event"] == "bot"]
+
+    def wait_for(self, sender: str, prefix: str, count: int = 1, timeout: float = 60) -> List[str]:
+        """Waits until the bot has said `count` messages starting with prefix (reports come
+        later, through trigger_intent); returns them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [text for text in self.said(sender) if text.startswith(prefix)]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"after {timeout} s, no {count} message(s) starting {prefix!r}; the bot said: {self.said(sender)}")
+            time.sleep(0.3)
+
+
+@dataclass
+class Jenkins:
+    """The emulator's control API (deploybot.jenkins.emulator)."""
+    url: str
+    control_url: str
+
+    def control(self, method: str, path: str, body=None):
+        status, answer = http(method, f"{self.control_url}{path}", body)
+        assert status < 300, answer
+        return answer
+
+    def builds(self, job: str) -> List[dict]:
+        return [b for b in self.control("GET", "/builds") if b["job"] == job]
+
 
 @dataclass
 class Stack:
@@ -84,6 +115,7 @@ class Stack:
     bots: Dict[str, Bot]
     env: Dict[str, str]  # what a client of this stack needs: ports, token
     var_dir: Path        # the stack's databases and logs
+    jenkins: Jenkins
 
     def database_url(self) -> str:
         return f"sqlite:///{self.var_dir / 'deploybot.db'}"
@@ -94,10 +126,16 @@ def stack(tmp_path_factory):
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run the tests with `make test`, which trains first")
     var_dir = tmp_path_factory.mktemp("var")
-    ports = {name: free_port() for name in ("MARVIN_PORT", "BENDER_PORT", "MARVIN_ACTIONS_PORT", "BENDER_ACTIONS_PORT", "DEPLOYBOT_CALLBACK_PORT")}
+    ports = {name: free_port() for name in ("MARVIN_PORT", "BENDER_PORT", "MARVIN_ACTIONS_PORT", "BENDER_ACTIONS_PORT",
+                                            "DEPLOYBOT_CALLBACK_PORT", "DEPLOYBOT_JENKINS_EMULATOR_PORT",
+                                            "DEPLOYBOT_JENKINS_EMULATOR_CONTROL_PORT")}
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "DEPLOYBOT_API_TOKEN": TOKEN,
            "DEPLOYBOT_VAR_DIR": str(var_dir), "RASA_TELEMETRY_ENABLED": "false",
-           "DEPLOYBOT_ADMINS": ADMIN}
+           "DEPLOYBOT_ADMINS": ADMIN,
+           # Quick builds, quick polling, and a build limit a test can wait for.
+           "DEPLOYBOT_EMULATOR_BUILD_SECONDS": "2", "DEPLOYBOT_POLL_SECONDS": "1",
+           "DEPLOYBOT_BUILD_TIMEOUT_SECONDS": "25"}
+    env.pop("JENKINS_URL", None)  # always the emulator
     log = open(var_dir / "stack.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "deploybot.stack", "--model", str(MODEL)],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -108,7 +146,9 @@ def stack(tmp_path_factory):
             pytest.fail("the stack did not start:\n" + (var_dir / "stack.log").read_text()[-3000:])
         time.sleep(1)
     bots = {"marvin": Bot("marvin", ports["MARVIN_PORT"]), "bender": Bot("bender", ports["BENDER_PORT"])}
-    yield Stack(process, bots, env, var_dir)
+    jenkins = Jenkins(f"http://127.0.0.1:{ports['DEPLOYBOT_JENKINS_EMULATOR_PORT']}",
+                      f"http://127.0.0.1:{ports['DEPLOYBOT_JENKINS_EMULATOR_CONTROL_PORT']}")
+    yield Stack(process, bots, env, var_dir, jenkins)
     # `make serve` must stop every child process on SIGTERM.
     process.send_signal(signal.SIGTERM)
     try:

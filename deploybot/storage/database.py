@@ -16,14 +16,19 @@ DATABASE_URL_ENV = "DEPLOYBOT_DATABASE_URL"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def var_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where local state lives (databases, logs): var/, or DEPLOYBOT_VAR_DIR."""
+    path = Path(environ.get("DEPLOYBOT_VAR_DIR", "var"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def database_url(environ: Mapping[str, str] = os.environ) -> str:
     """DEPLOYBOT_DATABASE_URL, or a SQLite file in the var directory."""
     url = environ.get(DATABASE_URL_ENV)
     if url:
         return url
-    var_dir = Path(environ.get("DEPLOYBOT_VAR_DIR", "var"))
-    var_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{var_dir / 'deploybot.db'}"
+    return f"sqlite:///{var_dir(environ) / 'deploybot.db'}"
 
 
 def make_engine(url: str) -> Engine:

@@ -1,5 +1,5 @@
 """The tables. Written in SQLAlchemy's 2.0 style (on the 1.4 that Rasa pins)."""
-from sqlalchemy import Column, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import declarative_base
 
 Base = declarative_base()
@@ -36,3 +36,63 @@ class AuditEntry(Base):
     app = Column(String(APP_ID))
     environment = Column(String(32))
     detail = Column(Text)
+
+
+class Deployment(Base):
+    """One deployment from the yes to its reported outcome. States, in order:
+    confirmed → queued (queue_id) → running (build_number, build_url) →
+    succeeded | failed | aborted | timed_out | failed_to_start."""
+
+    __tablename__ = "deployments"
+
+    __table_args__ = (
+        UniqueConstraint("active_key", name="uq_deployments_active_key"),
+        Index("ix_deployments_app_environment", "app", "environment"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    assistant = Column(String(32), nullable=False)
+    app = Column(String(APP_ID), nullable=False)
+    environment = Column(String(32), nullable=False)
+    version = Column(String(64), nullable=False)
+    kind = Column(String(16), nullable=False)          # deploy, rollback, promotion
+    requested_by = Column(String(USER_ID), nullable=False)
+    state = Column(String(16), nullable=False, index=True)
+    # "app/environment" while the deployment is active, NULL afterwards. Unique, so the
+    # database itself refuses a second active deployment, whichever replica asks.
+    active_key = Column(String(APP_ID + 33))
+    jenkins_job = Column(String(255), nullable=False)
+    queue_id = Column(Integer)
+    build_number = Column(Integer)
+    build_url = Column(String(1024))
+    estimated_duration_ms = Column(Integer)
+    jenkins_result = Column(String(16))               # SUCCESS, FAILURE, ABORTED, ...
+    error = Column(Text)                               # why it failed to start or was lost
+    console_tail = Column(Text)
+    cancelled_by = Column(String(USER_ID))
+    # Where the reports go: the conversation and the channel it came in on.
+    conversation_id = Column(String(255), nullable=False)
+    output_channel = Column(String(32), nullable=False)
+    requested_at = Column(DateTime(timezone=True), nullable=False)
+    confirmed_at = Column(DateTime(timezone=True), nullable=False)
+    queued_at = Column(DateTime(timezone=True))
+    started_at = Column(DateTime(timezone=True))
+    finished_at = Column(DateTime(timezone=True))
+    # Set by whichever watcher claims a report, so that each is sent exactly once.
+    start_reported_at = Column(DateTime(timezone=True))
+    outcome_reported_at = Column(DateTime(timezone=True))
+
+
+class Lock(Base):
+    """No deployments to an environment (app NULL) or to one app in it, until unlocked."""
+
+    __tablename__ = "locks"
+    __table_args__ = (UniqueConstraint("scope", name="uq_locks_scope"),)
+
+    id = Column(Integer, primary_key=True)
+    scope = Column(String(APP_ID + 33), nullable=False)  # "environment" or "environment/app"
+    environment = Column(String(32), nullable=False)
+    app = Column(String(APP_ID))
+    reason = Column(Text, nullable=False)
+    locked_by = Column(String(USER_ID), nullable=False)
+    locked_at = Column(DateTime(timezone=True), nullable=False)

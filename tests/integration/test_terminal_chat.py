@@ -7,7 +7,7 @@ import threading
 import time
 
 from deploybot.terminal_chat import addressed_bot, render, route
-from tests.conftest import ROOT, grant, new_user_id
+from tests.conftest import ADMIN, ROOT, new_user_id
 
 NAMES = {"marvin": "marvin", "bender": "bender"}
 
@@ -46,7 +46,8 @@ class Chat:
         self.process.stdin.write(line + "\n")
         self.process.stdin.flush()
 
-    def expect(self, wanted, timeout=30):
+    def expect(self, wanted, timeout=30, prefix=False):
+        """Waits for a line equal to wanted (or starting with it), skipping others."""
         seen, deadline = [], time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -54,14 +55,16 @@ class Chat:
             except queue.Empty:
                 continue
             seen.append(line)
-            if line == wanted:
+            if line == wanted or (prefix and line.startswith(wanted)):
                 return
         raise AssertionError(f"did not see {wanted!r}; saw {seen!r}")
 
+    def expect_start(self, wanted, timeout=30):
+        self.expect(wanted, timeout, prefix=True)
 
-def test_a_chat_with_both_bots_in_one_channel(stack):
+
+def test_a_new_user_deploys_with_marvin_is_granted_production_and_sees_every_report(stack):
     user = new_user_id()
-    grant(stack.bots["bender"], user, "shop")
     chat = Chat(stack.env, user=user)
     try:
         chat.expect("You are " + chat.process.args[-1] + ", in a channel with Bender (production) and Marvin (staging).")
@@ -70,13 +73,24 @@ def test_a_chat_with_both_bots_in_one_channel(stack):
         chat.type("marvin, deploy cms 1.0.2")
         chat.expect("Marvin: Deploy Content Management System 1.0.2 to staging? (yes/no)")
         chat.expect("        [Yes]  [No]")
+        chat.type("yes")
+        chat.expect("Marvin: OK, deploying Content Management System 1.0.2 to staging: Jenkins has queued it."
+                    " I'll report here when the build starts and when it ends.")
+        chat.expect_start("Marvin: Deploying Content Management System 1.0.2 to staging: Jenkins build #")
+        chat.expect_start("Marvin: Content Management System: deployed version 1.0.2 to staging in ")
+        chat.type("@bender deploy the web shop 2.0.0")
+        chat.expect_start("Bender: You may not deploy Web Shop to production: an admin has to grant it to you first")
+        chat.type(f"/user {ADMIN}")
+        chat.type(f"bender, auth {user} shop")
+        chat.expect(f"Bender: {user} may now deploy Web Shop to production.")
+        chat.type(f"/user {user}")
         chat.type("@bender deploy the web shop 2.0.0")
         chat.expect("Bender: Deploy Web Shop 2.0.0 to production? (yes/no)")
-        chat.type("no")  # to Bender, the last bot addressed
-        chat.expect("Bender: Cancelled, nothing was deployed.")
-        chat.type("Marvin, yes")  # Marvin's request is still waiting
-        chat.expect("Marvin: Confirmed: Deploy Content Management System 1.0.2 to staging. "
-                    "But I can't start deployments yet: the Jenkins connection is not built, so nothing was deployed.")
+        chat.type("yes")
+        chat.expect_start("Bender: OK, deploying Web Shop 2.0.0 to production")
+        chat.expect_start("Bender: Deploying Web Shop 2.0.0 to production: Jenkins build #")
+        chat.expect_start("Bender: Web Shop: deployed version 2.0.0 to production in ")
+        chat.expect_start(f"[#deployments-management]: Web Shop 2.0.0 is on production: deployed by {user} in ")
         chat.type("/quit")
         assert chat.process.wait(timeout=10) == 0
     finally:

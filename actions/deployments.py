@@ -1,0 +1,147 @@
+"""Deployments after the yes: reports from the watcher, status, history, cancel, rollback.
+The work is done in deploybot (deployments, deployer, reports); these only talk."""
+import asyncio
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.context import catalog, deployer, deployment_store, first_entity, locks, permissions, profile, profiles, requester
+from actions.deploy import ask_for_confirmation
+from deploybot import messages, reports
+from deploybot.deploy_request import DeployRequest, RequestRejected, check_app, check_environment
+from deploybot.jenkins.client import JenkinsError
+
+
+def target(tracker: Tracker, app_required: bool) -> tuple:
+    """(app, environment) from the message, checked against this bot and the catalog."""
+    app, environment = first_entity(tracker, "app"), first_entity(tracker, "environment") or profile().default_environment
+    check_environment(environment, profile(), profiles(), catalog())
+    if app_required and not app:
+        raise RequestRejected("Which app? Say for example “… cms”.")
+    if app:
+        check_app(app, environment, catalog())
+    return app, environment
+
+
+class ActionReportDeployment(Action):
+    """Says what the watcher reports (EXTERNAL_deployment_report): a build started or ended."""
+
+    def name(self) -> Text:
+        return "action_report_deployment"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        deployment_id, report = first_entity(tracker, "deployment"), first_entity(tracker, "report")
+        deployment = await asyncio.to_thread(deployment_store().get, int(deployment_id or 0))
+        if deployment is None or report not in ("start", "outcome"):
+            return []
+        text = reports.start_report(deployment, catalog()) if report == "start" else reports.outcome_report(deployment, catalog())
+        dispatcher.utter_message(text=text)
+        return []
+
+
+class ActionDeploymentStatus(Action):
+    """Running builds with elapsed time against the estimate; otherwise what each app runs."""
+
+    def name(self) -> Text:
+        return "action_deployment_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(text=await asyncio.to_thread(self.answer, tracker))
+        return []
+
+    @staticmethod
+    def answer(tracker: Tracker) -> str:
+        store, app, environment = deployment_store(), first_entity(tracker, "app"), first_entity(tracker, "environment")
+        running = store.active(app, environment)
+        if running:
+            return "Running now:\n" + "\n".join(f"• {reports.status_line(d, catalog())}" for d in running)
+        lines = []
+        for app_id in [app] if app else list(catalog().apps):
+            for env in [environment] if environment else list(catalog().environments):
+                latest = store.history(app_id, env, limit=1)
+                if latest:
+                    lines.append(f"• {current_line(app_id, env, latest[0])}")
+        if not lines:
+            where = " ".join(x for x in (app, "on " + environment if environment else None) if x)
+            return f"No deployments recorded{' for ' + where if where else ''} yet, and nothing is running."
+        return "Nothing is running. Last results:\n" + "\n".join(lines)
+
+
+def current_line(app: str, environment: str, latest) -> str:
+    """What the environment runs, and how the last attempt went if that was not a success."""
+    version = deployment_store().current_version(app, environment)
+    runs = f"{version} is on {environment}" if version else f"nothing deployed to {environment} by me yet"
+    line = f"{catalog().app(app).name}: {runs}"
+    if latest.state != "succeeded":
+        line += f"; the last deployment ({latest.version} by {latest.requested_by}) {latest.state.replace('_', ' ')}"
+    elif version:
+        line += f" (deployed by {latest.requested_by}, {reports.when(latest)})"
+    return line
+
+
+class ActionDeploymentHistory(Action):
+    def name(self) -> Text:
+        return "action_deployment_history"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        app, environment = first_entity(tracker, "app"), first_entity(tracker, "environment")
+        past = await asyncio.to_thread(deployment_store().history, app, environment, 10)
+        where = " ".join(x for x in (app, "to " + environment if environment else None) if x)
+        if not past:
+            dispatcher.utter_message(text=f"No deployments{' of ' + where if where else ''} recorded yet.")
+        else:
+            title = f"The last {len(past)} deployments{' of ' + where if where else ''}, newest first:"
+            dispatcher.utter_message(text=title + "\n" + "\n".join(f"• {reports.history_line(d)}" for d in past))
+        return []
+
+
+class ActionCancelDeployment(Action):
+    """Only the requester or an admin may cancel; the watcher reports it as aborted."""
+
+    def name(self) -> Text:
+        return "action_cancel_deployment"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        try:
+            text = await asyncio.to_thread(self.cancel, tracker)
+        except (RequestRejected, JenkinsError) as refusal:
+            text = str(refusal)
+        dispatcher.utter_message(text=text)
+        return []
+
+    @staticmethod
+    def cancel(tracker: Tracker) -> str:
+        app, environment = target(tracker, app_required=False)
+        running = deployment_store().active(app, environment)
+        if not running:
+            return f"Nothing is being deployed{' for ' + app if app else ''} to {environment}, so there is nothing to cancel."
+        if len(running) > 1:
+            names = ", ".join(d.app for d in running)
+            return f"Several deployments are running on {environment} ({names}): which app should I cancel?"
+        user = requester(tracker)
+        return deployer().cancel(running[0], user, permissions().is_admin(user))
+
+
+class ActionRollback(Action):
+    """Offers the previous successful version; the yes goes through action_deploy."""
+
+    def name(self) -> Text:
+        return "action_rollback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        try:
+            app, environment = target(tracker, app_required=True)
+            versions = await asyncio.to_thread(deployment_store().previous_version, app, environment)
+            if versions is None:
+                raise RequestRejected(f"I have no earlier successful deployment of {app} to {environment} to roll back to.")
+            current, previous = versions
+            request = DeployRequest(app, previous, environment)
+            await asyncio.to_thread(permissions().check_may_deploy, requester(tracker), request)
+            await asyncio.to_thread(locks().check, app, environment)  # a rollback does not bypass a lock
+        except RequestRejected as refusal:
+            dispatcher.utter_message(text=str(refusal))
+            return []
+        question = messages.rollback_question(request, current, catalog())
+        return ask_for_confirmation(dispatcher, request, "rollback", question)

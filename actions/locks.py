@@ -1,0 +1,49 @@
+"""Lock and unlock an environment, or one app in it. Anyone may lock; the owner or an
+admin unlocks. Every lock and unlock is in the audit log."""
+import asyncio
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.context import first_entity, locks, permissions, requester
+from actions.deployments import target
+from deploybot.deploy_request import RequestRejected
+from deploybot.locks import reason_from_text
+
+
+class ActionLockEnvironment(Action):
+    def name(self) -> Text:
+        return "action_lock_environment"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        try:
+            app, environment = target(tracker, app_required=False)
+        except RequestRejected as refusal:
+            dispatcher.utter_message(text=str(refusal))
+            return []
+        user, reason = requester(tracker), reason_from_text(tracker.latest_message.get("text") or "")
+        text = await asyncio.to_thread(locks().lock, user, environment, app, reason)
+        await asyncio.to_thread(permissions().audit, user, "lock", "done" if text.startswith("Locked") else "unchanged",
+                                app=app, environment=environment, detail=reason)
+        dispatcher.utter_message(text=text)
+        return []
+
+
+class ActionUnlockEnvironment(Action):
+    def name(self) -> Text:
+        return "action_unlock_environment"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        user = requester(tracker)
+        try:
+            app, environment = target(tracker, app_required=False)
+            text = await asyncio.to_thread(locks().unlock, user, environment, app, permissions().is_admin(user))
+            outcome = "done" if text.startswith("Unlocked") else "unchanged"
+        except RequestRejected as refusal:
+            text, outcome = str(refusal), "refused"
+            app, environment = first_entity(tracker, "app"), first_entity(tracker, "environment")
+        await asyncio.to_thread(permissions().audit, user, "unlock", outcome, app=app, environment=environment)
+        dispatcher.utter_message(text=text)
+        return []

@@ -1,0 +1,86 @@
+"""One bot's action server: rasa-sdk's server with our actions, plus the deployment watcher
+and the endpoint that Jenkins' Notification plugin pushes to.
+
+    python -m deploybot.action_server --port 5055     (DEPLOYBOT_ASSISTANT says which bot)
+
+The push endpoint, POST /jenkins/notifications?token=..., needs DEPLOYBOT_JENKINS_PUSH_TOKEN;
+without it pushes are refused and polling alone follows the builds.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hmac
+import logging
+import os
+import sys
+
+from rasa_sdk.endpoint import create_app
+from sanic import response
+
+from actions.context import catalog, deployment_store, jenkins_client, profile, profiles
+from deploybot.notifier import local_notifier
+from deploybot.reports import RasaReporter
+from deploybot.profiles import rasa_urls
+from deploybot.storage.database import var_dir
+from deploybot.watcher import Watcher
+
+PUSH_TOKEN_ENV = "DEPLOYBOT_JENKINS_PUSH_TOKEN"
+log = logging.getLogger("deploybot.action_server")
+
+
+def make_watcher() -> Watcher:
+    me = profile()
+    return Watcher(
+        store=deployment_store(), jenkins=jenkins_client(),
+        reporter=RasaReporter(rasa_urls(profiles()), os.environ.get("DEPLOYBOT_API_TOKEN")),
+        notifier=local_notifier(var_dir(), os.environ.get("DEPLOYBOT_MANAGEMENT_URL")),
+        profiles=profiles(), catalog=catalog(), assistant=me.id,
+        poll_seconds=me.poll_seconds, build_timeout_seconds=me.build_timeout_seconds,
+    )
+
+
+def build_app():
+    app = create_app("actions")
+    watcher = make_watcher()
+    push_token = os.environ.get(PUSH_TOKEN_ENV, "")
+
+    @app.after_server_start
+    async def start_watching(app, _loop):
+        app.add_task(watcher.run())
+
+    @app.post("/jenkins/notifications")
+    async def jenkins_notification(request):
+        given = request.args.get("token", "")
+        if not push_token or not hmac.compare_digest(given.encode(), push_token.encode()):
+            return response.json({"error": "a valid token is required"}, status=403)
+        payload = request.json if isinstance(request.json, dict) else None
+        if payload is None:
+            return response.json({"error": "expected a Notification plugin JSON object"}, status=400)
+        # Answer at once; following the build asks Jenkins and may take a moment.
+        app.add_task(_follow(watcher, payload))
+        return response.json({"status": "accepted"}, status=202)
+
+    return app
+
+
+async def _follow(watcher: Watcher, payload: dict) -> None:
+    try:
+        await asyncio.to_thread(watcher.on_notification, payload)
+    except Exception:
+        log.exception("following a Jenkins notification failed")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="deploybot action server")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default=os.environ.get("SANIC_HOST", "127.0.0.1"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = build_app()
+    app.run(args.host, args.port, workers=1, access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Starting and cancelling deployments: the lock check, the record, the Jenkins call.
+
+Nothing here waits for a build: after Jenkins has queued it, the watcher takes over.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deploybot import reports
+from deploybot.catalog import Catalog
+from deploybot.deploy_request import RequestRejected
+from deploybot.deployments import DeploymentStore, NewDeployment, now
+from deploybot.jenkins.client import JenkinsClient, JenkinsError
+from deploybot.locks import Locks
+from deploybot.storage.models import Deployment
+
+
+@dataclass
+class Deployer:
+    store: DeploymentStore
+    locks: Locks
+    jenkins: JenkinsClient
+    catalog: Catalog
+
+    def start(self, new: NewDeployment) -> str:
+        """Records and triggers the deployment; returns what to tell the requester.
+        RequestRejected when a lock or another active deployment stands in the way."""
+        request = new.request
+        self.locks.check(request.app, request.environment)
+        record = self.store.begin(new)
+        parameters = self.catalog.app(request.app).job_parameters(request.version, request.environment, new.requested_by)
+        try:
+            queue_id = self.jenkins.trigger(record.jenkins_job, parameters)
+        except JenkinsError as error:
+            # The reply is the outcome report: the watcher must not send another.
+            self.store.mark_finished(record.id, "failed_to_start", error=str(error), outcome_reported_at=now())
+            return reports.failed_to_start(self.store.get(record.id), self.catalog)
+        self.store.mark_queued(record.id, queue_id)
+        name = self.catalog.app(request.app).name
+        return (f"OK, deploying {name} {request.version} to {request.environment}: Jenkins has queued it."
+                " I'll report here when the build starts and when it ends.")
+
+    def cancel(self, deployment: Deployment, user: str, is_admin: bool) -> str:
+        """Asks Jenkins to drop the queue item or stop the build; the watcher reports it as aborted."""
+        if user != deployment.requested_by and not is_admin:
+            raise RequestRejected(f"Only {deployment.requested_by}, who asked for this deployment, or an admin can cancel it.")
+        what = f"{deployment.app} {deployment.version} to {deployment.environment}"
+        if deployment.build_number is None and deployment.queue_id is None:
+            raise RequestRejected(f"The deployment of {what} is being handed to Jenkins right now; try again in a moment.")
+        # Noted first: the watcher may see the stopped build before this method returns.
+        self.store.annotate(deployment.id, cancelled_by=user)
+        try:
+            if deployment.build_number is not None:
+                self.jenkins.stop_build(deployment.jenkins_job, deployment.build_number)
+                where = f"build #{deployment.build_number}"
+            else:
+                self.jenkins.cancel_queue(deployment.queue_id)
+                where = "its Jenkins queue item"
+        except JenkinsError as error:
+            self.store.annotate(deployment.id, cancelled_by=None)
+            return f"I could not cancel the deployment of {what}: {error}"
+        return f"Cancelling the deployment of {what} ({where}). I'll confirm when Jenkins has stopped it."

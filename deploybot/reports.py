@@ -1,0 +1,140 @@
+"""What the bots say about deployments, and how a report reaches the conversation.
+
+Reports go through Rasa (trigger_intent with EXTERNAL_deployment_report), so the tracker
+records them and they reach the user on the channel the request came in on.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+from deploybot.catalog import Catalog
+from deploybot.deployments import ago, utc
+from deploybot.messages import format_duration
+from deploybot.storage.models import Deployment
+
+REPORT_INTENT = "EXTERNAL_deployment_report"
+log = logging.getLogger(__name__)
+
+
+def about(milliseconds: Optional[int]) -> str:
+    """A rough duration for estimates: "45 sec", "6 min", "1 h, 20 min"."""
+    seconds = round((milliseconds or 0) / 1000)
+    if seconds < 60:
+        return f"{seconds} sec"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h, {minutes % 60} min"
+
+
+def build_seconds(deployment: Deployment, duration_ms: Optional[int] = None) -> float:
+    if duration_ms:
+        return duration_ms / 1000
+    if deployment.started_at and deployment.finished_at:
+        return (utc(deployment.finished_at) - utc(deployment.started_at)).total_seconds()
+    return 0.0
+
+
+def start_report(deployment: Deployment, catalog: Catalog) -> str:
+    name = catalog.app(deployment.app).name
+    usually = f" (usually takes about {about(deployment.estimated_duration_ms)})" if deployment.estimated_duration_ms else ""
+    return (f"Deploying {name} {deployment.version} to {deployment.environment}: "
+            f"Jenkins build #{deployment.build_number} started{usually}. {deployment.build_url}")
+
+
+def outcome_report(deployment: Deployment, catalog: Catalog) -> str:
+    name = catalog.app(deployment.app).name
+    what = f"version {deployment.version} to {deployment.environment}"
+    took = format_duration(build_seconds(deployment))
+    build = f"Build #{deployment.build_number}: {deployment.build_url}" if deployment.build_number else ""
+    state = deployment.state
+    if state == "succeeded":
+        return f"{name}: deployed {what} in {took}"
+    if state == "aborted":
+        by = f" by {deployment.cancelled_by}" if deployment.cancelled_by else ""
+        if not deployment.build_number:
+            return f"{name}: deploying {what} was cancelled{by} before Jenkins started it. Nothing was deployed."
+        return f"{name}: deploying {what} was aborted{by} after {took}. {build}"
+    if state == "timed_out":
+        return f"{name}: deploying {what} timed out: {deployment.error} {build}"
+    if state == "failed" and deployment.build_number and deployment.jenkins_result:
+        text = f"{name}: deploying {what} failed after {took} ({deployment.jenkins_result}). {build}"
+        return text + (f"\n{deployment.console_tail}" if deployment.console_tail else "")
+    return f"{name}: deploying {what} failed: {deployment.error or 'unknown error'} {build}".rstrip()
+
+
+def failed_to_start(deployment: Deployment, catalog: Catalog) -> str:
+    name = catalog.app(deployment.app).name
+    return (f"I could not start deploying {name} {deployment.version} to {deployment.environment}: "
+            f"{deployment.error} Nothing was deployed.")
+
+
+def management_post(deployment: Deployment, catalog: Catalog) -> str:
+    name = catalog.app(deployment.app).name
+    return (f"{name} {deployment.version} is on {deployment.environment}: deployed by {deployment.requested_by}"
+            f" in {format_duration(build_seconds(deployment))}. Build #{deployment.build_number}: {deployment.build_url}")
+
+
+def status_line(deployment: Deployment, catalog: Catalog) -> str:
+    """One active deployment, with its elapsed time against Jenkins' estimate."""
+    head = f"{deployment.app} {deployment.version} → {deployment.environment} by {deployment.requested_by}"
+    if deployment.build_number is None:
+        return f"{head}: waiting in the Jenkins queue for {ago(deployment.queued_at or deployment.confirmed_at)}"
+    estimate = f" of about {about(deployment.estimated_duration_ms)}" if deployment.estimated_duration_ms else ""
+    return f"{head}: build #{deployment.build_number} running for {ago(deployment.started_at)}{estimate}. {deployment.build_url}"
+
+
+def when(deployment: Deployment) -> str:
+    return f"{utc(deployment.confirmed_at):%Y-%m-%d %H:%M} UTC"
+
+
+def history_line(deployment: Deployment) -> str:
+    """When, what, who, how long and how it ended."""
+    took = f" in {format_duration(build_seconds(deployment))}" if deployment.finished_at and deployment.started_at else ""
+    kind = "" if deployment.kind == "deploy" else f" ({deployment.kind})"
+    state = deployment.state.replace("_", " ")
+    return f"{when(deployment)}: {deployment.app} {deployment.version} → {deployment.environment}{kind} by {deployment.requested_by}: {state}{took}"
+
+
+@dataclass
+class RasaReporter:
+    """Puts a report into a conversation: POST /conversations/<id>/trigger_intent on the
+    Rasa server of the bot the deployment belongs to."""
+
+    rasa_urls: Mapping[str, str]   # assistant id -> Rasa base URL
+    token: Optional[str]
+    timeout: float = 10.0
+
+    def send(self, deployment: Deployment, report: str) -> bool:
+        conversation = urllib.parse.quote(deployment.conversation_id, safe="")
+        query = {"output_channel": deployment.output_channel}
+        if self.token:
+            query["token"] = self.token
+        url = f"{self.rasa_urls[deployment.assistant]}/conversations/{conversation}/trigger_intent?{urllib.parse.urlencode(query)}"
+        body = {"name": REPORT_INTENT, "entities": {"deployment": str(deployment.id), "report": report}}
+        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                answer = json.loads(response.read() or b"{}")
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            log.warning("could not report deployment %s (%s) to %s: %s", deployment.id, report, deployment.assistant, error)
+            return False
+        if said_something(answer):
+            return True
+        # Rasa answers 200 even when it could not run the action (action server down).
+        log.warning("deployment %s (%s): %s's action server did not say the report", deployment.id, report, deployment.assistant)
+        return False
+
+
+def said_something(answer: dict) -> bool:
+    """Whether the bot spoke after the triggered intent, according to the tracker Rasa returns."""
+    events = (answer.get("tracker") or {}).get("events") or []
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    return last_user >= 0 and any(e.get("event") == "bot" for e in events[last_user + 1:])

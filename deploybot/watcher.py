@@ -1,0 +1,185 @@
+"""The watcher follows each deployment from the Jenkins queue to its result and reports it.
+
+- It runs inside each bot's action server and looks after that bot's deployments. It polls
+  every few seconds (the safety net) and follows a deployment at once when Jenkins'
+  Notification plugin pushes news about it. A push only says "look now": what counts is
+  what the Jenkins API answers, so a forged push cannot fake a result.
+- After a restart it simply finds the unfinished deployments in the database again.
+- The build number is recorded as soon as it is known: Jenkins forgets queue items.
+- Each report is claimed in the database before it is sent, so two watchers (replicas, or
+  a push racing a poll) never send one twice. The outcome follows the start report.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Mapping, Optional
+
+from deploybot.catalog import Catalog
+from deploybot.deployments import FINAL_STATES, STATE_OF_RESULT, DeploymentStore, now, utc
+from deploybot.jenkins.client import JenkinsClient, JenkinsError
+from deploybot.messages import format_duration
+from deploybot.notifier import Notifier
+from deploybot.profiles import AssistantProfile
+from deploybot.reports import RasaReporter, management_post
+from deploybot.storage.models import Deployment
+
+log = logging.getLogger(__name__)
+# A deployment still "confirmed" this long after the yes never got a queue id: the action
+# server died while asking Jenkins. Jenkins may or may not have the build; say so.
+STUCK_CONFIRMED = timedelta(seconds=90)
+CONSOLE_LINES = 10
+
+
+def from_epoch_ms(milliseconds: int) -> datetime:
+    return datetime.fromtimestamp(milliseconds / 1000, tz=timezone.utc)
+
+
+def job_from_notification_url(url: str) -> str:
+    """"job/folder/job/deploy/" -> "folder/deploy" (the Notification plugin's job url)."""
+    parts = [part for part in url.strip("/").split("/") if part]
+    return "/".join(parts[i + 1] for i in range(0, len(parts) - 1, 2) if parts[i] == "job")
+
+
+@dataclass
+class Watcher:
+    store: DeploymentStore
+    jenkins: JenkinsClient
+    reporter: RasaReporter
+    notifier: Notifier
+    profiles: Mapping[str, AssistantProfile]
+    catalog: Catalog
+    assistant: str
+    poll_seconds: float = 5.0
+    build_timeout_seconds: float = 1800.0
+
+    def __post_init__(self):
+        # One follow at a time in this process: a push and a poll about the same
+        # deployment must not interleave (other processes are kept apart by the database).
+        self._following = threading.Lock()
+
+    # -- the loop --------------------------------------------------------------------
+
+    async def run(self) -> None:
+        log.info("watching %s's deployments every %s s", self.assistant, self.poll_seconds)
+        while True:
+            try:
+                await asyncio.to_thread(self.round)
+            except Exception:  # never let one bad round stop the watching
+                log.exception("watcher round failed")
+            await asyncio.sleep(self.poll_seconds)
+
+    def round(self) -> None:
+        for deployment in self.store.needing_attention(self.assistant):
+            self.follow(deployment.id)
+
+    def on_notification(self, payload: dict) -> Optional[int]:
+        """A Notification-plugin push: follow the deployment it is about, now."""
+        build = payload.get("build") or {}
+        job = job_from_notification_url(str(payload.get("url") or "")) or str(payload.get("name") or "")
+        number, queue_id = build.get("number"), build.get("queue_id")
+        deployment = self.store.by_build(job, number if isinstance(number, int) else None,
+                                         queue_id if isinstance(queue_id, int) else None)
+        if deployment is None:
+            return None
+        self.follow(deployment.id)
+        return deployment.id
+
+    # -- one deployment ------------------------------------------------------------------
+
+    def follow(self, deployment_id: int) -> None:
+        with self._following:
+            deployment = self.store.get(deployment_id)
+            try:
+                if deployment.state == "confirmed":
+                    self._check_stuck(deployment)
+                elif deployment.state == "queued":
+                    self._follow_queue(deployment)
+                deployment = self.store.get(deployment_id)
+                if deployment.state == "running":
+                    self._follow_build(deployment)
+            except JenkinsError as error:
+                # Jenkins down or slow: the deployment stays as it is; the next round retries.
+                log.warning("deployment %s: %s", deployment_id, error)
+            self._report(self.store.get(deployment_id))
+
+    def _check_stuck(self, deployment: Deployment) -> None:
+        if now() - utc(deployment.confirmed_at) > STUCK_CONFIRMED:
+            self.store.mark_finished(
+                deployment.id, "failed_to_start",
+                error="the bot stopped while asking Jenkins to start the build. Check Jenkins before you try again.")
+
+    def _follow_queue(self, deployment: Deployment) -> None:
+        item = self.jenkins.queue_item(deployment.queue_id)
+        if item is None:
+            # Jenkins forgets queue items; the build, if any, still names its queue id.
+            build = self.jenkins.find_build_by_queue_id(deployment.jenkins_job, deployment.queue_id)
+            if build is None:
+                self.store.mark_finished(deployment.id, "failed",
+                                         error=f"Jenkins dropped queue item {deployment.queue_id} before a build started.")
+                return
+            self._mark_running(deployment, build)
+        elif item.cancelled:
+            self.store.mark_finished(deployment.id, "aborted", jenkins_result="CANCELLED")
+        elif item.build_number is not None:
+            self._mark_running(deployment, self.jenkins.build(deployment.jenkins_job, item.build_number))
+
+    def _mark_running(self, deployment: Deployment, build) -> None:
+        self.store.mark_running(deployment.id, build.number, build.url, build.estimated_duration_ms,
+                                from_epoch_ms(build.timestamp_ms))
+
+    def _follow_build(self, deployment: Deployment) -> None:
+        build = self.jenkins.build(deployment.jenkins_job, deployment.build_number)
+        if build.building:
+            running_for = (now() - utc(deployment.started_at)).total_seconds()
+            if running_for > self.build_timeout_seconds:
+                self._time_out(deployment)
+            return
+        state = STATE_OF_RESULT.get(build.result or "", "failed")
+        tail = None
+        if state == "failed":
+            tail = "\n".join(self.jenkins.console_tail(deployment.jenkins_job, build.number, CONSOLE_LINES))
+        self.store.mark_finished(
+            deployment.id, state, jenkins_result=build.result, console_tail=tail,
+            finished_at=from_epoch_ms(build.timestamp_ms + build.duration_ms),
+        )
+
+    def _time_out(self, deployment: Deployment) -> None:
+        # Recorded before the stop: the stopped build's push must not turn it into "aborted".
+        limit = format_duration(self.build_timeout_seconds)
+        stopped = f"build #{deployment.build_number} was still running after {limit}, so I asked Jenkins to stop it."
+        if not self.store.mark_finished(deployment.id, "timed_out", error=stopped):
+            return
+        try:
+            self.jenkins.stop_build(deployment.jenkins_job, deployment.build_number)
+        except JenkinsError as error:
+            self.store.annotate(deployment.id, error=f"build #{deployment.build_number} was still running after {limit}."
+                                                     f" Stopping it failed ({error}), so it may still be running.")
+
+    # -- reports -----------------------------------------------------------------------
+
+    def _report(self, deployment: Deployment) -> None:
+        if deployment.build_number is not None and deployment.start_reported_at is None:
+            if not self._send(deployment, "start"):
+                return  # the outcome waits for the start report
+            deployment = self.store.get(deployment.id)
+        start_done = deployment.build_number is None or deployment.start_reported_at is not None
+        if deployment.state in FINAL_STATES and deployment.outcome_reported_at is None and start_done:
+            if self._send(deployment, "outcome") and deployment.state == "succeeded":
+                self._tell_management(deployment)
+
+    def _send(self, deployment: Deployment, report: str) -> bool:
+        if not self.store.claim_report(deployment.id, report):
+            return False  # another watcher has it
+        if self.reporter.send(deployment, report):
+            return True
+        self.store.release_report(deployment.id, report)
+        return False
+
+    def _tell_management(self, deployment: Deployment) -> None:
+        channel = self.profiles[deployment.assistant].management_channel
+        if channel:
+            self.notifier.post(channel, management_post(deployment, self.catalog))
