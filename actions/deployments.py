@@ -1,7 +1,7 @@
 """Deployments after the yes: reports from the watcher, status, history, cancel, rollback.
 The work is done in deploybot (deployments, deployer, reports); these only talk."""
 import asyncio
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher

@@ -1,5 +1,5 @@
-"""Lock and unlock an environment, or one app in it. Anyone may lock; the owner or an
-admin unlocks. Every lock and unlock is in the audit log."""
+"""Lock and unlock an environment, or one app in it. Whoever may deploy through the bot
+may lock; the owner or an admin unlocks. Every attempt is in the audit log."""
 import asyncio
 from typing import Any, Dict, List, Text
 
@@ -18,15 +18,17 @@ class ActionLockEnvironment(Action):
         return "action_lock_environment"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        user, reason = requester(tracker), reason_from_text(tracker.latest_message.get("text") or "")
         try:
             app, environment = target(tracker, app_required=False)
+            # A lock stops everyone: on Bender only admins and people with a grant may set one.
+            await asyncio.to_thread(permissions().check_may_lock, user)
+            text = await asyncio.to_thread(locks().lock, user, environment, app, reason)
+            outcome = "done" if text.startswith("Locked") else "unchanged"
         except RequestRejected as refusal:
-            dispatcher.utter_message(text=str(refusal))
-            return []
-        user, reason = requester(tracker), reason_from_text(tracker.latest_message.get("text") or "")
-        text = await asyncio.to_thread(locks().lock, user, environment, app, reason)
-        await asyncio.to_thread(permissions().audit, user, "lock", "done" if text.startswith("Locked") else "unchanged",
-                                app=app, environment=environment, detail=reason)
+            text, outcome = str(refusal), "refused"
+            app, environment = first_entity(tracker, "app"), first_entity(tracker, "environment")
+        await asyncio.to_thread(permissions().audit, user, "lock", outcome, app=app, environment=environment, detail=reason)
         dispatcher.utter_message(text=text)
         return []
 

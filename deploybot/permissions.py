@@ -68,6 +68,17 @@ class Permissions:
                    detail=f"version {request.version}: not permitted")
         raise RequestRejected(reason)
 
+    def check_may_lock(self, user: str) -> None:
+        """Whoever may deploy something through this bot, or an admin, may lock."""
+        if self.is_admin(user):
+            return
+        if self.profile.who_may_deploy == "everyone":
+            allowed = not self.profile.allow_list or user in self.profile.allow_list
+        else:
+            allowed = bool(self.grants_of(user))
+        if not allowed:
+            raise RequestRejected(f"Only people who may deploy to {self._environments_text()}, or an admin, can lock it.")
+
     # -- changes ---------------------------------------------------------------------
 
     def grant(self, actor: str, user: Optional[str], app: Optional[str]) -> str:

@@ -2,164 +2,27 @@
 Rasa servers with the trained model, both action servers and the Jenkins emulator, on free
 loopback ports, with databases of its own. It is started once per test session, and its
 shutdown on SIGTERM is checked."""
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import uuid
-import urllib.request
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Dict, List
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-MODEL = ROOT / "models" / "deploybot.tar.gz"
-TOKEN = "test-token-not-secret"
-# Admins of the test stack (DEPLOYBOT_ADMINS), in addition to the profile's.
-ADMIN = "UADMIN0001"
+from tests.support import MODEL, Bot, StackDidNotStart, new_user_id, open_ports, start_stack, stop_stack
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http(method: str, url: str, body=None, timeout: float = 60):
-    """(status, parsed JSON or text) of a real HTTP request."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw.decode(errors="replace")
-
-
-@dataclass
-class Bot:
-    id: str
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def say(self, sender: str, text: str) -> List[dict]:
-        """A user message over the REST channel; returns the bot's replies."""
-        status, replies = http("POST", f"{self.url}/webhooks/rest/webhook", {"sender": sender, "message": text})
-        assert status == 200, replies
-        return replies
-
-    def texts(self, sender: str, text: str) -> List[str]:
-        return [r.get("text", "") for r in self.say(sender, text)]
-
-    def parse(self, text: str) -> dict:
-        status, parsed = http("POST", f"{self.url}/model/parse?token={TOKEN}", {"text": text})
-        assert status == 200, parsed
-        return parsed
-
-    def tracker(self, sender: str) -> dict:
-        status, tracker = http("GET", f"{self.url}/conversations/{sender}/tracker?token={TOKEN}")
-        assert status == 200, tracker
-        return tracker
-
-    def add_events(self, sender: str, events: List[dict]) -> None:
-        status, body = http("POST", f"{self.url}/conversations/{sender}/tracker/events?token={TOKEN}", events)
-        assert status == 200, body
-
-    def said(self, sender: str) -> List[str]:
-        """Everything the bot has said in the conversation, from the tracker."""
-        return [e.get("text") or "" for e in self.tracker(sender)["events"] if e["event"] == "bot"]
-
-    def wait_for(self, sender: str, prefix: str, count: int = 1, timeout: float = 60) -> List[str]:
-        """Waits until the bot has said `count` messages starting with prefix (reports come
-        later, through trigger_intent); returns them."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [text for text in self.said(sender) if text.startswith(prefix)]
-            if len(found) >= count:
-                return found
-            if time.monotonic() > deadline:
-                raise AssertionError(f"after {timeout} s, no {count} message(s) starting {prefix!r}; the bot said: {self.said(sender)}")
-            time.sleep(0.3)
-
-
-@dataclass
-class Jenkins:
-    """The emulator's control API (deploybot.jenkins.emulator)."""
-    url: str
-    control_url: str
-
-    def control(self, method: str, path: str, body=None):
-        status, answer = http(method, f"{self.control_url}{path}", body)
-        assert status < 300, answer
-        return answer
-
-    def builds(self, job: str) -> List[dict]:
-        return [b for b in self.control("GET", "/builds") if b["job"] == job]
-
-
-@dataclass
-class Stack:
-    process: subprocess.Popen
-    bots: Dict[str, Bot]
-    env: Dict[str, str]  # what a client of this stack needs: ports, token
-    var_dir: Path        # the stack's databases and logs
-    jenkins: Jenkins
-
-    def database_url(self) -> str:
-        return f"sqlite:///{self.var_dir / 'deploybot.db'}"
+# Quick builds, quick polling, and a build limit a test can wait for.
+TEST_SETTINGS = {"DEPLOYBOT_EMULATOR_BUILD_SECONDS": "2", "DEPLOYBOT_POLL_SECONDS": "1",
+                 "DEPLOYBOT_BUILD_TIMEOUT_SECONDS": "25"}
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run the tests with `make test`, which trains first")
-    var_dir = tmp_path_factory.mktemp("var")
-    ports = {name: free_port() for name in ("MARVIN_PORT", "BENDER_PORT", "MARVIN_ACTIONS_PORT", "BENDER_ACTIONS_PORT",
-                                            "DEPLOYBOT_CALLBACK_PORT", "DEPLOYBOT_JENKINS_EMULATOR_PORT",
-                                            "DEPLOYBOT_JENKINS_EMULATOR_CONTROL_PORT")}
-    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "DEPLOYBOT_API_TOKEN": TOKEN,
-           "DEPLOYBOT_VAR_DIR": str(var_dir), "RASA_TELEMETRY_ENABLED": "false",
-           "DEPLOYBOT_ADMINS": ADMIN,
-           # Quick builds, quick polling, and a build limit a test can wait for.
-           "DEPLOYBOT_EMULATOR_BUILD_SECONDS": "2", "DEPLOYBOT_POLL_SECONDS": "1",
-           "DEPLOYBOT_BUILD_TIMEOUT_SECONDS": "25"}
-    env.pop("JENKINS_URL", None)  # always the emulator
-    log = open(var_dir / "stack.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "deploybot.stack", "--model", str(MODEL)],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 360
-    while "Ready." not in (var_dir / "stack.log").read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("the stack did not start:\n" + (var_dir / "stack.log").read_text()[-3000:])
-        time.sleep(1)
-    bots = {"marvin": Bot("marvin", ports["MARVIN_PORT"]), "bender": Bot("bender", ports["BENDER_PORT"])}
-    jenkins = Jenkins(f"http://127.0.0.1:{ports['DEPLOYBOT_JENKINS_EMULATOR_PORT']}",
-                      f"http://127.0.0.1:{ports['DEPLOYBOT_JENKINS_EMULATOR_CONTROL_PORT']}")
-    yield Stack(process, bots, env, var_dir, jenkins)
-    # `make serve` must stop every child process on SIGTERM.
-    process.send_signal(signal.SIGTERM)
     try:
-        assert process.wait(timeout=60) == 0
-        for port in ports.values():
-            if port == ports["DEPLOYBOT_CALLBACK_PORT"]:
-                continue
-            with socket.socket() as s:
-                assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open after the stack stopped"
-    finally:
-        log.close()
+        running = start_stack(tmp_path_factory.mktemp("var"), TEST_SETTINGS)
+    except StackDidNotStart as error:
+        pytest.fail(str(error))
+    yield running
+    # `make serve` must stop every child process on SIGTERM.
+    assert stop_stack(running) == 0
+    assert open_ports(running) == []
 
 
 @pytest.fixture
@@ -172,20 +35,9 @@ def bender(stack) -> Bot:
     return stack.bots["bender"]
 
 
-def new_user_id() -> str:
-    """A Slack-like user id of its own, so conversations never mix and grants can name it."""
-    return "U" + uuid.uuid4().hex[:10].upper()
-
-
 @pytest.fixture
 def user() -> str:
     return new_user_id()
-
-
-def grant(bender: Bot, user: str, app: str) -> None:
-    """An admin grants the user an app, through the chat as a person would."""
-    [reply] = bender.texts(ADMIN, f"@bender auth <@{user}> {app}")
-    assert " may now deploy " in reply, reply
 
 
 def pytest_collection_modifyitems(items):

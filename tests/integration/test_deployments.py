@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from deploybot.storage.database import Database
 from deploybot.storage.models import AuditEntry, Deployment
-from tests.conftest import ADMIN, grant, new_user_id
+from tests.support import ADMIN, grant, new_user_id
 
 BUILD_URL = r"http://127\.0\.0\.1:\d+/job/{job}/(\d+)/"
 
@@ -238,3 +238,13 @@ def test_a_build_that_never_ends_is_reported_as_timed_out(marvin, stack, user):
                         r"25 sec, so I asked Jenkins to stop it\. Build #\1: " + BUILD_URL.format(job="deploy-search"), timed_out), timed_out
     [record] = deployments(stack, requested_by=user)
     assert (record.state, record.active_key) == ("timed_out", None)
+
+
+def test_on_bender_only_people_with_a_grant_or_admins_may_lock(bender, stack, user):
+    assert bender.texts(user, "lock production") == ["Only people who may deploy to production, or an admin, can lock it."]
+    assert bender.texts(ADMIN, "lock billing on production, audit in progress") == [
+        "Locked billing on production: no deployments until it is unlocked. Reason: audit in progress."]
+    assert bender.texts(ADMIN, "unlock billing on production") == ["Unlocked billing on production: deployments are allowed again."]
+    with Database(stack.database_url()).transaction() as session:
+        audited = [(e.action, e.outcome) for e in session.scalars(select(AuditEntry).where(AuditEntry.actor == user))]
+    assert audited == [("lock", "refused")]

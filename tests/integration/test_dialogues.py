@@ -3,7 +3,7 @@ servers and tracker stores, as `make serve` runs them."""
 import time
 
 from deploybot.profiles import load_profile
-from tests.conftest import TOKEN, grant, http
+from tests.support import TOKEN, grant, http
 
 CONFIRM_CMS = "Deploy Content Management System 1.0.2 to staging? (yes/no)"
 

@@ -3,7 +3,7 @@ from sqlalchemy import select
 
 from deploybot.storage.database import Database
 from deploybot.storage.models import AuditEntry, Grant
-from tests.conftest import ADMIN, grant, new_user_id
+from tests.support import ADMIN, grant, new_user_id
 
 
 def audit_of(stack, actor):

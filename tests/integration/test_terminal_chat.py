@@ -7,7 +7,7 @@ import threading
 import time
 
 from deploybot.terminal_chat import addressed_bot, render, route
-from tests.conftest import ADMIN, ROOT, new_user_id
+from tests.support import ADMIN, ROOT, new_user_id
 
 NAMES = {"marvin": "marvin", "bender": "bender"}
 

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that measure the running system and print figures."""
