@@ -4,6 +4,7 @@ from functools import lru_cache
 from typing import Dict, Optional
 
 from rasa_sdk import Tracker
+from slack_sdk import WebClient
 
 from deploybot.catalog import Catalog, load_catalog
 from deploybot.deployer import Deployer
@@ -12,6 +13,8 @@ from deploybot.jenkins.client import JenkinsClient, JenkinsSettings
 from deploybot.locks import Locks
 from deploybot.permissions import Permissions
 from deploybot.profiles import AssistantProfile, current_assistant_id, load_profiles
+from deploybot.slack.settings import SlackSettings
+from deploybot.slack.users import SlackDirectory
 from deploybot.storage.database import Database, database_url, migrate
 
 
@@ -56,6 +59,23 @@ def jenkins_client() -> JenkinsClient:
 
 def deployer() -> Deployer:
     return Deployer(deployment_store(), locks(), jenkins_client(), catalog())
+
+
+@lru_cache(maxsize=1)
+def slack_directory() -> Optional[SlackDirectory]:
+    """This bot's Slack workspace users, when it has a Slack app."""
+    settings = SlackSettings.from_environ()
+    if settings is None:
+        return None
+    return SlackDirectory(WebClient(settings.bot_token, base_url=settings.api_url, timeout=10))
+
+
+def from_slack(tracker: Tracker) -> bool:
+    return tracker.get_latest_input_channel() == "slack"
+
+
+def message_metadata(tracker: Tracker) -> dict:
+    return tracker.latest_message.get("metadata") or {}
 
 
 def requester(tracker: Tracker) -> str:

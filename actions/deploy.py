@@ -10,7 +10,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import catalog, deployer, deployment_store, entity_values, locks, permissions, profile, profiles, requester
+from actions.context import (
+    catalog, deployer, deployment_store, entity_values, from_slack, locks, message_metadata, permissions, profile,
+    profiles, requester,
+)
 from deploybot import messages
 from deploybot.deployments import NewDeployment
 from deploybot.jenkins.client import JenkinsError
@@ -53,6 +56,21 @@ def ask_for_confirmation(dispatcher: CollectingDispatcher, request: DeployReques
     pending = {"app": request.app, "version": request.version, "environment": request.environment,
                "asked_at": time.time(), "kind": kind, "question": question}
     return [SlotSet("pending_deploy", pending)]
+
+
+async def start_deployment(tracker: Tracker, request: DeployRequest, kind: str, asked_at: float) -> str:
+    """Records and triggers the deployment; what to tell the requester."""
+    metadata = message_metadata(tracker)
+    reply_to = {"channel": metadata.get("out_channel"), "thread_ts": metadata.get("thread_id")} if from_slack(tracker) else None
+    new = NewDeployment(
+        assistant=profile().id, request=request, kind=kind, requested_by=requester(tracker),
+        conversation_id=tracker.sender_id, output_channel=tracker.get_latest_input_channel() or "rest",
+        requested_at=datetime.fromtimestamp(asked_at, tz=timezone.utc), reply_to=reply_to,
+    )
+    try:
+        return await asyncio.to_thread(deployer().start, new)
+    except (RequestRejected, JenkinsError) as refusal:  # a lock, another deployment, no Jenkins configured
+        return str(refusal)
 
 
 class ActionStartDeploy(Action):
@@ -152,6 +170,10 @@ class ActionConfirmDeploy(Action):
             dispatcher.utter_message(text=str(rejection))
             return clear_request()
         events = [SlotSet("environment", request.environment), SlotSet("version", request.version)]
+        if message_metadata(tracker).get("build_system") and profile().build_systems_skip_confirmation:
+            # A trusted build system's request needs no yes (the profile says so).
+            dispatcher.utter_message(text=await start_deployment(tracker, request, "deploy", time.time()))
+            return clear_request()
         source = tracker.get_slot("promoted_from")
         if source:
             question = messages.promotion_question(request, source, catalog())
@@ -182,16 +204,7 @@ class ActionDeploy(Action):
         if confirmation_is_stale(pending.get("asked_at"), time.time(), timeout):
             dispatcher.utter_message(text=messages.stale_confirmation(timeout))
             return ask_for_confirmation(dispatcher, request, kind, pending.get("question"))
-        new = NewDeployment(
-            assistant=profile().id, request=request, kind=kind, requested_by=requester(tracker),
-            conversation_id=tracker.sender_id, output_channel=tracker.get_latest_input_channel() or "rest",
-            requested_at=datetime.fromtimestamp(pending["asked_at"], tz=timezone.utc),
-        )
-        try:
-            text = await asyncio.to_thread(deployer().start, new)
-        except (RequestRejected, JenkinsError) as refusal:  # a lock, another deployment, no Jenkins configured
-            text = str(refusal)
-        dispatcher.utter_message(text=text)
+        dispatcher.utter_message(text=await start_deployment(tracker, request, kind, pending["asked_at"]))
         return clear_request()
 
 

@@ -1,6 +1,7 @@
 """Deployments after the yes: reports from the watcher, status, history, cancel, rollback.
 The work is done in deploybot (deployments, deployer, reports); these only talk."""
 import asyncio
+import json
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -37,7 +38,11 @@ class ActionReportDeployment(Action):
         if deployment is None or report not in ("start", "outcome"):
             return []
         text = reports.start_report(deployment, catalog()) if report == "start" else reports.outcome_report(deployment, catalog())
-        dispatcher.utter_message(text=text)
+        if deployment.output_channel == "slack" and deployment.reply_to:
+            # Into the thread of the request (channels/slack.py reads this).
+            dispatcher.utter_message(json_message={"text": text, "deploybot_slack": json.loads(deployment.reply_to)})
+        else:
+            dispatcher.utter_message(text=text)
         return []
 
 

@@ -1,12 +1,28 @@
 """Grant, revoke and list deploy permissions (deploybot.permissions does the work)."""
 import asyncio
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import first_entity, permissions, requester
+from actions.context import first_entity, from_slack, permissions, requester, slack_directory
+
+
+class UnknownUser(Exception):
+    """The message names someone the chat workspace does not know."""
+
+
+def named_user(tracker: Tracker) -> Optional[str]:
+    """The user the message names: on Slack, the Slack user id a mention or handle stands for."""
+    written = first_entity(tracker, "user")
+    directory = slack_directory() if from_slack(tracker) else None
+    if written is None or directory is None:
+        return written
+    user_id = directory.resolve(written)
+    if user_id is None:
+        raise UnknownUser(f"I can't find a Slack user called “{written}”. Nothing was changed.")
+    return user_id
 
 
 class PermissionChange(Action):
@@ -18,8 +34,14 @@ class PermissionChange(Action):
         return f"action_{self.change}_permission"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        apply = getattr(permissions(), self.change)
-        text = await asyncio.to_thread(apply, requester(tracker), first_entity(tracker, "user"), first_entity(tracker, "app"))
+        rules, actor, app = permissions(), requester(tracker), first_entity(tracker, "app")
+        try:
+            user = await asyncio.to_thread(named_user, tracker)
+        except UnknownUser as unknown:
+            await asyncio.to_thread(rules.audit, actor, self.change, "refused", app=app, detail=str(unknown))
+            dispatcher.utter_message(text=str(unknown))
+            return []
+        text = await asyncio.to_thread(getattr(rules, self.change), actor, user, app)
         dispatcher.utter_message(text=text)
         return []
 
@@ -39,13 +61,17 @@ class ActionListPermissions(Action):
         return "action_list_permissions"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        dispatcher.utter_message(text=await asyncio.to_thread(self.answer, tracker))
+        try:
+            text = await asyncio.to_thread(self.answer, tracker)
+        except UnknownUser as unknown:
+            text = str(unknown).replace(" Nothing was changed.", "")
+        dispatcher.utter_message(text=text)
         return []
 
     @staticmethod
     def answer(tracker: Tracker) -> str:
         rules, asker = permissions(), requester(tracker)
-        user, app = first_entity(tracker, "user"), first_entity(tracker, "app")
+        user, app = named_user(tracker), first_entity(tracker, "app")
         if app and not user:
             return rules.describe_for_app(app)
         answer = rules.describe_for_user(user or asker, asker)

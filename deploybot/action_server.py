@@ -18,8 +18,9 @@ import sys
 from rasa_sdk.endpoint import create_app
 from sanic import response
 
-from actions.context import catalog, deployment_store, jenkins_client, profile, profiles
-from deploybot.notifier import local_notifier
+from actions.context import catalog, deployment_store, jenkins_client, profile, profiles, slack_directory
+from deploybot.notifier import AllOf, local_notifier
+from deploybot.slack.notifier import SlackNotifier
 from deploybot.reports import RasaReporter
 from deploybot.profiles import rasa_urls
 from deploybot.storage.database import var_dir
@@ -31,10 +32,13 @@ log = logging.getLogger("deploybot.action_server")
 
 def make_watcher() -> Watcher:
     me = profile()
+    notifier = local_notifier(var_dir(), os.environ.get("DEPLOYBOT_MANAGEMENT_URL"))
+    if slack_directory() is not None:
+        notifier = AllOf([notifier, SlackNotifier(slack_directory())])
     return Watcher(
         store=deployment_store(), jenkins=jenkins_client(),
         reporter=RasaReporter(rasa_urls(profiles()), os.environ.get("DEPLOYBOT_API_TOKEN")),
-        notifier=local_notifier(var_dir(), os.environ.get("DEPLOYBOT_MANAGEMENT_URL")),
+        notifier=notifier,
         profiles=profiles(), catalog=catalog(), assistant=me.id,
         poll_seconds=me.poll_seconds, build_timeout_seconds=me.build_timeout_seconds,
     )

@@ -8,6 +8,7 @@ The database is the single source of truth shared by every action server and wat
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import List, Optional
@@ -64,6 +65,7 @@ class NewDeployment:
     conversation_id: str
     output_channel: str
     requested_at: datetime
+    reply_to: Optional[dict] = None   # Slack: {"channel", "thread_ts"} of the request
 
 
 @dataclass
@@ -82,6 +84,7 @@ class DeploymentStore:
             state="confirmed", active_key=active_key(request.app, request.environment),
             jenkins_job=self.catalog.app(request.app).jenkins_job,
             conversation_id=new.conversation_id, output_channel=new.output_channel,
+            reply_to=json.dumps(new.reply_to) if new.reply_to else None,
             requested_at=new.requested_at, confirmed_at=now(),
         )
         try:

@@ -39,6 +39,8 @@ class AssistantProfile:
     build_timeout_seconds: int = 1800
     # Bender offers what this environment runs when asked for an app without a version.
     promote_from: Optional[str] = None
+    # Slack: whether a top-level request starts a thread for the replies and reports.
+    slack_start_threads: bool = True
     personality: Mapping[str, object] = field(default_factory=dict)
 
     @property
@@ -103,11 +105,13 @@ def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> A
         configured_admins=tuple(str(u) for u in raw.get("admins") or ()),
         management_channel=raw.get("management_channel"),
         confirmation_timeout_seconds=parse_duration(raw.get("confirmation_timeout", "10m"), f"{where}: confirmation_timeout"),
-        trusted_build_systems=tuple(str(b) for b in build_systems.get("trusted") or ()),
+        trusted_build_systems=tuple(str(b) for b in build_systems.get("trusted") or ())
+        + tuple(b.strip() for b in environ.get(f"{prefix}_TRUSTED_BUILD_SYSTEMS", "").split(",") if b.strip()),
         build_systems_skip_confirmation=bool(build_systems.get("skip_confirmation", False)),
         poll_seconds=float(environ.get("DEPLOYBOT_POLL_SECONDS") or parse_duration(jenkins.get("poll_interval", "5s"), f"{where}: jenkins.poll_interval")),
         build_timeout_seconds=int(environ.get("DEPLOYBOT_BUILD_TIMEOUT_SECONDS") or parse_duration(jenkins.get("build_timeout", "30m"), f"{where}: jenkins.build_timeout")),
         promote_from=raw.get("promote_from"),
+        slack_start_threads=bool((raw.get("slack") or {}).get("start_threads", True)),
         personality=raw.get("personality") or {},
     )
 

@@ -66,14 +66,13 @@ def secret(environ: Mapping[str, str], name: str) -> tuple[str, bool]:
 def with_jenkins_emulator(profiles: Mapping[str, AssistantProfile], push_token: str,
                           environ: Mapping[str, str]) -> tuple[Dict[str, str], Optional[Process]]:
     """JENKINS_* for the action servers: the real Jenkins when JENKINS_URL is set, else the
-    emulator, which pushes its notifications to the first bot's action server."""
+    emulator, which pushes its notifications to every bot's action server."""
     if environ.get("JENKINS_URL"):
         return {}, None
     port = int(environ.get("DEPLOYBOT_JENKINS_EMULATOR_PORT", EMULATOR_PORT))
     control_port = int(environ.get("DEPLOYBOT_JENKINS_EMULATOR_CONTROL_PORT", EMULATOR_CONTROL_PORT))
     user, token = "deploybot", secrets.token_hex(16)
-    first = next(iter(profiles.values()))
-    notify_url = f"http://{HOST}:{first.actions_port}/jenkins/notifications?token={push_token}"
+    notify_url = " ".join(f"http://{HOST}:{p.actions_port}/jenkins/notifications?token={push_token}" for p in profiles.values())
     process = Process(
         name="jenkins-emulator",
         command=[sys.executable, "-m", "deploybot.jenkins.emulator", "--port", str(port),
@@ -90,6 +89,15 @@ def bot_callback_url(profile: AssistantProfile, port: int) -> str:
     return f"http://{HOST}:{port}/{profile.id}"
 
 
+def slack_environment(profile: AssistantProfile, environ: Mapping[str, str]) -> Dict[str, str]:
+    """Each bot is its own Slack app: <BOT>_SLACK_BOT_TOKEN becomes its SLACK_BOT_TOKEN."""
+    prefix = profile.id.upper()
+    return {
+        "SLACK_BOT_TOKEN": environ.get(f"{prefix}_SLACK_BOT_TOKEN", ""),
+        "SLACK_SIGNING_SECRET": environ.get(f"{prefix}_SLACK_SIGNING_SECRET", ""),
+    }
+
+
 def plan(profiles: Mapping[str, AssistantProfile], model: Path, token: str, push_token: str,
          chat_port: int, environ: Mapping[str, str]) -> List[Process]:
     """The processes of the stack, with each bot's own endpoints."""
@@ -97,11 +105,12 @@ def plan(profiles: Mapping[str, AssistantProfile], model: Path, token: str, push
     base = {**environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": os.getcwd()}
     processes = [emulator] if emulator else []
     for profile in profiles.values():
+        slack = slack_environment(profile, environ)
         processes.append(
             Process(
                 name=f"{profile.id}-actions",
                 command=[sys.executable, "-m", "deploybot.action_server", "--host", HOST, "--port", str(profile.actions_port)],
-                env={**base, **jenkins, ASSISTANT_ENV: profile.id, "DEPLOYBOT_API_TOKEN": token,
+                env={**base, **jenkins, **slack, ASSISTANT_ENV: profile.id, "DEPLOYBOT_API_TOKEN": token,
                      "DEPLOYBOT_JENKINS_PUSH_TOKEN": push_token, "DEPLOYBOT_MANAGEMENT_URL": management_url(chat_port)},
                 ready_url=f"http://{HOST}:{profile.actions_port}/health",
             )
@@ -118,6 +127,7 @@ def plan(profiles: Mapping[str, AssistantProfile], model: Path, token: str, push
                 ],
                 env={
                     **base,
+                    **slack,
                     ASSISTANT_ENV: profile.id,
                     "DEPLOYBOT_ACTION_SERVER_URL": f"http://{HOST}:{profile.actions_port}/webhook",
                     "DEPLOYBOT_TRACKER_DB": str(VAR / f"{profile.id}-tracker.db"),

@@ -1,6 +1,6 @@
 """The watcher follows each deployment from the Jenkins queue to its result and reports it.
 
-- It runs inside each bot's action server and looks after that bot's deployments. It polls
+- It runs inside each bot's action server and looks after that bot's deployments only. It polls
   every few seconds (the safety net) and follows a deployment at once when Jenkins'
   Notification plugin pushes news about it. A push only says "look now": what counts is
   what the Jenkins API answers, so a forged push cannot fake a result.
@@ -77,13 +77,14 @@ class Watcher:
             self.follow(deployment.id)
 
     def on_notification(self, payload: dict) -> Optional[int]:
-        """A Notification-plugin push: follow the deployment it is about, now."""
+        """A Notification-plugin push: follow the deployment it is about, now, if it is this
+        bot's (Jenkins notifies every bot's action server; each follows its own)."""
         build = payload.get("build") or {}
         job = job_from_notification_url(str(payload.get("url") or "")) or str(payload.get("name") or "")
         number, queue_id = build.get("number"), build.get("queue_id")
         deployment = self.store.by_build(job, number if isinstance(number, int) else None,
                                          queue_id if isinstance(queue_id, int) else None)
-        if deployment is None:
+        if deployment is None or deployment.assistant != self.assistant:
             return None
         self.follow(deployment.id)
         return deployment.id

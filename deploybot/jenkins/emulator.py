@@ -282,8 +282,10 @@ class Model:
     # pushes
 
     def _push(self, run: Run, phase: str) -> None:
+        # Like the plugin's list of endpoints: notify_url may hold several, space-separated.
         if self.settings.push and self.settings.notify_url:
-            self.pushes.put((self.settings.notify_url, self.notification(run, phase)))
+            for url in self.settings.notify_url.split():
+                self.pushes.put((url, self.notification(run, phase)))
 
     def notification(self, run: Run, phase: str) -> dict:
         """The Notification plugin's JSON for one phase of a build."""
@@ -995,7 +997,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--user", required=True)
     parser.add_argument("--api-token", required=True)
     parser.add_argument("--catalog", default=str(DEFAULT_CATALOG_PATH))
-    parser.add_argument("--notify-url")
+    parser.add_argument("--notify-url", help="where to push notifications; several URLs separated by spaces")
     parser.add_argument("--build-seconds", type=float, default=3.0)
     parser.add_argument("--queue-seconds", type=float, default=0.5)
     parser.add_argument("--forget-seconds", type=float, default=300.0)

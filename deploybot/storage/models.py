@@ -73,6 +73,7 @@ class Deployment(Base):
     # Where the reports go: the conversation and the channel it came in on.
     conversation_id = Column(String(255), nullable=False)
     output_channel = Column(String(32), nullable=False)
+    reply_to = Column(Text)                            # JSON: where in the channel (Slack channel and thread)
     requested_at = Column(DateTime(timezone=True), nullable=False)
     confirmed_at = Column(DateTime(timezone=True), nullable=False)
     queued_at = Column(DateTime(timezone=True))
@@ -96,3 +97,15 @@ class Lock(Base):
     reason = Column(Text, nullable=False)
     locked_by = Column(String(USER_ID), nullable=False)
     locked_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class SlackDelivery(Base):
+    """Slack events and messages already handled: Slack retries and redeliveries, and the
+    two events one mention can produce, must not be answered twice, even after a restart."""
+
+    __tablename__ = "slack_deliveries"
+    __table_args__ = (UniqueConstraint("key", name="uq_slack_deliveries_key"),)
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(255), nullable=False)        # "event:Ev..." or "message:C...:1732...."
+    received_at = Column(DateTime(timezone=True), nullable=False, index=True)
