@@ -1,9 +1,11 @@
 """Shared fixtures. The `stack` fixture runs the real local stack (deploybot.stack): both
 Rasa servers with the trained model, both action servers and the Jenkins emulator, on free
-loopback ports, with databases of its own. It is started once per test session, and its
+loopback ports, with databases of its own; both bots are Slack apps posting to a Slack Web
+API fake in this process. It is started once per test session, and its
 shutdown on SIGTERM is checked."""
 import pytest
 
+from deploybot.slack.fake_api import FakeSlack
 from tests.support import MODEL, Bot, StackDidNotStart, new_user_id, open_ports, start_stack, stop_stack
 
 # Quick builds, quick polling, and a build limit a test can wait for.
@@ -15,14 +17,19 @@ TEST_SETTINGS = {"DEPLOYBOT_EMULATOR_BUILD_SECONDS": "2", "DEPLOYBOT_POLL_SECOND
 def stack(tmp_path_factory):
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run the tests with `make test`, which trains first")
+    slack = FakeSlack().start()
     try:
-        running = start_stack(tmp_path_factory.mktemp("var"), TEST_SETTINGS)
+        running = start_stack(tmp_path_factory.mktemp("var"), TEST_SETTINGS, slack=slack)
     except StackDidNotStart as error:
+        slack.stop()
         pytest.fail(str(error))
     yield running
     # `make serve` must stop every child process on SIGTERM.
-    assert stop_stack(running) == 0
-    assert open_ports(running) == []
+    try:
+        assert stop_stack(running) == 0
+        assert open_ports(running) == []
+    finally:
+        slack.stop()
 
 
 @pytest.fixture

@@ -12,7 +12,9 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping
+from typing import Dict, List, Mapping, Optional
+
+from deploybot.slack.fake_api import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "deploybot.tar.gz"
@@ -113,9 +115,35 @@ class Stack:
     env: Dict[str, str]  # what a client of this stack needs: ports, token
     var_dir: Path        # the stack's databases and logs
     jenkins: Jenkins
+    slack: Optional[FakeSlack] = None  # the Slack Web API the bots post to
 
     def database_url(self) -> str:
         return f"sqlite:///{self.var_dir / 'deploybot.db'}"
+
+    @staticmethod
+    def slack_secret(bot: str) -> str:
+        return SLACK_APPS[bot]["signing_secret"]
+
+    @staticmethod
+    def slack_app(bot: str) -> str:
+        return SLACK_APPS[bot]["app_id"]
+
+
+# The two Slack apps of the test stack, as deploybot.slack.fake_api knows them.
+SLACK_APPS = {
+    "marvin": {"token": "xoxb-marvin-test", "signing_secret": "marvin-signing-secret-not-secret", "app_id": "AMARVIN01"},
+    "bender": {"token": "xoxb-bender-test", "signing_secret": "bender-signing-secret-not-secret", "app_id": "ABENDER01"},
+}
+TRUSTED_BUILD_SYSTEM = "B0JENKINS1"  # Marvin's trusted build system in the tests
+
+
+def slack_settings(fake: FakeSlack) -> Dict[str, str]:
+    """The environment that makes both bots Slack apps talking to the fake."""
+    settings = {"SLACK_API_URL": fake.api_url, "MARVIN_TRUSTED_BUILD_SYSTEMS": TRUSTED_BUILD_SYSTEM}
+    for bot, app in SLACK_APPS.items():
+        settings[f"{bot.upper()}_SLACK_BOT_TOKEN"] = app["token"]
+        settings[f"{bot.upper()}_SLACK_SIGNING_SECRET"] = app["signing_secret"]
+    return settings
 
 
 PORT_VARIABLES = ("MARVIN_PORT", "BENDER_PORT", "MARVIN_ACTIONS_PORT", "BENDER_ACTIONS_PORT", "DEPLOYBOT_CALLBACK_PORT",
@@ -126,12 +154,14 @@ class StackDidNotStart(RuntimeError):
     pass
 
 
-def start_stack(var_dir: Path, settings: Mapping[str, str], startup_timeout: float = 360) -> Stack:
-    """deploybot.stack with the emulator as Jenkins, on free ports; settings add variables."""
+def start_stack(var_dir: Path, settings: Mapping[str, str], startup_timeout: float = 360,
+                slack: Optional[FakeSlack] = None) -> Stack:
+    """deploybot.stack with the emulator as Jenkins, on free ports; settings add variables.
+    With a (started) Slack fake, both bots are Slack apps posting to it."""
     ports = {name: free_port() for name in PORT_VARIABLES}
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "DEPLOYBOT_API_TOKEN": TOKEN,
            "DEPLOYBOT_VAR_DIR": str(var_dir), "RASA_TELEMETRY_ENABLED": "false", "DEPLOYBOT_ADMINS": ADMIN,
-           **settings}
+           **(slack_settings(slack) if slack else {}), **settings}
     env.pop("JENKINS_URL", None)  # always the emulator
     log_path = var_dir / "stack.log"
     with open(log_path, "w") as log:
@@ -146,7 +176,7 @@ def start_stack(var_dir: Path, settings: Mapping[str, str], startup_timeout: flo
     bots = {"marvin": Bot("marvin", ports["MARVIN_PORT"]), "bender": Bot("bender", ports["BENDER_PORT"])}
     jenkins = Jenkins(f"http://127.0.0.1:{ports['DEPLOYBOT_JENKINS_EMULATOR_PORT']}",
                       f"http://127.0.0.1:{ports['DEPLOYBOT_JENKINS_EMULATOR_CONTROL_PORT']}")
-    return Stack(process, bots, env, var_dir, jenkins)
+    return Stack(process, bots, env, var_dir, jenkins, slack)
 
 
 def stop_stack(stack: Stack) -> int:

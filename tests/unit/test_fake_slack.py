@@ -1,0 +1,209 @@
+"""The Slack Web API fake (deploybot.slack.fake_api) as slack-sdk's clients see it, and the
+signed requests of tests/slack_requests.py as slack-sdk's SignatureVerifier sees them."""
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import parse_qs
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+
+from deploybot.slack.fake_api import FakeSlack
+from tests import slack_requests
+
+MARVIN, BENDER = "xoxb-marvin-test", "xoxb-bender-test"
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BUTTONS = [{"type": "section", "text": {"type": "plain_text", "text": "Deploy cms 1.0.2 to staging?"}},
+           {"type": "actions", "block_id": "deploybot-buttons:U0THERESA", "elements": [
+               {"type": "button", "action_id": "button-0", "text": {"type": "plain_text", "text": "Yes"}, "value": "/affirm"},
+               {"type": "button", "action_id": "button-1", "text": {"type": "plain_text", "text": "No"}, "value": "/deny"}]}]
+
+
+@pytest.fixture
+def fake():
+    with FakeSlack() as running:
+        yield running
+
+
+def client(fake: FakeSlack, token: str | None = MARVIN) -> WebClient:
+    return WebClient(token, base_url=fake.api_url)
+
+
+def error_of(call) -> str:
+    with pytest.raises(SlackApiError) as raised:
+        call()
+    return raised.value.response["error"]
+
+
+# -- the Web API through slack-sdk ----------------------------------------------------------
+
+
+def test_a_threaded_message_with_blocks_is_posted_updated_and_recorded(fake):
+    marvin = client(fake)
+    posted = marvin.chat_postMessage(channel="C0DEPLOYS", text="Deploy?", blocks=BUTTONS, thread_ts="1732620000.000001")
+    message = posted["message"]
+    assert (posted["channel"], message["user"], message["bot_id"], message["thread_ts"]) == \
+        ("C0DEPLOYS", "UMARVIN01", "BMARVIN01", "1732620000.000001")
+    assert message["blocks"] == BUTTONS and message["ts"] == posted["ts"]
+    second = marvin.chat_postMessage(channel="C0DEPLOYS", text="again")
+    assert float(second["ts"]) > float(posted["ts"])
+
+    updated = marvin.chat_update(channel="C0DEPLOYS", ts=posted["ts"], text="Deploy? → Yes", blocks=[])
+    assert (updated["channel"], updated["ts"], updated["text"]) == ("C0DEPLOYS", posted["ts"], "Deploy? → Yes")
+    assert "blocks" not in updated["message"]
+    assert error_of(lambda: marvin.chat_update(channel="C0OTHER01", ts=posted["ts"], text="x")) == "message_not_found"
+    assert error_of(lambda: client(fake, BENDER).chat_update(channel="C0DEPLOYS", ts=posted["ts"], text="x")) == "cant_update_message"
+
+    [call] = fake.calls("chat.postMessage")[:1]
+    assert (call["token_owner"], call["args"]["blocks"], call["args"]["thread_ts"]) == ("marvin", BUTTONS, "1732620000.000001")
+    assert call["answer"]["ts"] == posted["ts"] and fake.calls("chat.update")[1]["answer"]["error"] == "message_not_found"
+    assert [c["method"] for c in fake.calls()] == ["chat.postMessage", "chat.postMessage", "chat.update", "chat.update", "chat.update"]
+
+
+def test_ephemerals_direct_messages_and_channel_names(fake):
+    marvin = client(fake)
+    ephemeral = marvin.chat_postEphemeral(channel="C0DEPLOYS", user="U0JBRUEDER", text="Only Theresa can confirm this.")
+    assert ephemeral["message_ts"]
+    assert error_of(lambda: marvin.chat_postEphemeral(channel="C0DEPLOYS", user="U0NOBODY01", text="x")) == "user_not_found"
+    assert marvin.chat_postMessage(channel="U0THERESA", text="hi")["channel"] == "D0THERESA"
+    assert error_of(lambda: marvin.chat_postMessage(channel="U0NOBODY01", text="hi")) == "channel_not_found"
+    assert marvin.chat_postMessage(channel="#deployments-management", text="hi")["channel"].startswith("C")
+
+
+def test_users_are_found_and_listed_page_by_page(fake):
+    marvin = client(fake)
+    user = marvin.users_info(user="U0JBRUEDER")["user"]
+    assert (user["name"], user["profile"]["display_name"], user["is_bot"], user["deleted"]) == ("jbrueder", "Jan Brueder", False, False)
+    assert marvin.users_info(user="U0MLOPEZ01")["user"]["profile"]["display_name_normalized"] == "Maria"
+    assert marvin.users_info(user="UMARVIN01")["user"]["is_bot"] is True
+    assert error_of(lambda: marvin.users_info(user="U0NOBODY01")) == "user_not_found"
+
+    pages = [page["members"] for page in marvin.users_list(limit=2)]  # slack-sdk follows next_cursor
+    assert [len(page) for page in pages] == [2, 2, 2, 1]  # five people, then the two bots
+    assert [m["id"] for page in pages for m in page][:5] == ["U0JBRUEDER", "U0THERESA", "UADMIN0001", "U0WALTER", "U0MLOPEZ01"]
+    assert len(marvin.users_list()["members"]) == 7
+    fake.add_user("U0NEWUSER1", "newbie", "Newbie")
+    assert marvin.users_info(user="U0NEWUSER1")["user"]["real_name"] == "Newbie"
+
+
+def test_slacks_errors(fake):
+    assert error_of(lambda: client(fake, "xoxb-wrong").auth_test()) == "invalid_auth"
+    assert error_of(lambda: client(fake, None).auth_test()) == "not_authed"
+    assert error_of(lambda: client(fake).chat_postMessage(channel="", text="hi")) == "channel_not_found"
+    with pytest.warns(UserWarning):  # slack-sdk warns, Slack refuses
+        assert error_of(lambda: client(fake).chat_postMessage(channel="C0DEPLOYS")) == "no_text"
+    assert error_of(lambda: client(fake).api_call("chat.teleport")) == "unknown_method"
+    assert [c["token_owner"] for c in fake.calls()] == [None, None, "marvin", "marvin", "marvin"]
+
+
+def test_auth_test_answers_for_the_tokens_bot(fake):
+    answer = client(fake, BENDER).auth_test()
+    assert {k: answer[k] for k in ("team", "user", "team_id", "user_id", "bot_id")} == \
+        {"team": "Test Team", "user": "bender", "team_id": "T0001", "user_id": "UBENDER01", "bot_id": "BBENDER01"}
+
+
+def test_the_async_client_works_unchanged(fake):
+    async def session() -> list:
+        marvin = AsyncWebClient(MARVIN, base_url=fake.api_url)
+        posted = await marvin.chat_postMessage(channel="C0DEPLOYS", text="Deploy?", blocks=BUTTONS)
+        await marvin.chat_update(channel="C0DEPLOYS", ts=posted["ts"], text="done")
+        name = (await marvin.users_info(user="U0THERESA"))["user"]["profile"]["display_name"]  # GET with a query
+        sizes = [len(page["members"]) async for page in await marvin.users_list(limit=2)]
+        return [name, sizes]
+
+    assert asyncio.run(session()) == ["Theresa", [2, 2, 2, 1]]
+    assert [c["method"] for c in fake.calls()][:3] == ["chat.postMessage", "chat.update", "users.info"]
+
+
+def test_a_token_in_a_form_field_and_the_control_endpoints(fake):
+    form = b"token=xoxb-bender-test&channel=C0DEPLOYS&text=hello&blocks=" + json.dumps(BUTTONS).encode()
+    answer = post(fake.api_url + "chat.postMessage", form, "application/x-www-form-urlencoded")
+    assert answer["ok"] and answer["message"]["blocks"] == BUTTONS
+    assert post(fake.url + "/_fake/users", json.dumps({"id": "U0REMOTE01", "name": "remote", "display_name": "Remo"}).encode())["ok"]
+    [call] = get(fake.url + "/_fake/calls?method=chat.postMessage")
+    assert (call["token_owner"], call["args"]["text"], "token" in call["args"]) == ("bender", "hello", False)
+    assert post(fake.url + "/_fake/clear", b"")["ok"] and get(fake.url + "/_fake/calls") == []
+    assert client(fake).users_info(user="U0REMOTE01")["ok"]
+
+
+def test_the_command_line_serves_until_sigterm(tmp_path):
+    users = tmp_path / "users.yml"
+    users.write_text("- {id: U0ONLYONE1, name: only, display_name: Only One, real_name: Only One}\n")
+    process = subprocess.Popen([sys.executable, "-m", "deploybot.slack.fake_api", "--port", "0", "--users", str(users)],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline().strip()
+        assert line.startswith("Slack API fake on http://127.0.0.1:")
+        url = line.rsplit(" ", 1)[1]
+        members = WebClient(MARVIN, base_url=url + "/api/").users_list()["members"]
+        assert [m["id"] for m in members] == ["U0ONLYONE1", "UMARVIN01", "UBENDER01"]
+        assert get(url + "/_fake/calls")[0]["method"] == "users.list"
+    finally:
+        process.terminate()
+        assert process.wait(timeout=5) == 0
+
+
+def post(url: str, body: bytes, content_type: str = "application/json"):
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type}, method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def get(url: str):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+# -- signed requests as Slack sends them ------------------------------------------------------
+
+
+def test_event_callbacks_are_signed_as_slack_signs_them():
+    event = slack_requests.app_mention("U0THERESA", "deploy cms 1.0.2", thread_ts="1732620000.000001")
+    body, headers = slack_requests.event_callback(SECRET, event, retry_num=1)
+    assert SignatureVerifier(SECRET).is_valid_request(body, headers)
+    assert not SignatureVerifier("another-secret").is_valid_request(body, headers)
+    envelope = json.loads(body)
+    assert envelope["event"]["text"] == "<@UMARVIN01> deploy cms 1.0.2"
+    assert slack_requests.app_mention("U0THERESA", "<@UBENDER01> status", "UBENDER01")["text"] == "<@UBENDER01> status"
+    assert envelope["authorizations"][0]["user_id"] == "UMARVIN01" and envelope["event_id"].startswith("Ev")
+    assert (headers["X-Slack-Retry-Num"], headers["X-Slack-Retry-Reason"]) == ("1", "http_timeout")
+
+
+def test_a_stale_timestamp_does_not_verify():
+    body, headers = slack_requests.url_verification(SECRET, "challenge-3eZbrw1aBm")
+    assert SignatureVerifier(SECRET).is_valid_request(body, headers)
+    stale = slack_requests.sign(body, SECRET, timestamp=int(time.time()) - 6 * 60)
+    assert not SignatureVerifier(SECRET).is_valid_request(body, stale)
+
+
+def test_event_helpers_shape_events_as_slack_does():
+    direct = slack_requests.direct_message("U0THERESA", "status")
+    assert (direct["type"], direct["channel_type"], direct["user"]) == ("message", "im", "U0THERESA")
+    build = slack_requests.bot_message("B0JENKINS1", "<@UMARVIN01> deploy cms 1.0.3", app_id="A0JENKINS1")
+    assert (build["subtype"], build["bot_id"], "user" in build) == ("bot_message", "B0JENKINS1", False)
+    body, _ = slack_requests.event_callback(SECRET, build, api_app_id="ABENDER01")
+    assert json.loads(body)["authorizations"][0]["user_id"] == "UBENDER01"
+    body, _ = slack_requests.event_callback(SECRET, build, api_app_id="A0OTHER01", authorized_user="U0OTHERBOT")
+    assert json.loads(body)["authorizations"][0]["user_id"] == "U0OTHERBOT"
+
+
+def test_a_button_click_is_a_signed_form_with_the_payload():
+    body, headers = slack_requests.block_actions(
+        SECRET, "U0THERESA", "theresa", "C0DEPLOYS", "1732630000.000100", "/affirm", "button-0",
+        thread_ts="1732620000.000001", text="Deploy?", blocks=BUTTONS)
+    assert headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert SignatureVerifier(SECRET).is_valid_request(body, headers)
+    payload = json.loads(parse_qs(body.decode())["payload"][0])
+    [action] = payload["actions"]
+    assert (payload["type"], payload["user"]["id"], payload["channel"]["id"]) == ("block_actions", "U0THERESA", "C0DEPLOYS")
+    assert (payload["container"]["message_ts"], payload["container"]["thread_ts"]) == ("1732630000.000100", "1732620000.000001")
+    assert (action["block_id"], action["text"]["text"], action["value"]) == ("deploybot-buttons:U0THERESA", "Yes", "/affirm")
+    assert payload["message"]["blocks"] == BUTTONS
