@@ -171,3 +171,13 @@ def test_bad_signatures_stale_timestamps_and_malformed_bodies_are_refused(stack)
 def deployments(stack):
     with Database(stack.database_url()).transaction() as session:
         return list(session.scalars(select(Deployment).order_by(Deployment.id)))
+
+
+def test_a_direct_message_is_answered_in_its_thread(stack):
+    ts = new_ts()
+    event = slack.direct_message(THERESA, "which apps can you deploy?", channel="D0THERESA", ts=ts)
+    body, headers = slack.event_callback(stack.slack_secret("bender"), event, api_app_id=stack.slack_app("bender"),
+                                         authorized_user=BENDER_ME)
+    assert post(stack.bots["bender"], body, headers) == 200
+    [reply] = posts(stack, ts, "I deploy these apps to production:")
+    assert (reply["args"]["channel"], reply["token_owner"]) == ("D0THERESA", "bender")
