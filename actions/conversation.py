@@ -1,4 +1,5 @@
 """Small talk, help, the app list and the fallbacks. Character shows only in small talk."""
+import asyncio
 import random
 from typing import Any, Dict, List, Text
 
@@ -7,7 +8,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import catalog, profile
+from actions.deploy import refuse
 from deploybot import messages
+from deploybot.deploy_request import RequestRejected, check_not_injection
 
 
 class PersonalityAction(Action):
@@ -55,11 +58,23 @@ class ActionListApps(Action):
         return []
 
 
+async def refused_as_injection(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """Shell or path syntax is refused plainly and audited, whatever the NLU made of it."""
+    try:
+        check_not_injection(tracker.latest_message.get("text"))
+    except RequestRejected as rejection:
+        await asyncio.to_thread(refuse, dispatcher, tracker, rejection)
+        return True
+    return False
+
+
 class ActionOutOfScope(Action):
     def name(self) -> Text:
         return "action_out_of_scope"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        if await refused_as_injection(dispatcher, tracker):
+            return []
         lines = profile().lines("out_of_scope")
         dispatcher.utter_message(text="\n".join(list(lines[:1]) + ["This is what I can do:", messages.capabilities(profile())]))
         return []
@@ -72,5 +87,7 @@ class ActionFallback(Action):
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        if await refused_as_injection(dispatcher, tracker):
+            return []
         dispatcher.utter_message(text="Sorry, I didn't understand that. This is what I can do:\n" + messages.capabilities(profile()))
         return []

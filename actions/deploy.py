@@ -23,6 +23,7 @@ from deploybot.deploy_request import (
     build_request,
     check_app,
     check_environment,
+    check_not_injection,
     check_version,
     confirmation_is_stale,
 )
@@ -70,7 +71,18 @@ async def start_deployment(tracker: Tracker, request: DeployRequest, kind: str, 
     try:
         return await asyncio.to_thread(deployer().start, new)
     except (RequestRejected, JenkinsError) as refusal:  # a lock, another deployment, no Jenkins configured
+        await asyncio.to_thread(permissions().audit, requester(tracker), "deploy", "refused", app=request.app,
+                                environment=request.environment, detail=str(refusal)[:500])
         return str(refusal)
+
+
+def refuse(dispatcher: CollectingDispatcher, tracker: Tracker, rejection: Exception, **details) -> None:
+    """Says why a request cannot go on, and records the attempt in the audit log."""
+    dispatcher.utter_message(text=str(rejection))
+    details.setdefault("app", tracker.get_slot("app"))
+    details.setdefault("environment", tracker.get_slot("environment"))
+    details = {key: (str(value)[:64] if value is not None else None) for key, value in details.items()}
+    permissions().audit(requester(tracker), "deploy", "refused", detail=str(rejection)[:500], **details)
 
 
 class ActionStartDeploy(Action):
@@ -117,7 +129,7 @@ class ValidateDeployForm(FormValidationAction):
         try:
             check_app(str(value), self._environment(tracker), catalog())
         except RequestRejected as rejection:
-            dispatcher.utter_message(text=str(rejection))
+            await asyncio.to_thread(refuse, dispatcher, tracker, rejection, app=value)
             return {"app": None}
         source = profile().promote_from
         if source and not tracker.get_slot("version"):
@@ -127,11 +139,12 @@ class ValidateDeployForm(FormValidationAction):
                 return {"app": value, "version": version, "promoted_from": source}
         return {"app": value}
 
-    def validate_version(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_version(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         try:
+            check_not_injection(tracker.latest_message.get("text"))
             return {"version": check_version(str(value))}
         except RequestRejected as rejection:
-            dispatcher.utter_message(text=str(rejection))
+            await asyncio.to_thread(refuse, dispatcher, tracker, rejection)
             return {"version": None}
 
 
@@ -167,7 +180,8 @@ class ActionConfirmDeploy(Action):
             await asyncio.to_thread(permissions().check_may_deploy, requester(tracker), request)
             await asyncio.to_thread(locks().check, request.app, request.environment)  # say so before the yes
         except RequestRejected as rejection:
-            dispatcher.utter_message(text=str(rejection))
+            await asyncio.to_thread(refuse, dispatcher, tracker, rejection,
+                                    environment=tracker.get_slot("environment") or profile().default_environment)
             return clear_request()
         events = [SlotSet("environment", request.environment), SlotSet("version", request.version)]
         if message_metadata(tracker).get("build_system") and profile().build_systems_skip_confirmation:
@@ -193,10 +207,12 @@ class ActionDeploy(Action):
             if request is not None:  # a grant may have been revoked since the question
                 await asyncio.to_thread(permissions().check_may_deploy, requester(tracker), request)
         except RequestRejected as rejection:
-            dispatcher.utter_message(text=str(rejection))
+            await asyncio.to_thread(refuse, dispatcher, tracker, rejection)
             return clear_request()
         if request is None:
+            # Also what someone else's "yes" gets: it lands in their own conversation.
             dispatcher.utter_message(text=messages.NOTHING_PENDING)
+            await asyncio.to_thread(permissions().audit, requester(tracker), "confirm", "refused", detail="nothing pending")
             return []
         pending = tracker.get_slot("pending_deploy")
         kind = pending.get("kind") or "deploy"

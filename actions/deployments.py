@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import catalog, deployer, deployment_store, first_entity, locks, permissions, profile, profiles, requester
-from actions.deploy import ask_for_confirmation
+from actions.deploy import ask_for_confirmation, refuse
 from deploybot import messages, reports
 from deploybot.deploy_request import DeployRequest, RequestRejected, check_app, check_environment
 from deploybot.jenkins.client import JenkinsError
@@ -146,7 +146,7 @@ class ActionRollback(Action):
             await asyncio.to_thread(permissions().check_may_deploy, requester(tracker), request)
             await asyncio.to_thread(locks().check, app, environment)  # a rollback does not bypass a lock
         except RequestRejected as refusal:
-            dispatcher.utter_message(text=str(refusal))
+            await asyncio.to_thread(refuse, dispatcher, tracker, refusal, app=first_entity(tracker, "app"))
             return []
         question = messages.rollback_question(request, current, catalog())
         return ask_for_confirmation(dispatcher, request, "rollback", question)

@@ -1,6 +1,7 @@
 """A deploy request as the dialogue builds it, and the checks it must pass before a yes."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
@@ -18,6 +19,18 @@ class DeployRequest:
 
 class RequestRejected(ValueError):
     """The request cannot go to confirmation; the message tells the user why, in plain words."""
+
+
+# Shell and path syntax has no place in a deploy request. The NLU would pick the clean
+# version out of "1.0.2; rm -rf /", but such a message is refused, not repaired.
+INJECTION = re.compile(r"[;|&$`]|\.\./")
+INJECTION_REFUSED = ("That message holds characters that have no place in a deploy request (; | & $ ` or ../), "
+                     "so I did nothing with it. Nothing was run or deployed.")
+
+
+def check_not_injection(text: str) -> None:
+    if INJECTION.search(text or ""):
+        raise RequestRejected(INJECTION_REFUSED)
 
 
 def check_environment(environment: str, profile: AssistantProfile, profiles: Mapping[str, AssistantProfile], catalog: Catalog) -> None:

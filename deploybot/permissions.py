@@ -55,7 +55,7 @@ class Permissions:
         return app in self.grants_of(user)
 
     def check_may_deploy(self, user: str, request: DeployRequest) -> None:
-        """RequestRejected, audited, when the user may not deploy this through this bot."""
+        """RequestRejected when the user may not deploy this through this bot."""
         if self.may_deploy(user, request.app):
             return
         name = self.catalog.app(request.app).name
@@ -64,9 +64,7 @@ class Permissions:
         else:
             reason = (f"You may not deploy {name} to {request.environment}: an admin has to grant it to you first"
                       f" ({self._admins_text()}).")
-        self.audit(user, "deploy", "refused", app=request.app, environment=request.environment,
-                   detail=f"version {request.version}: not permitted")
-        raise RequestRejected(reason)
+        raise RequestRejected(reason)  # the caller audits every refused request
 
     def check_may_lock(self, user: str) -> None:
         """Whoever may deploy something through this bot, or an admin, may lock."""
