@@ -78,7 +78,8 @@ def test_marvin_needs_no_grants(db, bots):
     assert marvin.describe_for_app("cms") == "Everyone may deploy Content Management System to staging."
 
 
-def test_a_deploy_without_a_grant_is_refused_with_the_reason_and_audited(db, bots):
+def test_a_deploy_without_a_grant_is_refused_with_the_reason(db, bots):
+    # (The action that asked audits the refusal: tests/integration/test_abuse.py.)
     bender, marvin = bots
     request = DeployRequest("cms", "1.0.2", "production")
     with pytest.raises(RequestRejected, match="You may not deploy Content Management System to production: an admin has to grant it"):
@@ -86,4 +87,3 @@ def test_a_deploy_without_a_grant_is_refused_with_the_reason_and_audited(db, bot
     bender.grant("jbrueder", "theresa", "cms")
     bender.check_may_deploy("theresa", request)  # no exception
     marvin.check_may_deploy("theresa", DeployRequest("cms", "1.0.2", "staging"))
-    assert audit(db)[0][:4] == ("bender", "theresa", "deploy", "refused")
