@@ -20,7 +20,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/
 	$(wildcard components/*.py) $(SPACY_PIPELINE)/meta.json
 SPACY_INPUTS := apps.yml $(wildcard assistants/*.yml) $(wildcard deploybot/language/*.py)
 
-.PHONY: help setup train run serve test test-unit test-conversations validate lock clean
+.PHONY: help setup train run serve test test-unit test-conversations validate services lock clean
 
 help:
 	@echo "make run    set up, train if needed, start both bots and chat with them in the terminal"
@@ -65,7 +65,11 @@ test-conversations: $(MODEL)
 test-unit: $(VENV)/.installed $(SPACY_PIPELINE)/meta.json
 	$(BIN)/pytest -m "not stack" -q
 
-test: $(MODEL) validate test-conversations
+# PostgreSQL and Redis (Debian packages) for the production-topology tests.
+services:
+	scripts/ensure-services
+
+test: $(MODEL) validate test-conversations services
 	$(BIN)/pytest -q -ra
 
 lock: $(VENV)/.installed

@@ -25,8 +25,8 @@ class AssistantProfile:
     id: str
     name: str
     environments: Tuple[str, ...]
-    rasa_port: int
-    actions_port: int
+    rasa_ports: Tuple[int, ...]      # one per Rasa replica: "<ID>_PORT=5005,5105" runs two
+    actions_ports: Tuple[int, ...]   # one per action-server replica
     who_may_deploy: str
     allow_list: Tuple[str, ...]
     configured_admins: Tuple[str, ...]
@@ -42,6 +42,15 @@ class AssistantProfile:
     # Slack: whether a top-level request starts a thread for the replies and reports.
     slack_start_threads: bool = True
     personality: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def rasa_port(self) -> int:
+        """The first replica's port: where reports and the terminal chat go."""
+        return self.rasa_ports[0]
+
+    @property
+    def actions_port(self) -> int:
+        return self.actions_ports[0]
 
     @property
     def default_environment(self) -> str:
@@ -69,15 +78,19 @@ def parse_duration(value, where: str) -> int:
     return int(match.group(1)) * DURATION_UNITS[match.group(2)]
 
 
-def _port(raw: dict, key: str, env_name: str, where: str, environ: Mapping[str, str]) -> int:
+def _ports(raw: dict, key: str, env_name: str, where: str, environ: Mapping[str, str]) -> Tuple[int, ...]:
+    """The ports of a bot's replicas: the environment's comma-separated list, or the profile's port."""
     value = environ.get(env_name) or (raw.get("ports") or {}).get(key)
-    try:
-        port = int(value)
-    except (TypeError, ValueError):
-        raise ProfileError(f"{where}: ports.{key} (or {env_name}) must be a port number, got {value!r}") from None
-    if not 0 < port < 65536:
-        raise ProfileError(f"{where}: {port} is not a port number")
-    return port
+    ports = []
+    for part in str(value).split(","):
+        try:
+            port = int(part)
+        except (TypeError, ValueError):
+            raise ProfileError(f"{where}: ports.{key} (or {env_name}) must be port numbers, got {value!r}") from None
+        if not 0 < port < 65536:
+            raise ProfileError(f"{where}: {port} is not a port number")
+        ports.append(port)
+    return tuple(ports)
 
 
 def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> AssistantProfile:
@@ -98,8 +111,8 @@ def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> A
         id=assistant_id,
         name=str(raw["name"]),
         environments=environments,
-        rasa_port=_port(raw, "rasa", f"{prefix}_PORT", where, environ),
-        actions_port=_port(raw, "actions", f"{prefix}_ACTIONS_PORT", where, environ),
+        rasa_ports=_ports(raw, "rasa", f"{prefix}_PORT", where, environ),
+        actions_ports=_ports(raw, "actions", f"{prefix}_ACTIONS_PORT", where, environ),
         who_may_deploy=who,
         allow_list=tuple(str(u) for u in raw.get("allow_list") or ()),
         configured_admins=tuple(str(u) for u in raw.get("admins") or ()),

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +73,8 @@ def with_jenkins_emulator(profiles: Mapping[str, AssistantProfile], push_token: 
     port = int(environ.get("DEPLOYBOT_JENKINS_EMULATOR_PORT", EMULATOR_PORT))
     control_port = int(environ.get("DEPLOYBOT_JENKINS_EMULATOR_CONTROL_PORT", EMULATOR_CONTROL_PORT))
     user, token = "deploybot", secrets.token_hex(16)
-    notify_url = " ".join(f"http://{HOST}:{p.actions_port}/jenkins/notifications?token={push_token}" for p in profiles.values())
+    notify_url = " ".join(f"http://{HOST}:{port}/jenkins/notifications?token={push_token}"
+                          for p in profiles.values() for port in p.actions_ports)
     process = Process(
         name="jenkins-emulator",
         command=[sys.executable, "-m", "deploybot.jenkins.emulator", "--port", str(port),
@@ -98,6 +100,23 @@ def slack_environment(profile: AssistantProfile, environ: Mapping[str, str]) -> 
     }
 
 
+def store_environment(profile: AssistantProfile, environ: Mapping[str, str]) -> Dict[str, str]:
+    """Where a bot's Rasa servers keep conversations and take turns on them (endpoints.yml):
+    a SQLite file and in-memory locks, or <BOT>_TRACKER_URL and DEPLOYBOT_REDIS_URL."""
+    tracker_url = environ.get(f"{profile.id.upper()}_TRACKER_URL") or f"sqlite:///{VAR / f'{profile.id}-tracker.db'}"
+    redis = urllib.parse.urlsplit(environ.get("DEPLOYBOT_REDIS_URL", ""))
+    return {
+        "DEPLOYBOT_TRACKER_URL": tracker_url,
+        "DEPLOYBOT_LOCK_STORE": "redis" if redis.hostname else "in_memory",
+        "DEPLOYBOT_REDIS_HOST": redis.hostname or "",
+        "DEPLOYBOT_REDIS_PORT": str(redis.port or 6379) if redis.hostname else "",
+    }
+
+
+def replica_name(base: str, index: int) -> str:
+    return base if index == 0 else f"{base}-{index + 1}"
+
+
 def plan(profiles: Mapping[str, AssistantProfile], model: Path, token: str, push_token: str,
          chat_port: int, environ: Mapping[str, str]) -> List[Process]:
     """The processes of the stack, with each bot's own endpoints."""
@@ -106,36 +125,40 @@ def plan(profiles: Mapping[str, AssistantProfile], model: Path, token: str, push
     processes = [emulator] if emulator else []
     for profile in profiles.values():
         slack = slack_environment(profile, environ)
-        processes.append(
-            Process(
-                name=f"{profile.id}-actions",
-                command=[sys.executable, "-m", "deploybot.action_server", "--host", HOST, "--port", str(profile.actions_port)],
-                env={**base, **jenkins, **slack, ASSISTANT_ENV: profile.id, "DEPLOYBOT_API_TOKEN": token,
-                     "DEPLOYBOT_JENKINS_PUSH_TOKEN": push_token, "DEPLOYBOT_MANAGEMENT_URL": management_url(chat_port)},
-                ready_url=f"http://{HOST}:{profile.actions_port}/health",
+        for index, port in enumerate(profile.actions_ports):
+            processes.append(
+                Process(
+                    name=replica_name(f"{profile.id}-actions", index),
+                    command=[sys.executable, "-m", "deploybot.action_server", "--host", HOST, "--port", str(port)],
+                    env={**base, **jenkins, **slack, ASSISTANT_ENV: profile.id, "DEPLOYBOT_API_TOKEN": token,
+                         "DEPLOYBOT_JENKINS_PUSH_TOKEN": push_token, "DEPLOYBOT_MANAGEMENT_URL": management_url(chat_port)},
+                    ready_url=f"http://{HOST}:{port}/health",
+                )
             )
-        )
-        processes.append(
-            Process(
-                name=f"{profile.id}-rasa",
-                command=[
-                    sys.executable, "-m", "rasa", "run",
-                    "--enable-api", "--auth-token", token,
-                    "--interface", HOST, "--port", str(profile.rasa_port),
-                    "--model", str(model),
-                    "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-                ],
-                env={
-                    **base,
-                    **slack,
-                    ASSISTANT_ENV: profile.id,
-                    "DEPLOYBOT_ACTION_SERVER_URL": f"http://{HOST}:{profile.actions_port}/webhook",
-                    "DEPLOYBOT_TRACKER_DB": str(VAR / f"{profile.id}-tracker.db"),
-                    "DEPLOYBOT_CALLBACK_URL": bot_callback_url(profile, chat_port),
-                },
-                ready_url=f"http://{HOST}:{profile.rasa_port}/status?token={token}",
+        for index, port in enumerate(profile.rasa_ports):
+            # Replica i talks to action server i (modulo their number).
+            actions_port = profile.actions_ports[index % len(profile.actions_ports)]
+            processes.append(
+                Process(
+                    name=replica_name(f"{profile.id}-rasa", index),
+                    command=[
+                        sys.executable, "-m", "rasa", "run",
+                        "--enable-api", "--auth-token", token,
+                        "--interface", HOST, "--port", str(port),
+                        "--model", str(model),
+                        "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                    ],
+                    env={
+                        **base,
+                        **slack,
+                        **store_environment(profile, environ),
+                        ASSISTANT_ENV: profile.id,
+                        "DEPLOYBOT_ACTION_SERVER_URL": f"http://{HOST}:{actions_port}/webhook",
+                        "DEPLOYBOT_CALLBACK_URL": bot_callback_url(profile, chat_port),
+                    },
+                    ready_url=f"http://{HOST}:{port}/status?token={token}",
+                )
             )
-        )
     return processes
 
 

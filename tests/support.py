@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
@@ -116,6 +116,7 @@ class Stack:
     var_dir: Path        # the stack's databases and logs
     jenkins: Jenkins
     slack: Optional[FakeSlack] = None  # the Slack Web API the bots post to
+    replicas: Dict[str, List[Bot]] = field(default_factory=dict)  # every Rasa replica of each bot
 
     def database_url(self) -> str:
         return f"sqlite:///{self.var_dir / 'deploybot.db'}"
@@ -154,15 +155,20 @@ class StackDidNotStart(RuntimeError):
     pass
 
 
+REPLICATED = ("MARVIN_PORT", "BENDER_PORT", "MARVIN_ACTIONS_PORT", "BENDER_ACTIONS_PORT")
+
+
 def start_stack(var_dir: Path, settings: Mapping[str, str], startup_timeout: float = 360,
-                slack: Optional[FakeSlack] = None) -> Stack:
+                slack: Optional[FakeSlack] = None, replicas: int = 1) -> Stack:
     """deploybot.stack with the emulator as Jenkins, on free ports; settings add variables.
-    With a (started) Slack fake, both bots are Slack apps posting to it."""
-    ports = {name: free_port() for name in PORT_VARIABLES}
-    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "DEPLOYBOT_API_TOKEN": TOKEN,
+    With a (started) Slack fake, both bots are Slack apps posting to it. replicas runs that
+    many Rasa servers and action servers per bot."""
+    ports = {name: [free_port() for _ in range(replicas if name in REPLICATED else 1)] for name in PORT_VARIABLES}
+    env = {**os.environ, **{k: ",".join(map(str, v)) for k, v in ports.items()}, "DEPLOYBOT_API_TOKEN": TOKEN,
            "DEPLOYBOT_VAR_DIR": str(var_dir), "RASA_TELEMETRY_ENABLED": "false", "DEPLOYBOT_ADMINS": ADMIN,
            **(slack_settings(slack) if slack else {}), **settings}
     env.pop("JENKINS_URL", None)  # always the emulator
+    var_dir.mkdir(parents=True, exist_ok=True)
     log_path = var_dir / "stack.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen([sys.executable, "-m", "deploybot.stack", "--model", str(MODEL)],
@@ -173,10 +179,10 @@ def start_stack(var_dir: Path, settings: Mapping[str, str], startup_timeout: flo
             process.kill()
             raise StackDidNotStart("the stack did not start:\n" + log_path.read_text()[-3000:])
         time.sleep(1)
-    bots = {"marvin": Bot("marvin", ports["MARVIN_PORT"]), "bender": Bot("bender", ports["BENDER_PORT"])}
-    jenkins = Jenkins(f"http://127.0.0.1:{ports['DEPLOYBOT_JENKINS_EMULATOR_PORT']}",
-                      f"http://127.0.0.1:{ports['DEPLOYBOT_JENKINS_EMULATOR_CONTROL_PORT']}")
-    return Stack(process, bots, env, var_dir, jenkins, slack)
+    every = {bot: [Bot(bot, port) for port in ports[f"{bot.upper()}_PORT"]] for bot in ("marvin", "bender")}
+    jenkins = Jenkins(f"http://127.0.0.1:{ports['DEPLOYBOT_JENKINS_EMULATOR_PORT'][0]}",
+                      f"http://127.0.0.1:{ports['DEPLOYBOT_JENKINS_EMULATOR_CONTROL_PORT'][0]}")
+    return Stack(process, {bot: bots[0] for bot, bots in every.items()}, env, var_dir, jenkins, slack, every)
 
 
 def stop_stack(stack: Stack) -> int:
@@ -191,9 +197,10 @@ def open_ports(stack: Stack) -> List[int]:
     for name in PORT_VARIABLES:
         if name == "DEPLOYBOT_CALLBACK_PORT":
             continue
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", int(stack.env[name]))) == 0:
-                still_open.append(int(stack.env[name]))
+        for port in map(int, stack.env[name].split(",")):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    still_open.append(port)
     return still_open
 
 
