@@ -10,7 +10,7 @@ from tests.support import MODEL, Bot, StackDidNotStart, new_user_id, open_ports,
 
 # Quick builds, quick polling, and a build limit a test can wait for.
 TEST_SETTINGS = {"DEPLOYBOT_EMULATOR_BUILD_SECONDS": "2", "DEPLOYBOT_POLL_SECONDS": "1",
-                 "DEPLOYBOT_BUILD_TIMEOUT_SECONDS": "25"}
+                 "DEPLOYBOT_BUILD_TIMEOUT_SECONDS": "25", "DEPLOYBOT_JENKINS_PUSH_TOKEN": "test-push-token"}
 
 
 @pytest.fixture(scope="session")
