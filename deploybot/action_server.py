@@ -9,7 +9,6 @@ without it pushes are refused and polling alone follows the builds.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hmac
 import logging
 import os
@@ -58,21 +57,16 @@ def build_app():
         given = request.args.get("token", "")
         if not push_token or not hmac.compare_digest(given.encode(), push_token.encode()):
             return response.json({"error": "a valid token is required"}, status=403)
-        payload = request.json if isinstance(request.json, dict) else None
-        if payload is None:
+        try:
+            payload = request.json
+        except Exception:  # sanic raises on a body that is not JSON
+            payload = None
+        if not isinstance(payload, dict) or not isinstance(payload.get("build"), dict):
             return response.json({"error": "expected a Notification plugin JSON object"}, status=400)
-        # Answer at once; following the build asks Jenkins and may take a moment.
-        app.add_task(_follow(watcher, payload))
+        watcher.wake()  # the watcher asks Jenkins itself; the push only says "now"
         return response.json({"status": "accepted"}, status=202)
 
     return app
-
-
-async def _follow(watcher: Watcher, payload: dict) -> None:
-    try:
-        await asyncio.to_thread(watcher.on_notification, payload)
-    except Exception:
-        log.exception("following a Jenkins notification failed")
 
 
 def main(argv=None) -> int:

@@ -185,19 +185,6 @@ class DeploymentStore:
                 .order_by(Deployment.id)
             ))
 
-    def by_build(self, job: str, build_number: Optional[int], queue_id: Optional[int]) -> Optional[Deployment]:
-        """The deployment a Jenkins notification is about."""
-        with self.db.transaction() as session:
-            query = select(Deployment).where(Deployment.jenkins_job == job)
-            conditions = []
-            if build_number is not None:
-                conditions.append(Deployment.build_number == build_number)
-            if queue_id is not None:
-                conditions.append(Deployment.queue_id == queue_id)
-            if not conditions:
-                return None
-            return session.scalars(query.where(or_(*conditions)).order_by(Deployment.id.desc())).first()
-
     def history(self, app: Optional[str] = None, environment: Optional[str] = None, limit: int = 10) -> List[Deployment]:
         with self.db.transaction() as session:
             query = _filtered(select(Deployment), app, environment)

@@ -1,9 +1,11 @@
 """The watcher follows each deployment from the Jenkins queue to its result and reports it.
 
 - It runs inside each bot's action server and looks after that bot's deployments only. It polls
-  every few seconds (the safety net) and follows a deployment at once when Jenkins'
-  Notification plugin pushes news about it. A push only says "look now": what counts is
-  what the Jenkins API answers, so a forged push cannot fake a result.
+  every few seconds (the safety net) and looks at once when Jenkins' Notification plugin
+  pushes. A push only says "look now": what counts is what the Jenkins API answers, so a
+  forged push cannot fake a result, and a burst of pushes makes one more round, not many.
+- Its rounds run one at a time on a thread of their own. Sending a report makes Rasa call
+  this action server back, so the watcher must never occupy the threads the actions need.
 - After a restart it simply finds the unfinished deployments in the database again.
 - The build number is recorded as soon as it is known: Jenkins forgets queue items.
 - Each report is claimed in the database before it is sent, so two watchers (replicas, or
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Mapping, Optional
@@ -38,12 +40,6 @@ def from_epoch_ms(milliseconds: int) -> datetime:
     return datetime.fromtimestamp(milliseconds / 1000, tz=timezone.utc)
 
 
-def job_from_notification_url(url: str) -> str:
-    """"job/folder/job/deploy/" -> "folder/deploy" (the Notification plugin's job url)."""
-    parts = [part for part in url.strip("/").split("/") if part]
-    return "/".join(parts[i + 1] for i in range(0, len(parts) - 1, 2) if parts[i] == "job")
-
-
 @dataclass
 class Watcher:
     store: DeploymentStore
@@ -57,55 +53,51 @@ class Watcher:
     build_timeout_seconds: float = 1800.0
 
     def __post_init__(self):
-        # One follow at a time in this process: a push and a poll about the same
-        # deployment must not interleave (other processes are kept apart by the database).
-        self._following = threading.Lock()
+        self._wake: Optional[asyncio.Event] = None
 
     # -- the loop --------------------------------------------------------------------
 
     async def run(self) -> None:
         log.info("watching %s's deployments every %s s", self.assistant, self.poll_seconds)
+        self._wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        rounds = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watcher")
         while True:
             try:
-                await asyncio.to_thread(self.round)
+                await loop.run_in_executor(rounds, self.round)
             except Exception:  # never let one bad round stop the watching
                 log.exception("watcher round failed")
-            await asyncio.sleep(self.poll_seconds)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+
+    def wake(self) -> None:
+        """Jenkins pushed: look now (call from the action server's event loop)."""
+        if self._wake is not None:
+            self._wake.set()
 
     def round(self) -> None:
         for deployment in self.store.needing_attention(self.assistant):
             self.follow(deployment.id)
 
-    def on_notification(self, payload: dict) -> Optional[int]:
-        """A Notification-plugin push: follow the deployment it is about, now, if it is this
-        bot's (Jenkins notifies every bot's action server; each follows its own)."""
-        build = payload.get("build") or {}
-        job = job_from_notification_url(str(payload.get("url") or "")) or str(payload.get("name") or "")
-        number, queue_id = build.get("number"), build.get("queue_id")
-        deployment = self.store.by_build(job, number if isinstance(number, int) else None,
-                                         queue_id if isinstance(queue_id, int) else None)
-        if deployment is None or deployment.assistant != self.assistant:
-            return None
-        self.follow(deployment.id)
-        return deployment.id
-
     # -- one deployment ------------------------------------------------------------------
 
     def follow(self, deployment_id: int) -> None:
-        with self._following:
+        deployment = self.store.get(deployment_id)
+        try:
+            if deployment.state == "confirmed":
+                self._check_stuck(deployment)
+            elif deployment.state == "queued":
+                self._follow_queue(deployment)
             deployment = self.store.get(deployment_id)
-            try:
-                if deployment.state == "confirmed":
-                    self._check_stuck(deployment)
-                elif deployment.state == "queued":
-                    self._follow_queue(deployment)
-                deployment = self.store.get(deployment_id)
-                if deployment.state == "running":
-                    self._follow_build(deployment)
-            except JenkinsError as error:
-                # Jenkins down or slow: the deployment stays as it is; the next round retries.
-                log.warning("deployment %s: %s", deployment_id, error)
-            self._report(self.store.get(deployment_id))
+            if deployment.state == "running":
+                self._follow_build(deployment)
+        except JenkinsError as error:
+            # Jenkins down or slow: the deployment stays as it is; the next round retries.
+            log.warning("deployment %s: %s", deployment_id, error)
+        self._report(self.store.get(deployment_id))
 
     def _check_stuck(self, deployment: Deployment) -> None:
         if now() - utc(deployment.confirmed_at) > STUCK_CONFIRMED:

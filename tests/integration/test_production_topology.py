@@ -16,25 +16,20 @@ from tests.support import StackDidNotStart, new_user_id, open_ports, start_stack
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory):
     base = tmp_path_factory.mktemp("topology")
+    postgres, redis = Postgres(), Redis()
     try:
-        postgres = Postgres().start()
-        redis = Redis().start()
-    except ServiceMissing as missing:
-        pytest.fail(str(missing))
-    settings = {"DEPLOYBOT_DATABASE_URL": postgres.url("deploybot"), "DEPLOYBOT_REDIS_URL": redis.url,
-                "MARVIN_TRACKER_URL": postgres.url("marvin_tracker"), "BENDER_TRACKER_URL": postgres.url("bender_tracker"),
-                "DEPLOYBOT_EMULATOR_BUILD_SECONDS": "2", "DEPLOYBOT_POLL_SECONDS": "1"}
-    try:
+        postgres.start()
+        redis.start()
+        settings = {"DEPLOYBOT_DATABASE_URL": postgres.url("deploybot"), "DEPLOYBOT_REDIS_URL": redis.url,
+                    "MARVIN_TRACKER_URL": postgres.url("marvin_tracker"), "BENDER_TRACKER_URL": postgres.url("bender_tracker"),
+                    "DEPLOYBOT_EMULATOR_BUILD_SECONDS": "2", "DEPLOYBOT_POLL_SECONDS": "1"}
         running = start_stack(base / "var", settings, startup_timeout=600, replicas=2)
-    except StackDidNotStart as error:
-        postgres.stop()
-        redis.stop()
-        pytest.fail(str(error))
-    running.postgres = postgres
-    yield running
-    try:
+        running.postgres = postgres
+        yield running
         assert stop_stack(running) == 0
         assert open_ports(running) == []
+    except (ServiceMissing, StackDidNotStart) as problem:
+        pytest.fail(str(problem))
     finally:
         postgres.stop()
         redis.stop()

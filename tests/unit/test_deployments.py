@@ -10,7 +10,6 @@ from deploybot.deployments import AlreadyDeploying, DeploymentStore, NewDeployme
 from deploybot.locks import NO_REASON, Locks, reason_from_text
 from deploybot.reports import about, outcome_report, start_report
 from deploybot.storage.database import Database, migrate
-from deploybot.watcher import job_from_notification_url
 
 CATALOG = load_catalog()
 
@@ -131,11 +130,6 @@ def test_report_texts_are_exact(db):
 
 def test_estimates_read_roughly():
     assert [about(ms) for ms in (45_000, 361_000, 4_860_000)] == ["45 sec", "6 min", "1 h, 21 min"]
-
-
-def test_notification_urls_name_the_job_even_in_folders():
-    assert job_from_notification_url("job/deploy-cms/") == "deploy-cms"
-    assert job_from_notification_url("job/intranet/job/deploy/") == "intranet/deploy"
 
 
 def test_apps_may_rename_the_job_parameters(tmp_path):
