@@ -17,14 +17,19 @@ from deploybot.storage.database import Database
 from deploybot.storage.models import SlackDelivery
 
 KEEP = timedelta(days=1)
+CLEAN_EVERY = 500  # deliveries between removals of old entries
 
 
 @dataclass
 class Deliveries:
     db: Database
+    recorded: int = 0
 
     def first_time(self, keys: Iterable[str]) -> bool:
         """Records the keys; False when any of them was recorded before."""
+        self.recorded += 1
+        if self.recorded % CLEAN_EVERY == 0:
+            self.forget_old()
         try:
             with self.db.transaction() as session:
                 for key in keys:

@@ -1,6 +1,14 @@
 """Which Slack events count, and as whom (deploybot.slack.events), on payloads shaped as
-Slack sends them."""
+Slack sends them; and that each is handled once (deploybot.slack.deliveries)."""
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from deploybot.deployments import now
+from deploybot.slack.deliveries import Deliveries
 from deploybot.slack.events import request_from, strip_mention
+from deploybot.storage.database import Database, migrate
+from deploybot.storage.models import SlackDelivery
 
 ME = "UMARVIN01"
 TRUSTED = ("B0JENKINS1",)
@@ -48,3 +56,17 @@ def test_edits_joins_and_empty_messages_are_ignored():
 def test_only_the_bots_own_mention_is_removed():
     assert strip_mention(f"<@{ME}> auth <@U0THERESA1> cms", ME) == "auth <@U0THERESA1> cms"
     assert strip_mention(f"<@{ME}|marvin>: deploy cms", ME) == "deploy cms"
+
+
+def test_deliveries_are_recorded_once_and_old_ones_are_forgotten(tmp_path):
+    url = f"sqlite:///{tmp_path / 'deploybot.db'}"
+    migrate(url)
+    deliveries = Deliveries(Database(url))
+    assert deliveries.first_time(["event:Ev1", "message:C1:1.0"])
+    assert not deliveries.first_time(["event:Ev1", "message:C1:1.0"])  # a retry
+    assert not deliveries.first_time(["event:Ev2", "message:C1:1.0"])  # the same message as another event
+    with deliveries.db.transaction() as session:
+        session.execute(update(SlackDelivery).values(received_at=now() - timedelta(days=2)))
+    deliveries.forget_old()
+    with deliveries.db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(SlackDelivery)) == 0
