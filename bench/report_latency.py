@@ -24,10 +24,14 @@ NAMES = {"cms": "Content Management System", "shop": "Web Shop", "crm": "Custome
          "billing": "Billing Service", "search": "Search API", "intranet": "Intranet Portal"}
 
 
+def job(app: str) -> str:
+    """The app's Jenkins job in apps.yml."""
+    return f"deploy-{app}" if app != "intranet" else "intranet/deploy"
+
+
 def one_run(stack: Stack, app: str, version: str, build_seconds: float) -> float:
     marvin, user = stack.bots["marvin"], new_user_id()
-    stack.jenkins.control("POST", "/next-build", {"job": f"deploy-{app}" if app != "intranet" else "intranet/deploy",
-                                                  "seconds": build_seconds})
+    stack.jenkins.control("POST", "/next-build", {"job": job(app), "seconds": build_seconds})
     marvin.texts(user, f"deploy {app} {version}")
     [reply] = marvin.texts(user, "yes")
     assert reply.startswith("OK, deploying"), reply
