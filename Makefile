@@ -20,12 +20,13 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/
 	$(wildcard components/*.py) $(SPACY_PIPELINE)/meta.json
 SPACY_INPUTS := apps.yml $(wildcard assistants/*.yml) $(wildcard deploybot/language/*.py)
 
-.PHONY: help setup train run serve test test-unit test-conversations validate services lock clean
+.PHONY: help setup train run serve test test-unit test-conversations validate services lock clean bench
 
 help:
 	@echo "make run    set up, train if needed, start both bots and chat with them in the terminal"
 	@echo "make serve  the same stack in the foreground, without the chat"
 	@echo "make test   set up, train if needed, run every test"
+	@echo "make bench  measure understanding, speed and footprint into docs/benchmarks.md"
 
 setup: $(VENV)/.installed
 
@@ -71,6 +72,11 @@ services:
 
 test: $(MODEL) validate test-conversations services
 	$(BIN)/pytest -q -ra
+
+# Understanding, speed and footprint in one run, written to docs/benchmarks.md (under
+# 20 minutes on 2 cores). Not part of `make test`.
+bench: $(MODEL)
+	$(PY) -m bench.run
 
 lock: $(VENV)/.installed
 	( sed -n '1,2p' requirements.lock; $(BIN)/pip freeze --exclude-editable | sort -f ) > requirements.lock.new
