@@ -156,6 +156,14 @@ def render(r: dict) -> str:
         *[f"| {run.concurrency} | {run.turns} | {run.errors} | {run.wall_seconds:.1f} | {run.turns_per_second:.1f} |"
           for run in r["turns"]],
         "",
+        "By turn (ms): the request turn runs the deploy form and its checks on the action server, the answer "
+        "turn cancels the request.",
+        "",
+        "| concurrency | \"deploy ...\" p50 | p95 | \"no\" p50 | p95 |",
+        "|---|---|---|---|---|",
+        *[f"| {run.concurrency} | {ms(run.by_turn['deploy'].p50)} | {ms(run.by_turn['deploy'].p95)} | "
+          f"{ms(run.by_turn['no'].p50)} | {ms(run.by_turn['no'].p95)} |" for run in r["turns"]],
+        "",
         "\"yes\" to Jenkins: the emulator's `requested_at` for the build minus the time the client sent "
         "\"yes\" (same machine, same clock). Report delay: `bench/report_latency.py`'s `measure()` "
         "(builds of 2 to 7 s; the emulator's `finished_at` against the tracker time of the report).",

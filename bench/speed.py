@@ -47,6 +47,7 @@ class TurnRun:
     errors: int
     seconds: Spread
     wall_seconds: float
+    by_turn: Dict[str, Spread]  # "deploy" (the request) and "no" (the answer)
 
     @property
     def turns_per_second(self) -> float:
@@ -56,16 +57,16 @@ class TurnRun:
 CANCELLED = "Cancelled, nothing was deployed."
 
 
-def _conversation(bot: Bot, conversations: int, seed: int) -> (List[float], int):
+def _conversation(bot: Bot, conversations: int, seed: int) -> (Dict[str, List[float]], int):
     """One simulated user (a sender id of its own): "deploy <app> <version>", which runs the
     deploy form's custom actions and checks the database for locks and active deployments,
     answered by the restated request; then "no". Both turns are timed. Returns (seconds per
-    successful turn, errors): an HTTP error or an unexpected answer is an error."""
-    user, seconds, errors = new_user_id(), [], 0
+    successful turn, by turn, errors): an HTTP error or an unexpected answer is an error."""
+    user, seconds, errors = new_user_id(), {"deploy": [], "no": []}, 0
     for n in range(conversations):
         app = APPS[(seed + n) % len(APPS)]
-        for text, expected in ((f"deploy {app} 9.{seed}.{n}", f"Deploy {NAMES[app]} 9.{seed}.{n} to staging?"),
-                               ("no", CANCELLED)):
+        for turn, text, expected in (("deploy", f"deploy {app} 9.{seed}.{n}", f"Deploy {NAMES[app]} 9.{seed}.{n} to staging?"),
+                                     ("no", "no", CANCELLED)):
             started = time.perf_counter()
             try:
                 texts = bot.texts(user, text)
@@ -74,7 +75,7 @@ def _conversation(bot: Bot, conversations: int, seed: int) -> (List[float], int)
                 continue
             elapsed = time.perf_counter() - started
             if texts and texts[0].startswith(expected):
-                seconds.append(elapsed)
+                seconds[turn].append(elapsed)
             else:
                 errors += 1
     return seconds, errors
@@ -85,9 +86,11 @@ def chat_turns(bot: Bot, concurrency: int, conversations_per_user: int) -> TurnR
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         results = list(pool.map(lambda seed: _conversation(bot, conversations_per_user, seed), range(concurrency)))
     wall = time.perf_counter() - started
-    seconds = [s for user_seconds, _ in results for s in user_seconds]
+    by_turn = {turn: [s for user_seconds, _ in results for s in user_seconds[turn]] for turn in ("deploy", "no")}
+    seconds = by_turn["deploy"] + by_turn["no"]
     errors = sum(e for _, e in results)
-    return TurnRun(concurrency, len(seconds) + errors, errors, spread(seconds or [float("nan")]), wall)
+    return TurnRun(concurrency, len(seconds) + errors, errors, spread(seconds or [float("nan")]), wall,
+                   {turn: spread(values or [float("nan")]) for turn, values in by_turn.items()})
 
 
 def chat_turn_runs(bot: Bot, turns_per_concurrency: Dict[int, int]) -> List[TurnRun]:
