@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List
 
-from deploybot.language.scoring import Labelled, Predicted, Scores, labelled_from_rasa, predicted_from_parse, score
+from deploybot.language.scoring import Labelled, Scores, labelled_from_rasa, predicted_from_parse, score
 
 ROOT = Path(__file__).resolve().parents[1]
 HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
