@@ -6,6 +6,7 @@ Both are scored by deploybot.language.scoring on normalized entity values."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 import sys
 import time
@@ -78,7 +79,9 @@ def describe(component: dict) -> str:
 def parse_with_model(model: Path) -> Callable[[str], dict]:
     """An in-process parse function for an NLU model archive (rasa.core.agent)."""
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
+    configure_structlog(logging.WARNING)  # no debug line per parsed message
     loop = asyncio.new_event_loop()
     agent = Agent.load(str(model))
     return lambda text: loop.run_until_complete(agent.parse_message(text))
