@@ -61,7 +61,7 @@ class ActionDeploymentStatus(Action):
         store, app, environment = deployment_store(), first_entity(tracker, "app"), first_entity(tracker, "environment")
         running = store.active(app, environment)
         if running:
-            return "Running now:\n" + "\n".join(f"• {reports.status_line(d, catalog())}" for d in running)
+            return "Running now:\n" + "\n".join(f"• {reports.status_line(d)}" for d in running)
         lines = []
         for app_id in [app] if app else list(catalog().apps):
             for env in [environment] if environment else list(catalog().environments):

@@ -40,6 +40,9 @@ from deploybot.storage.database import Database, database_url
 log = logging.getLogger(__name__)
 BUTTONS_BLOCK = "deploybot-buttons:"   # + the requester's id: only their click counts
 REPLY_TO_KEY = "deploybot_slack"       # in a custom message: {"channel", "thread_ts"}
+# Display names by user id, for the life of the process: an output channel is made per
+# message, and asking users.info on every reply would hit Slack's rate limits.
+DISPLAY_NAMES: Dict[str, str] = {}
 
 
 class DeploySlackBot(SlackBot):
@@ -50,13 +53,12 @@ class DeploySlackBot(SlackBot):
         self.client = AsyncWebClient(settings.bot_token, base_url=settings.api_url)
 
     async def _humanize(self, text: Text) -> Text:
-        names = {}
-        for user_id in set(USER_ID_IN_TEXT.findall(text)):
+        for user_id in set(USER_ID_IN_TEXT.findall(text)) - set(DISPLAY_NAMES):
             try:
-                names[user_id] = display_name_of((await self.client.users_info(user=user_id))["user"])
+                DISPLAY_NAMES[user_id] = display_name_of((await self.client.users_info(user=user_id))["user"])
             except SlackApiError:  # an unknown id stays as it is
                 continue
-        return USER_ID_IN_TEXT.sub(lambda m: names.get(m.group(0), m.group(0)), text)
+        return USER_ID_IN_TEXT.sub(lambda m: DISPLAY_NAMES.get(m.group(0), m.group(0)), text)
 
     async def _post(self, channel: Text, thread_ts: Optional[Text], text: Text, blocks: Optional[List] = None) -> None:
         arguments: Dict[str, Any] = {"channel": channel, "text": await self._humanize(text)}

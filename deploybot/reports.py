@@ -81,7 +81,7 @@ def management_post(deployment: Deployment, catalog: Catalog) -> str:
             f" in {format_duration(build_seconds(deployment))}. Build #{deployment.build_number}: {deployment.build_url}")
 
 
-def status_line(deployment: Deployment, catalog: Catalog) -> str:
+def status_line(deployment: Deployment) -> str:
     """One active deployment, with its elapsed time against Jenkins' estimate."""
     head = f"{deployment.app} {deployment.version} → {deployment.environment} by {deployment.requested_by}"
     if deployment.build_number is None:
