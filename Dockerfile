@@ -1,5 +1,5 @@
 # deploybot image, following Rasa's image conventions: the project in /app, a non-root
-# user (1001), `rasa` as the entrypoint. The action servers run the same image with
+# user (1001), `rasa run` (through deploybot.rasa_server) as the entrypoint. The action servers run the same image with
 # `python -m deploybot.action_server` as their entrypoint (see docker-compose.yml).
 # The spaCy pipeline and the model are built into the image: nothing is downloaded at run time.
 FROM python:3.10-slim
@@ -19,5 +19,6 @@ RUN pip install --no-cache-dir -c requirements.lock . \
 
 USER 1001
 EXPOSE 5005 5055
-ENTRYPOINT ["rasa"]
-CMD ["run", "--enable-api", "--model", "models/deploybot.tar.gz", "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"]
+# `rasa run` with DEPLOYBOT_API_TOKEN from the environment (not visible in ps).
+ENTRYPOINT ["python", "-m", "deploybot.rasa_server"]
+CMD ["--enable-api", "--model", "models/deploybot.tar.gz", "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"]

@@ -3,8 +3,10 @@ and the endpoint that Jenkins' Notification plugin pushes to.
 
     python -m deploybot.action_server --port 5055     (DEPLOYBOT_ASSISTANT says which bot)
 
-The push endpoint, POST /jenkins/notifications?token=..., needs DEPLOYBOT_JENKINS_PUSH_TOKEN;
-without it pushes are refused and polling alone follows the builds.
+Actions run only for callers that send DEPLOYBOT_ACTIONS_TOKEN (endpoints.yml makes the bot's
+Rasa send it as ?token=): without the variable the server does not start. The push
+endpoint, POST /jenkins/notifications?token=..., needs DEPLOYBOT_JENKINS_PUSH_TOKEN; without
+it pushes are refused and polling alone follows the builds.
 """
 from __future__ import annotations
 
@@ -22,10 +24,13 @@ from deploybot.notifier import AllOf, local_notifier
 from deploybot.slack.notifier import SlackNotifier
 from deploybot.reports import RasaReporter
 from deploybot.profiles import rasa_urls
+from deploybot.rasa_server import ACTIONS_TOKEN_ENV
 from deploybot.storage.database import var_dir
 from deploybot.watcher import Watcher
 
 PUSH_TOKEN_ENV = "DEPLOYBOT_JENKINS_PUSH_TOKEN"
+# rasa-sdk's routes that run or list actions; /health stays open for probes.
+ACTION_ROUTES = ("/webhook", "/actions")
 log = logging.getLogger("deploybot.action_server")
 
 
@@ -43,10 +48,20 @@ def make_watcher() -> Watcher:
     )
 
 
-def build_app():
+def same_secret(given: str, expected: str) -> bool:
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def build_app(actions_token: str):
     app = create_app("actions")
     watcher = make_watcher()
     push_token = os.environ.get(PUSH_TOKEN_ENV, "")
+
+    @app.on_request
+    async def only_our_rasa_runs_actions(request):
+        if request.path.rstrip("/") in ACTION_ROUTES and not same_secret(request.args.get("token", ""), actions_token):
+            log.warning("refused %s %s from %s: no valid actions token", request.method, request.path, request.ip)
+            return response.json({"error": "a valid token is required"}, status=403)
 
     @app.after_server_start
     async def start_watching(app, _loop):
@@ -54,8 +69,7 @@ def build_app():
 
     @app.post("/jenkins/notifications")
     async def jenkins_notification(request):
-        given = request.args.get("token", "")
-        if not push_token or not hmac.compare_digest(given.encode(), push_token.encode()):
+        if not same_secret(request.args.get("token", ""), push_token):
             return response.json({"error": "a valid token is required"}, status=403)
         try:
             payload = request.json
@@ -75,7 +89,12 @@ def main(argv=None) -> int:
     parser.add_argument("--host", default=os.environ.get("SANIC_HOST", "127.0.0.1"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = build_app()
+    actions_token = os.environ.get(ACTIONS_TOKEN_ENV, "")
+    if not actions_token:
+        print(f"deploybot.action_server: set {ACTIONS_TOKEN_ENV}, the secret this bot's Rasa sends "
+              "(endpoints.yml); without it anyone on the host could run the actions.", file=sys.stderr)
+        return 2
+    app = build_app(actions_token)
     app.run(args.host, args.port, workers=1, access_log=False)
     return 0
 

@@ -7,7 +7,8 @@ and, when JENKINS_URL is unset, the Jenkins emulator with quick demo builds.
 Ports come from the profiles (MARVIN_PORT, BENDER_PORT, ..._ACTIONS_PORT override them).
 The Rasa HTTP API needs DEPLOYBOT_API_TOKEN; when it is unset a token is generated and
 printed, and so is DEPLOYBOT_JENKINS_PUSH_TOKEN, which protects the endpoint Jenkins'
-Notification plugin posts to. Each process logs to var/log/<process>.log
+Notification plugin posts to. A bot's action servers run actions only for callers that
+send its <BOT>_ACTIONS_TOKEN (generated when unset), that is, for that bot's Rasa servers. Each process logs to var/log/<process>.log
 (DEPLOYBOT_VAR_DIR moves var/).
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Dict, List, Mapping, Optional
 from sqlalchemy.exc import SQLAlchemyError
 
 from deploybot.profiles import ASSISTANT_ENV, AssistantProfile, load_profiles
+from deploybot.rasa_server import ACTIONS_TOKEN_ENV, API_TOKEN_ENV
 from deploybot.storage.database import database_url, migrate
 from deploybot.terminal_chat import callback_port, management_url, run_chat
 
@@ -78,10 +80,11 @@ def with_jenkins_emulator(profiles: Mapping[str, AssistantProfile], push_token: 
     process = Process(
         name="jenkins-emulator",
         command=[sys.executable, "-m", "deploybot.jenkins.emulator", "--port", str(port),
-                 "--control-port", str(control_port), "--user", user, "--api-token", token,
-                 "--catalog", "apps.yml", "--notify-url", notify_url,
+                 "--control-port", str(control_port), "--user", user, "--catalog", "apps.yml",
                  "--build-seconds", environ.get("DEPLOYBOT_EMULATOR_BUILD_SECONDS", str(EMULATOR_BUILD_SECONDS))],
-        env={**environ, "PYTHONPATH": os.getcwd()},
+        # Secrets in the environment, not in the command line that `ps` shows.
+        env={**environ, "PYTHONPATH": os.getcwd(), "JENKINS_EMULATOR_API_TOKEN": token,
+             "JENKINS_EMULATOR_NOTIFY_URL": notify_url},
         ready_url=f"http://{HOST}:{control_port}/builds",
     )
     return {"JENKINS_URL": f"http://{HOST}:{port}", "JENKINS_USER": user, "JENKINS_API_TOKEN": token}, process
@@ -125,13 +128,15 @@ def plan(profiles: Mapping[str, AssistantProfile], model: Path, token: str, push
     processes = [emulator] if emulator else []
     for profile in profiles.values():
         slack = slack_environment(profile, environ)
+        # Each bot's Rasa servers prove themselves to that bot's action servers only.
+        actions_token, _ = secret(environ, f"{profile.id.upper()}_ACTIONS_TOKEN")
         for index, port in enumerate(profile.actions_ports):
             processes.append(
                 Process(
                     name=replica_name(f"{profile.id}-actions", index),
                     command=[sys.executable, "-m", "deploybot.action_server", "--host", HOST, "--port", str(port)],
                     env={**base, **jenkins, **slack, ASSISTANT_ENV: profile.id, "DEPLOYBOT_API_TOKEN": token,
-                         "DEPLOYBOT_JENKINS_PUSH_TOKEN": push_token, "DEPLOYBOT_MANAGEMENT_URL": management_url(chat_port)},
+                         ACTIONS_TOKEN_ENV: actions_token, "DEPLOYBOT_JENKINS_PUSH_TOKEN": push_token, "DEPLOYBOT_MANAGEMENT_URL": management_url(chat_port)},
                     ready_url=f"http://{HOST}:{port}/health",
                 )
             )
@@ -142,8 +147,8 @@ def plan(profiles: Mapping[str, AssistantProfile], model: Path, token: str, push
                 Process(
                     name=replica_name(f"{profile.id}-rasa", index),
                     command=[
-                        sys.executable, "-m", "rasa", "run",
-                        "--enable-api", "--auth-token", token,
+                        sys.executable, "-m", "deploybot.rasa_server",  # `rasa run`, token from the env
+                        "--enable-api",
                         "--interface", HOST, "--port", str(port),
                         "--model", str(model),
                         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
@@ -153,6 +158,8 @@ def plan(profiles: Mapping[str, AssistantProfile], model: Path, token: str, push
                         **slack,
                         **store_environment(profile, environ),
                         ASSISTANT_ENV: profile.id,
+                        API_TOKEN_ENV: token,
+                        ACTIONS_TOKEN_ENV: actions_token,
                         "DEPLOYBOT_ACTION_SERVER_URL": f"http://{HOST}:{actions_port}/webhook",
                         "DEPLOYBOT_CALLBACK_URL": bot_callback_url(profile, chat_port),
                     },

@@ -1,0 +1,40 @@
+"""`rasa run` with the secrets taken from the environment instead of the command line.
+
+    python -m deploybot.rasa_server --enable-api --port 5005 --model ...   (any `rasa run` option)
+
+`rasa run --auth-token X` shows X to every user of the machine in `ps`; here the token
+comes from DEPLOYBOT_API_TOKEN and is handed to Rasa inside this process only (changing
+sys.argv does not change what /proc/<pid>/cmdline shows). DEPLOYBOT_ACTIONS_TOKEN, which
+endpoints.yml sends to the action server, must be set too: without it anyone on the host
+could run the bot's actions.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+API_TOKEN_ENV = "DEPLOYBOT_API_TOKEN"
+ACTIONS_TOKEN_ENV = "DEPLOYBOT_ACTIONS_TOKEN"
+
+
+def rasa_argv(arguments: list[str], environ) -> list[str]:
+    """The argv `rasa run` gets: ours, plus the token from the environment."""
+    missing = [name for name in (API_TOKEN_ENV, ACTIONS_TOKEN_ENV) if not environ.get(name)]
+    if missing:
+        raise SystemExit(f"deploybot.rasa_server: set {' and '.join(missing)} (the Rasa HTTP API and the "
+                         "action server must not be open to everyone on this host).")
+    if any(a == "--auth-token" or a.startswith("--auth-token=") for a in arguments):
+        raise SystemExit("deploybot.rasa_server: pass the token in DEPLOYBOT_API_TOKEN, not with --auth-token "
+                         "(the command line is visible in ps).")
+    return ["rasa", "run", *arguments, "--auth-token", environ[API_TOKEN_ENV]]
+
+
+def main() -> None:
+    sys.argv = rasa_argv(sys.argv[1:], os.environ)
+    from rasa.__main__ import main as rasa_main  # imported late: it loads TensorFlow
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
