@@ -5,7 +5,11 @@ the queue and are forgotten, builds, console text, stop and cancel, Notification
 pushes), plus a control API on a second port that steers builds and reports what Jenkins
 received.
 
-    python -m deploybot.jenkins.emulator --port 8080 --control-port 8081 --user bot --api-token T
+    JENKINS_EMULATOR_API_TOKEN=T python -m deploybot.jenkins.emulator --port 8080 --control-port 8081 --user bot
+
+The API token and the push URLs (which carry the push token) are read from the environment
+(JENKINS_EMULATOR_API_TOKEN, JENKINS_EMULATOR_NOTIFY_URL), so that `ps` does not show them;
+--api-token and --notify-url are for runs by hand.
 
 Like a job with concurrent builds disabled (the Jenkins default), a job runs one build at a
 time: a second queue item is blocked until the first build ends. Unlike Jenkins, identical
@@ -19,6 +23,7 @@ import hmac
 import json
 import logging
 import math
+import os
 import queue
 import secrets
 import signal
@@ -97,6 +102,22 @@ class Override:
 
 
 @dataclass
+class Fault:
+    """How the next `count` API requests whose path contains `path` misbehave: answered
+    after `delay` seconds (the work is still done, as a slow Jenkins does it), and/or
+    refused with an HTTP `status` instead (nothing is done)."""
+
+    count: int
+    path: str = ""
+    delay: float = 0.0
+    status: Optional[int] = None
+
+
+# The pages Jenkins (or the proxy in front of it) shows with these statuses.
+FAULT_PAGES = {403: "Access Denied", 500: "Oops!", 502: "Bad Gateway", 503: "Jenkins is getting ready to work"}
+
+
+@dataclass
 class Run:
     """One triggered build: a queue item first, then (unless cancelled) a build."""
 
@@ -147,6 +168,7 @@ class Model:
         self.jobs: Dict[str, Job] = {name: Job(name, list(params)) for name, params in jobs.items()}
         self.runs: List[Run] = []  # in queue id order
         self.overrides: List[Override] = []
+        self.faults: List[Fault] = []
         self.initial_settings = settings
         self.settings = _copy_settings(settings)
         self.pushes: "queue.Queue[Optional[Tuple[str, dict]]]" = queue.Queue()
@@ -298,8 +320,18 @@ class Model:
             build["status"] = run.result
         return {"name": run.job.short_name, "url": run.job.path, "build": build}
 
+    def take_fault(self, path: str) -> Optional[Fault]:
+        for fault in self.faults:
+            if fault.path in path:
+                fault.count -= 1
+                if fault.count <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
     def reset(self) -> None:
         self.overrides.clear()
+        self.faults.clear()
         self.settings = _copy_settings(self.initial_settings)
 
 
@@ -505,8 +537,15 @@ class JenkinsApi:
 
     def answer(self, request: Request) -> Reply:
         with self.model.lock:
+            fault = self.model.take_fault(request.path)
+        if fault and fault.delay:
+            time.sleep(fault.delay)  # outside the lock: other requests go on meanwhile
+        with self.model.lock:
             self.model.advance()
-            reply = self._refusal(request) or self._route(request)
+            if fault and fault.status:
+                reply = html_reply(fault.status, FAULT_PAGES.get(fault.status, "Error"))
+            else:
+                reply = self._refusal(request) or self._route(request)
         reply.headers.update({"X-Jenkins": JENKINS_VERSION, "X-Jenkins-Session": self.instance})
         return reply
 
@@ -553,6 +592,9 @@ class JenkinsApi:
             return self._issue_crumb(request)
         if method == "GET" and len(parts) == 5 and parts[:2] == ["queue", "item"] and parts[3:] == ["api", "json"]:
             return self._queue_item(parts[2])
+        if method == "GET" and parts == ["queue", "api", "json"]:
+            return json_reply(200, {"_class": "hudson.model.Queue", "discoverableItems": [],
+                                    "items": [self._queue_item_json(run) for run in self.model.waiting()]})
         if method == "POST" and parts == ["queue", "cancelItem"]:
             return self._cancel(request.query.get("id", ""))
         return html_reply(404, "Not Found")
@@ -784,7 +826,7 @@ class ControlApi:
             self.emulator.refuse_connections(seconds)
             return json_reply(200, {"refusing_seconds": seconds})
         actions = {"next-build": self._next_build, "finish": self._finish, "settings": self._settings,
-                   "jobs": self._put_job, "reset": self._reset}
+                   "jobs": self._put_job, "reset": self._reset, "faults": self._add_fault}
         if method == "POST" and len(parts) == 1 and parts[0] in actions:
             with self.model.lock:
                 self.model.advance()
@@ -805,6 +847,16 @@ class ControlApi:
             raise ControlError(404, f"no job {override.job}")
         self.model.overrides.append(override)
         return json_reply(200, {"pending_overrides": len(self.model.overrides)})
+
+    def _add_fault(self, body: dict) -> Reply:
+        _known_keys(body, ("count", "path", "delay", "status"))
+        fault = Fault(count=int(body.get("count", 1)), path=str(body.get("path", "")),
+                      delay=float(body.get("delay", 0)),
+                      status=int(body["status"]) if body.get("status") is not None else None)
+        if fault.count < 1 or fault.delay < 0 or (fault.status is not None and not 400 <= fault.status < 600):
+            raise ControlError(400, "a fault needs count >= 1, delay >= 0 and an HTTP error status")
+        self.model.faults.append(fault)
+        return json_reply(200, {"pending_faults": len(self.model.faults)})
 
     def _finish(self, body: dict) -> Reply:
         _known_keys(body, ("job", "number", "result"))
@@ -995,13 +1047,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--control-port", type=int, required=True)
     parser.add_argument("--user", required=True)
-    parser.add_argument("--api-token", required=True)
+    parser.add_argument("--api-token", default=os.environ.get("JENKINS_EMULATOR_API_TOKEN"))
     parser.add_argument("--catalog", default=str(DEFAULT_CATALOG_PATH))
-    parser.add_argument("--notify-url", help="where to push notifications; several URLs separated by spaces")
+    parser.add_argument("--notify-url", default=os.environ.get("JENKINS_EMULATOR_NOTIFY_URL") or None,
+                        help="where to push notifications; several URLs separated by spaces")
     parser.add_argument("--build-seconds", type=float, default=3.0)
     parser.add_argument("--queue-seconds", type=float, default=0.5)
     parser.add_argument("--forget-seconds", type=float, default=300.0)
     args = parser.parse_args(argv)
+    if not args.api_token:
+        parser.error("set JENKINS_EMULATOR_API_TOKEN (or --api-token): the token the emulator accepts")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     emulator = JenkinsEmulator(
@@ -1009,11 +1064,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         control_port=args.control_port, notify_url=args.notify_url, build_seconds=args.build_seconds,
         queue_seconds=args.queue_seconds, forget_seconds=args.forget_seconds,
     )
-    emulator.start()
-    print(f"Jenkins emulator on {emulator.url} (control on :{emulator.control_port})", flush=True)
+    # Handlers first: whoever reads the line below may send SIGTERM at once.
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
+    emulator.start()
+    print(f"Jenkins emulator on {emulator.url} (control on :{emulator.control_port})", flush=True)
     while not stopping.wait(0.5):
         pass
     emulator.stop()
