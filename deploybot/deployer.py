@@ -4,7 +4,10 @@ Nothing here waits for a build: after Jenkins has queued it, the watcher takes o
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from deploybot import reports
 from deploybot.catalog import Catalog
@@ -13,6 +16,8 @@ from deploybot.deployments import DeploymentStore, NewDeployment, now
 from deploybot.jenkins.client import JenkinsClient, JenkinsError
 from deploybot.locks import Locks
 from deploybot.storage.models import Deployment
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -29,15 +34,25 @@ class Deployer:
         self.locks.check(request.app, request.environment)
         record = self.store.begin(new)
         parameters = self.catalog.app(request.app).job_parameters(request.version, request.environment, new.requested_by)
+        name = self.catalog.app(request.app).name
+        what = f"{name} {request.version} to {request.environment}"
         try:
             queue_id = self.jenkins.trigger(record.jenkins_job, parameters)
         except JenkinsError as error:
+            if error.kind == "timeout":
+                # Jenkins may have queued it all the same. The record stays "confirmed"; the
+                # watcher looks for the build by its parameters and reports either way.
+                return (f"Jenkins did not answer in time when I asked it to deploy {what}, so I don't know yet"
+                        " whether it started. I'm watching Jenkins and will report here either way.")
             # The reply is the outcome report: the watcher must not send another.
             self.store.mark_finished(record.id, "failed_to_start", error=str(error), outcome_reported_at=now())
             return reports.failed_to_start(self.store.get(record.id), self.catalog)
-        self.store.mark_queued(record.id, queue_id)
-        name = self.catalog.app(request.app).name
-        return (f"OK, deploying {name} {request.version} to {request.environment}: Jenkins has queued it."
+        try:
+            self.store.mark_queued(record.id, queue_id)
+        except SQLAlchemyError:
+            # Jenkins has it: the watcher finds the build by its parameters once the database is back.
+            log.exception("deployment %s: queued as item %s, but the record could not be updated", record.id, queue_id)
+        return (f"OK, deploying {what}: Jenkins has queued it."
                 " I'll report here when the build starts and when it ends.")
 
     def cancel(self, deployment: Deployment, user: str, is_admin: bool) -> str:

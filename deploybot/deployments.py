@@ -185,6 +185,12 @@ class DeploymentStore:
                 .order_by(Deployment.id)
             ))
 
+    def builds_of_job(self, job: str) -> set:
+        """The build numbers of this Jenkins job that a deployment record already owns."""
+        with self.db.transaction() as session:
+            query = select(Deployment.build_number).where(Deployment.jenkins_job == job, Deployment.build_number.is_not(None))
+            return set(session.scalars(query))
+
     def history(self, app: Optional[str] = None, environment: Optional[str] = None, limit: int = 10) -> List[Deployment]:
         with self.db.transaction() as session:
             query = _filtered(select(Deployment), app, environment)

@@ -30,9 +30,12 @@ from deploybot.reports import RasaReporter, management_post
 from deploybot.storage.models import Deployment
 
 log = logging.getLogger(__name__)
-# A deployment still "confirmed" this long after the yes never got a queue id: the action
-# server died while asking Jenkins. Jenkins may or may not have the build; say so.
+# A deployment still "confirmed" has no queue id: Jenkins did not answer the trigger in time,
+# or the action server died while asking. Jenkins may have the build anyway, so it is looked
+# for by its parameters; after this long without a trace it is recorded as not started.
 STUCK_CONFIRMED = timedelta(seconds=90)
+# How far a Jenkins clock behind ours may be when matching a build to the yes that asked for it.
+CLOCK_SKEW = timedelta(minutes=2)
 CONSOLE_LINES = 10
 
 
@@ -80,7 +83,10 @@ class Watcher:
 
     def round(self) -> None:
         for deployment in self.store.needing_attention(self.assistant):
-            self.follow(deployment.id)
+            try:
+                self.follow(deployment.id)
+            except Exception:  # one deployment's trouble must not hold up the others' reports
+                log.exception("deployment %s: following it failed; trying again next round", deployment.id)
 
     # -- one deployment ------------------------------------------------------------------
 
@@ -88,7 +94,7 @@ class Watcher:
         deployment = self.store.get(deployment_id)
         try:
             if deployment.state == "confirmed":
-                self._check_stuck(deployment)
+                self._find_unanswered(deployment)
             elif deployment.state == "queued":
                 self._follow_queue(deployment)
             deployment = self.store.get(deployment_id)
@@ -99,11 +105,28 @@ class Watcher:
             log.warning("deployment %s: %s", deployment_id, error)
         self._report(self.store.get(deployment_id))
 
-    def _check_stuck(self, deployment: Deployment) -> None:
-        if now() - utc(deployment.confirmed_at) > STUCK_CONFIRMED:
+    def _find_unanswered(self, deployment: Deployment) -> None:
+        waited = now() - utc(deployment.confirmed_at)
+        if waited < timedelta(seconds=self.poll_seconds):
+            return  # most likely the action is still waiting for Jenkins' answer
+        job = deployment.jenkins_job
+        parameters = self.catalog.app(deployment.app).job_parameters(
+            deployment.version, deployment.environment, deployment.requested_by)
+        queue_id = self.jenkins.queued_with_parameters(job, parameters)
+        if queue_id is not None:
+            self.store.mark_queued(deployment.id, queue_id)
+            return
+        since_ms = int((utc(deployment.confirmed_at) - CLOCK_SKEW).timestamp() * 1000)
+        owned = self.store.builds_of_job(job)
+        builds = [b for b in self.jenkins.builds_with_parameters(job, parameters, since_ms) if b.number not in owned]
+        if builds:
+            self._mark_running(deployment, builds[-1])  # the oldest unclaimed one came from our request
+            return
+        if waited > STUCK_CONFIRMED:
             self.store.mark_finished(
                 deployment.id, "failed_to_start",
-                error="the bot stopped while asking Jenkins to start the build. Check Jenkins before you try again.")
+                error=f"Jenkins shows no build for it {format_duration(waited.total_seconds())} after it was asked,"
+                      " so nothing was deployed.")
 
     def _follow_queue(self, deployment: Deployment) -> None:
         item = self.jenkins.queue_item(deployment.queue_id)

@@ -83,6 +83,7 @@ class BuildState:
     estimated_duration_ms: Optional[int]  # None when Jenkins has no estimate (-1 or 0)
     timestamp_ms: int
     queue_id: Optional[int]
+    parameters: Dict[str, str] = field(default_factory=dict)
 
 
 class JenkinsClient:
@@ -150,6 +151,31 @@ class JenkinsClient:
                 return build
         return None
 
+    def queued_with_parameters(self, job: str, parameters: Mapping[str, str]) -> Optional[int]:
+        """The id of a queue item of this job waiting with exactly these parameters, if any."""
+        items = self._call(lambda: self._jenkins.get_queue_info(), doing="reading the queue", missing=lambda: [])
+        for item in items:
+            task_url = (item.get("task") or {}).get("url") or ""
+            if task_url.endswith(_job_path(job)) and _parameters_of(item) == dict(parameters):
+                return int(item["id"])
+        return None
+
+    def builds_with_parameters(self, job: str, parameters: Mapping[str, str], since_ms: int,
+                               look_back: int = 10) -> List[BuildState]:
+        """The job's recent builds (newest first) that started at or after since_ms with
+        exactly these parameters: how a build whose queue id never reached us is found."""
+        info = self._call(
+            lambda: self._jenkins.get_job_info(job),
+            doing=f"reading the job {job}",
+            missing=lambda: self._no_job(job),
+        )
+        found = []
+        for summary in (info.get("builds") or [])[:look_back]:
+            build = self.build(job, summary["number"])
+            if build.timestamp_ms >= since_ms and build.parameters == dict(parameters):
+                found.append(build)
+        return found
+
     def console_tail(self, job: str, number: int, lines: int = 10) -> List[str]:
         """The last lines of the build's console output."""
         text = self._call(
@@ -186,6 +212,7 @@ class JenkinsClient:
         doing: str,
         missing: Callable[[], T],
         failed: Optional[Callable[[Optional[int]], T]] = None,
+        retry_on_403: bool = True,
     ) -> T:
         """Runs one python-jenkins call and turns its many failure types into JenkinsError.
 
@@ -208,6 +235,11 @@ class JenkinsClient:
             status = error.response.status_code if error.response is not None else None
             if status == 404:
                 return missing()
+        if status == 403 and retry_on_403:
+            # A crumb from before a Jenkins restart is refused with 403 too: once more with a
+            # fresh session, which fetches a new crumb. (A 403 means nothing was done.)
+            self._jenkins = self._connect()
+            return self._call(action, doing, missing, failed, retry_on_403=False)
         if status in (401, 403):
             self._refused(status)
         if failed is not None:
@@ -215,9 +247,9 @@ class JenkinsClient:
         raise _failure(doing, status)
 
     def _refused(self, status: int) -> NoReturn:
-        # A crumb from before a Jenkins restart is refused too (403): a fresh session
-        # fetches a new one on the next call.
-        self._jenkins = self._connect()
+        if status == 403:
+            raise JenkinsError("auth", f"Jenkins denied {self.settings.user or 'the anonymous user'} permission (HTTP 403):"
+                                       " that Jenkins user needs Job/Read and Job/Build on the deploy jobs.")
         raise JenkinsError("auth", f"Jenkins refused the credentials in JENKINS_USER/JENKINS_API_TOKEN (HTTP {status}).")
 
     def _trigger_failed(self, job: str, status: Optional[int]) -> NoReturn:
@@ -260,7 +292,21 @@ def _build_state(info: dict) -> BuildState:
         estimated_duration_ms=int(estimate) if estimate and estimate > 0 else None,
         timestamp_ms=int(info.get("timestamp") or 0),
         queue_id=info.get("queueId") or None,
+        parameters=_parameters_of(info),
     )
+
+
+def _parameters_of(item: dict) -> Dict[str, str]:
+    """The parameters of a build or queue item (its hudson.model.ParametersAction)."""
+    for action in item.get("actions") or []:
+        if action and "parameters" in action:
+            return {p["name"]: str(p.get("value")) for p in action["parameters"] if "name" in p}
+    return {}
+
+
+def _job_path(job: str) -> str:
+    """How a job's URL ends: folder/name is job/folder/job/name/."""
+    return "".join(f"job/{part}/" for part in job.split("/"))
 
 
 def _failure(doing: str, status: Optional[int]) -> JenkinsError:

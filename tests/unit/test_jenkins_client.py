@@ -144,6 +144,41 @@ def test_a_forgotten_queue_item_is_found_among_the_builds(emulator, client):
     assert client.find_build_by_queue_id("deploy-crm", queue_id + 100) is None
 
 
+def test_a_build_whose_queue_id_never_arrived_is_found_by_its_parameters(emulator, client):
+    other = {**CMS_PARAMETERS, "VERSION": "9.9.9"}
+    client.trigger("deploy-cms", other)
+    queue_id = client.trigger("deploy-cms", CMS_PARAMETERS)  # waits behind the first build
+    assert client.queued_with_parameters("deploy-cms", CMS_PARAMETERS) == queue_id
+    assert client.queued_with_parameters("deploy-crm", CMS_PARAMETERS) is None
+    build = finished(client, "deploy-cms", queue_id)
+    assert client.queued_with_parameters("deploy-cms", CMS_PARAMETERS) is None
+    assert client.builds_with_parameters("deploy-cms", CMS_PARAMETERS, since_ms=0) == [build]
+    assert build.parameters == CMS_PARAMETERS
+    assert client.builds_with_parameters("deploy-cms", CMS_PARAMETERS, since_ms=build.timestamp_ms + 1) == []
+
+
+def test_http_errors_and_slowness_from_the_faults_control(emulator):
+    client = JenkinsClient(JenkinsSettings(emulator.url, USER, TOKEN, timeout=1))
+    control(emulator, "POST", "/faults", {"path": "buildWithParameters", "status": 500})
+    with pytest.raises(JenkinsError) as error:
+        client.trigger("deploy-cms", CMS_PARAMETERS)
+    assert (error.value.kind, str(error.value)) == ("error", "Jenkins failed while starting deploy-cms (HTTP 500).")
+    # One 403 (a stale crumb, say) is retried with a fresh session; two are a missing permission.
+    control(emulator, "POST", "/faults", {"path": "buildWithParameters", "status": 403})
+    assert client.trigger("deploy-cms", CMS_PARAMETERS) > 0
+    control(emulator, "POST", "/faults", {"path": "buildWithParameters", "status": 403, "count": 2})
+    with pytest.raises(JenkinsError) as error:
+        client.trigger("deploy-crm", CMS_PARAMETERS)
+    assert error.value.kind == "auth" and "HTTP 403" in str(error.value)
+    # A slow answer times out, but Jenkins did the work.
+    control(emulator, "POST", "/faults", {"path": "buildWithParameters", "delay": 2})
+    with pytest.raises(JenkinsError) as error:
+        client.trigger("deploy-search", CMS_PARAMETERS)
+    assert error.value.kind == "timeout"
+    assert wait_for(lambda: client.queued_with_parameters("deploy-search", CMS_PARAMETERS)
+                    or client.builds_with_parameters("deploy-search", CMS_PARAMETERS, since_ms=0))
+
+
 def test_wrong_credentials(emulator):
     bad = JenkinsClient(JenkinsSettings(emulator.url, USER, "wrong-token", timeout=5))
     with pytest.raises(JenkinsError) as error:
