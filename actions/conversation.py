@@ -3,17 +3,18 @@ import asyncio
 import random
 from typing import Any, Dict, List, Text
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import catalog, profile
 from actions.deploy import refuse
+from actions.guard import DeployBotAction
 from deploybot import messages
 from deploybot.deploy_request import RequestRejected, check_not_injection
 
 
-class PersonalityAction(Action):
+class PersonalityAction(DeployBotAction):
     """Says one of the bot's own lines for this kind of small talk (assistants/<bot>.yml)."""
 
     line_key = ""
@@ -21,7 +22,7 @@ class PersonalityAction(Action):
     def name(self) -> Text:
         return f"action_{self.line_key}"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         lines = profile().lines(self.line_key)
         dispatcher.utter_message(text=random.choice(lines) if lines else "…")
         return []
@@ -39,21 +40,21 @@ class ActionThank(PersonalityAction):
     line_key = "thank"
 
 
-class ActionHelp(Action):
+class ActionHelp(DeployBotAction):
     def name(self) -> Text:
         return "action_help"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         intro = profile().lines("help_intro")
         dispatcher.utter_message(text="\n".join(list(intro[:1]) + [messages.capabilities(profile())]))
         return []
 
 
-class ActionListApps(Action):
+class ActionListApps(DeployBotAction):
     def name(self) -> Text:
         return "action_list_apps"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(text=messages.app_list(catalog(), profile()))
         return []
 
@@ -68,11 +69,11 @@ async def refused_as_injection(dispatcher: CollectingDispatcher, tracker: Tracke
     return False
 
 
-class ActionOutOfScope(Action):
+class ActionOutOfScope(DeployBotAction):
     def name(self) -> Text:
         return "action_out_of_scope"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         if await refused_as_injection(dispatcher, tracker):
             return []
         lines = profile().lines("out_of_scope")
@@ -80,13 +81,13 @@ class ActionOutOfScope(Action):
         return []
 
 
-class ActionFallback(Action):
+class ActionFallback(DeployBotAction):
     """Low NLU confidence: say so, and what the bot understands."""
 
     def name(self) -> Text:
         return "action_fallback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         if await refused_as_injection(dispatcher, tracker):
             return []
         dispatcher.utter_message(text="Sorry, I didn't understand that. This is what I can do:\n" + messages.capabilities(profile()))

@@ -5,7 +5,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -14,6 +14,7 @@ from actions.context import (
     catalog, deployer, deployment_store, entity_values, from_slack, locks, message_metadata, permissions, profile,
     profiles, requester,
 )
+from actions.guard import DeployBotAction, DeployBotFormValidation
 from deploybot import messages
 from deploybot.deployments import NewDeployment
 from deploybot.jenkins.client import JenkinsError
@@ -85,13 +86,13 @@ def refuse(dispatcher: CollectingDispatcher, tracker: Tracker, rejection: Except
     permissions().audit(requester(tracker), "deploy", "refused", detail=str(rejection)[:500], **details)
 
 
-class ActionStartDeploy(Action):
+class ActionStartDeploy(DeployBotAction):
     """A deploy request starts afresh: only what this message says counts."""
 
     def name(self) -> Text:
         return "action_start_deploy"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         if tracker.get_slot("pending_deploy"):
             try:
                 previous = pending_request(tracker)
@@ -109,7 +110,7 @@ class ActionStartDeploy(Action):
         return events
 
 
-class ValidateDeployForm(FormValidationAction):
+class ValidateDeployForm(DeployBotFormValidation):
     def name(self) -> Text:
         return "validate_deploy_form"
 
@@ -148,33 +149,33 @@ class ValidateDeployForm(FormValidationAction):
             return {"version": None}
 
 
-class ActionAskApp(Action):
+class ActionAskApp(DeployBotAction):
     def name(self) -> Text:
         return "action_ask_app"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         buttons = [{"title": app_id, "payload": f'/deploy{{"app": "{app_id}"}}'} for app_id in catalog().apps]
         dispatcher.utter_message(text=messages.ask_app(catalog()), buttons=buttons)
         return []
 
 
-class ActionAskVersion(Action):
+class ActionAskVersion(DeployBotAction):
     def name(self) -> Text:
         return "action_ask_version"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         app = catalog().app(tracker.get_slot("app") or "")
         dispatcher.utter_message(text=messages.ask_version(app.name if app else "the app"))
         return []
 
 
-class ActionConfirmDeploy(Action):
+class ActionConfirmDeploy(DeployBotAction):
     """Checks the complete request once more and restates it, or says why not."""
 
     def name(self) -> Text:
         return "action_confirm_deploy"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         try:
             request = request_from_slots(tracker)
             await asyncio.to_thread(permissions().check_may_deploy, requester(tracker), request)
@@ -195,13 +196,13 @@ class ActionConfirmDeploy(Action):
         return events + ask_for_confirmation(dispatcher, request)
 
 
-class ActionDeploy(Action):
+class ActionDeploy(DeployBotAction):
     """The requester said yes."""
 
     def name(self) -> Text:
         return "action_deploy"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         try:
             request = pending_request(tracker)
             if request is not None:  # a grant may have been revoked since the question
@@ -224,13 +225,13 @@ class ActionDeploy(Action):
         return clear_request()
 
 
-class ActionDenyDeploy(Action):
+class ActionDenyDeploy(DeployBotAction):
     """The requester said no."""
 
     def name(self) -> Text:
         return "action_deny_deploy"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         if tracker.get_slot("pending_deploy") or tracker.active_loop.get("name"):
             dispatcher.utter_message(text=messages.CANCELLED)
             return clear_request()

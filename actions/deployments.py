@@ -4,12 +4,13 @@ import asyncio
 import json
 from typing import Any, Dict, List, Text
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import catalog, deployer, deployment_store, first_entity, locks, permissions, profile, profiles, requester
 from actions.deploy import ask_for_confirmation, refuse
+from actions.guard import DeployBotAction
 from deploybot import messages, reports
 from deploybot.deploy_request import DeployRequest, RequestRejected, check_app, check_environment
 from deploybot.jenkins.client import JenkinsError
@@ -26,13 +27,13 @@ def target(tracker: Tracker, app_required: bool) -> tuple:
     return app, environment
 
 
-class ActionReportDeployment(Action):
+class ActionReportDeployment(DeployBotAction):
     """Says what the watcher reports (EXTERNAL_deployment_report): a build started or ended."""
 
     def name(self) -> Text:
         return "action_report_deployment"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         deployment_id, report = first_entity(tracker, "deployment"), first_entity(tracker, "report")
         deployment = await asyncio.to_thread(deployment_store().get, int(deployment_id or 0))
         if deployment is None or report not in ("start", "outcome"):
@@ -46,13 +47,13 @@ class ActionReportDeployment(Action):
         return []
 
 
-class ActionDeploymentStatus(Action):
+class ActionDeploymentStatus(DeployBotAction):
     """Running builds with elapsed time against the estimate; otherwise what each app runs."""
 
     def name(self) -> Text:
         return "action_deployment_status"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(text=await asyncio.to_thread(self.answer, tracker))
         return []
 
@@ -86,11 +87,11 @@ def current_line(app: str, environment: str, latest) -> str:
     return line
 
 
-class ActionDeploymentHistory(Action):
+class ActionDeploymentHistory(DeployBotAction):
     def name(self) -> Text:
         return "action_deployment_history"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         app, environment = first_entity(tracker, "app"), first_entity(tracker, "environment")
         past = await asyncio.to_thread(deployment_store().history, app, environment, 10)
         where = " ".join(x for x in (app, "to " + environment if environment else None) if x)
@@ -102,13 +103,13 @@ class ActionDeploymentHistory(Action):
         return []
 
 
-class ActionCancelDeployment(Action):
+class ActionCancelDeployment(DeployBotAction):
     """Only the requester or an admin may cancel; the watcher reports it as aborted."""
 
     def name(self) -> Text:
         return "action_cancel_deployment"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         try:
             text = await asyncio.to_thread(self.cancel, tracker)
         except (RequestRejected, JenkinsError) as refusal:
@@ -129,13 +130,13 @@ class ActionCancelDeployment(Action):
         return deployer().cancel(running[0], user, permissions().is_admin(user))
 
 
-class ActionRollback(Action):
+class ActionRollback(DeployBotAction):
     """Offers the previous successful version; the yes goes through action_deploy."""
 
     def name(self) -> Text:
         return "action_rollback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         try:
             app, environment = target(tracker, app_required=True)
             versions = await asyncio.to_thread(deployment_store().previous_version, app, environment)

@@ -3,21 +3,22 @@ may lock; the owner or an admin unlocks. Every attempt is in the audit log."""
 import asyncio
 from typing import Any, Dict, List, Text
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import first_entity, locks, permissions, requester
 from actions.deployments import target
+from actions.guard import DeployBotAction
 from deploybot.deploy_request import RequestRejected
 from deploybot.locks import reason_from_text
 
 
-class ActionLockEnvironment(Action):
+class ActionLockEnvironment(DeployBotAction):
     def name(self) -> Text:
         return "action_lock_environment"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         user, reason = requester(tracker), reason_from_text(tracker.latest_message.get("text") or "")
         try:
             app, environment = target(tracker, app_required=False)
@@ -33,11 +34,11 @@ class ActionLockEnvironment(Action):
         return []
 
 
-class ActionUnlockEnvironment(Action):
+class ActionUnlockEnvironment(DeployBotAction):
     def name(self) -> Text:
         return "action_unlock_environment"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         user = requester(tracker)
         try:
             app, environment = target(tracker, app_required=False)

@@ -2,11 +2,12 @@
 import asyncio
 from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import first_entity, from_slack, permissions, requester, slack_directory
+from actions.guard import DeployBotAction
 
 
 class UnknownUser(Exception):
@@ -25,7 +26,7 @@ def named_user(tracker: Tracker) -> Optional[str]:
     return user_id
 
 
-class PermissionChange(Action):
+class PermissionChange(DeployBotAction):
     """Grant or revoke: who asks, for whom, which app; deploybot.permissions decides."""
 
     change = ""  # "grant" or "revoke": the Permissions method to call
@@ -33,7 +34,7 @@ class PermissionChange(Action):
     def name(self) -> Text:
         return f"action_{self.change}_permission"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         rules, actor, app = permissions(), requester(tracker), first_entity(tracker, "app")
         try:
             user = await asyncio.to_thread(named_user, tracker)
@@ -54,13 +55,13 @@ class ActionRevokePermission(PermissionChange):
     change = "revoke"
 
 
-class ActionListPermissions(Action):
+class ActionListPermissions(DeployBotAction):
     """"who can deploy cms?", "what can I deploy?", "list permissions for theresa"."""
 
     def name(self) -> Text:
         return "action_list_permissions"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         try:
             text = await asyncio.to_thread(self.answer, tracker)
         except UnknownUser as unknown:

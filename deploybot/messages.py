@@ -87,3 +87,7 @@ def app_list(catalog: Catalog, profile: AssistantProfile) -> str:
         if any(profile.serves(env) for env in app.environments)
     ]
     return f"I deploy these apps to {' and '.join(profile.environments)}:\n" + "\n".join(lines)
+
+# What every action says when deploybot's own database cannot be reached (actions/guard.py).
+DATABASE_UNREACHABLE = ("I can't reach my database right now, so I could not do that and nothing was changed."
+                        " Please try again in a minute; if it keeps happening, tell whoever runs me.")

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -66,6 +67,22 @@ class Postgres:
                 connection.execute(text(f'CREATE DATABASE "{database}"'))
         engine.dispose()
         return self
+
+    @contextmanager
+    def unavailable(self, database: str):
+        """While inside: the database refuses new connections and its open ones are cut, as
+        when it is down; the other databases of the server go on."""
+        engine = create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT", future=True)
+        try:
+            with engine.connect() as connection:
+                connection.execute(text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false'))
+                connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"),
+                                   {"d": database})
+            yield
+        finally:
+            with engine.connect() as connection:
+                connection.execute(text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true'))
+            engine.dispose()
 
     def stop(self) -> None:
         subprocess.run(as_postgres_user([postgres_program("pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"]),

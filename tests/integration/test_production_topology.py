@@ -1,16 +1,21 @@
 """The production topology for real: PostgreSQL for deploybot's database and both bots'
 tracker stores, Redis as Rasa's lock store, two Rasa replicas and two action servers per
 bot, all sharing them."""
+import os
+import signal
+import subprocess
 import threading
 import time
 
 import pytest
 from sqlalchemy import create_engine, select, text
 
+from deploybot import messages
+from deploybot.stack import is_ready
 from deploybot.storage.database import Database
 from deploybot.storage.models import Deployment
 from tests.services import Postgres, Redis, ServiceMissing
-from tests.support import StackDidNotStart, new_user_id, open_ports, start_stack, stop_stack
+from tests.support import TOKEN, StackDidNotStart, grant, new_user_id, open_ports, start_stack, stop_stack
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +83,51 @@ def test_concurrent_confirmations_on_two_replicas_start_exactly_one_build(topolo
     assert [b["parameters"]["REQUESTED_BY"] for b in builds] == started
     first.wait_for(started[0], "Web Shop: deployed version")
     assert records(topology, refused[0]) == []
+
+
+def jenkins_builds(topology, user):
+    return [b for b in topology.jenkins.control("GET", "/builds") if b["parameters"].get("REQUESTED_BY") == user]
+
+
+def test_the_database_briefly_down_gets_a_plain_answer_and_loses_no_report(topology):
+    bot = topology.replicas["marvin"][0]
+    user = new_user_id()
+    assert bot.texts(user, "deploy billing 3.1.0")[0].endswith("(yes/no)")
+    with topology.postgres.unavailable("deploybot"):
+        assert bot.texts(user, "yes") == [messages.DATABASE_UNREACHABLE]
+    assert records(topology, user) == [] and jenkins_builds(topology, user) == []
+    # The request is still pending: the next yes deploys it.
+    assert bot.texts(user, "yes")[0].startswith("OK, deploying Billing Service 3.1.0 to staging")
+    # The database goes away again while the build runs (2 s) and ends.
+    with topology.postgres.unavailable("deploybot"):
+        time.sleep(5)
+    bot.wait_for(user, "Billing Service: deployed version 3.1.0 to staging in ")
+    time.sleep(3)
+    said = bot.said(user)
+    assert sum(t.startswith("Deploying Billing Service 3.1.0") for t in said) == 1
+    assert sum(t.startswith("Billing Service: deployed version 3.1.0") for t in said) == 1
+    [record] = records(topology, user)
+    assert record.state == "succeeded" and len(jenkins_builds(topology, user)) == 1
+
+
+def rasa_pid(port: int) -> int:
+    found = subprocess.run(["pgrep", "-f", f"deploybot.rasa_server .*--port {port}( |$)"], capture_output=True, text=True)
+    [pid] = found.stdout.split()
+    return int(pid)
+
+
+def test_a_rasa_server_restarted_mid_conversation_continues_from_the_tracker_store(topology):
+    bot = topology.replicas["bender"][1]
+    user = new_user_id()
+    grant(topology.bots["bender"], user, "crm")
+    assert bot.texts(user, "deploy crm 9.1.0 to production") == [
+        "Deploy Customer Relationship Management 9.1.0 to production? (yes/no)"]
+    os.kill(rasa_pid(bot.port), signal.SIGKILL)
+    # The stack starts it again, as a service manager would; loading the model takes a while.
+    time.sleep(2)
+    deadline = time.monotonic() + 300
+    while not is_ready(f"{bot.url}/status?token={TOKEN}"):
+        assert time.monotonic() < deadline, "the killed Rasa server did not come back"
+        time.sleep(2)
+    assert bot.texts(user, "yes")[0].startswith("OK, deploying Customer Relationship Management 9.1.0 to production")
+    bot.wait_for(user, "Customer Relationship Management: deployed version 9.1.0 to production in ")
