@@ -20,13 +20,14 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/
 	$(wildcard components/*.py) $(SPACY_PIPELINE)/meta.json
 SPACY_INPUTS := apps.yml $(wildcard assistants/*.yml) $(wildcard deploybot/language/*.py)
 
-.PHONY: help setup train run serve test test-unit test-conversations validate services lock clean bench
+.PHONY: help setup train run serve test test-unit test-conversations validate services lock clean bench load
 
 help:
 	@echo "make run    set up, train if needed, start both bots and chat with them in the terminal"
 	@echo "make serve  the same stack in the foreground, without the chat"
 	@echo "make test   set up, train if needed, run every test"
 	@echo "make bench  measure understanding, speed and footprint into docs/benchmarks.md"
+	@echo "make load   50 concurrent users per bot through full deploy conversations (LOAD_OPTIONS=--production)"
 
 setup: $(VENV)/.installed
 
@@ -84,3 +85,9 @@ lock: $(VENV)/.installed
 
 clean:
 	rm -rf build models results var .pytest_cache
+
+# 50 users per bot through full deploy conversations against the emulator; fails on a failed
+# turn or a lost or duplicated deployment (about 10 minutes). Not part of `make test`.
+# LOAD_OPTIONS=--production runs it on PostgreSQL and Redis with two replicas per bot.
+load: $(MODEL) services
+	$(PY) -m bench.load $(LOAD_OPTIONS)

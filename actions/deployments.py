@@ -38,6 +38,8 @@ class ActionReportDeployment(DeployBotAction):
         deployment = await asyncio.to_thread(deployment_store().get, int(deployment_id or 0))
         if deployment is None or report not in ("start", "outcome"):
             return []
+        if reports.already_said(tracker.events, deployment.id, report):
+            return []  # a resend after a send that timed out but was said
         text = reports.start_report(deployment, catalog()) if report == "start" else reports.outcome_report(deployment, catalog())
         if deployment.output_channel == "slack" and deployment.reply_to:
             # Into the thread of the request (channels/slack.py reads this).

@@ -11,7 +11,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Sequence
 
 from deploybot.catalog import Catalog
 from deploybot.deployments import ago, utc
@@ -109,7 +109,8 @@ class RasaReporter:
 
     rasa_urls: Mapping[str, str]   # assistant id -> Rasa base URL
     token: Optional[str]
-    timeout: float = 10.0
+    # Under load a Rasa turn takes many seconds; a send that times out is sent again later.
+    timeout: float = 30.0
 
     def send(self, deployment: Deployment, report: str) -> bool:
         conversation = urllib.parse.quote(deployment.conversation_id, safe="")
@@ -126,15 +127,26 @@ class RasaReporter:
         except (urllib.error.URLError, OSError, ValueError) as error:
             log.warning("could not report deployment %s (%s) to %s: %s", deployment.id, report, deployment.assistant, error)
             return False
-        if said_something(answer):
+        if already_said((answer.get("tracker") or {}).get("events") or [], deployment.id, report):
             return True
         # Rasa answers 200 even when it could not run the action (action server down).
         log.warning("deployment %s (%s): %s's action server did not say the report", deployment.id, report, deployment.assistant)
         return False
 
 
-def said_something(answer: dict) -> bool:
-    """Whether the bot spoke after the triggered intent, according to the tracker Rasa returns."""
-    events = (answer.get("tracker") or {}).get("events") or []
-    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
-    return last_user >= 0 and any(e.get("event") == "bot" for e in events[last_user + 1:])
+def already_said(events: Sequence[dict], deployment_id: int, report: str) -> bool:
+    """Whether this report was triggered in the conversation and the bot spoke after it.
+
+    A send that timed out may still have been said: Rasa goes on after the client has
+    given up. The report action checks this before it speaks, so a resend says nothing
+    twice, and the watcher checks it in the tracker a send returns."""
+    triggered = False
+    for event in events:
+        if event.get("event") == "user":
+            parsed = event.get("parse_data") or {}
+            entities = {e.get("entity"): str(e.get("value")) for e in parsed.get("entities") or []}
+            triggered = ((parsed.get("intent") or {}).get("name") == REPORT_INTENT
+                         and entities.get("deployment") == str(deployment_id) and entities.get("report") == report)
+        elif triggered and event.get("event") == "bot":
+            return True
+    return False

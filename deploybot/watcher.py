@@ -4,12 +4,16 @@
   every few seconds (the safety net) and looks at once when Jenkins' Notification plugin
   pushes. A push only says "look now": what counts is what the Jenkins API answers, so a
   forged push cannot fake a result, and a burst of pushes makes one more round, not many.
-- Its rounds run one at a time on a thread of their own. Sending a report makes Rasa call
-  this action server back, so the watcher must never occupy the threads the actions need.
+- Its rounds run one at a time on a thread of their own; a round first asks Jenkins about
+  every deployment, then sends the reports due, a few at a time on threads of their own.
+  Sending a report makes Rasa call this action server back, so the watcher must never
+  occupy the threads the actions need.
 - After a restart it simply finds the unfinished deployments in the database again.
 - The build number is recorded as soon as it is known: Jenkins forgets queue items.
 - Each report is claimed in the database before it is sent, so two watchers (replicas, or
-  a push racing a poll) never send one twice. The outcome follows the start report.
+  a push racing a poll) never send one twice. A send that timed out may still have been
+  said, so it is sent again and the report action stays silent if the conversation already
+  has it (reports.already_said). The outcome follows the start report.
 """
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ STUCK_CONFIRMED = timedelta(seconds=90)
 # How far a Jenkins clock behind ours may be when matching a build to the yes that asked for it.
 CLOCK_SKEW = timedelta(minutes=2)
 CONSOLE_LINES = 10
+REPORT_SENDERS = 4
 
 
 def from_epoch_ms(milliseconds: int) -> datetime:
@@ -57,6 +62,9 @@ class Watcher:
 
     def __post_init__(self):
         self._wake: Optional[asyncio.Event] = None
+        # Reports of different deployments go out side by side; one deployment's two
+        # reports stay in order (_report sends the start before the outcome).
+        self._senders = ThreadPoolExecutor(max_workers=REPORT_SENDERS, thread_name_prefix="reports")
 
     # -- the loop --------------------------------------------------------------------
 
@@ -82,11 +90,19 @@ class Watcher:
             self._wake.set()
 
     def round(self) -> None:
-        for deployment in self.store.needing_attention(self.assistant):
-            try:
-                self.follow(deployment.id)
-            except Exception:  # one deployment's trouble must not hold up the others' reports
-                log.exception("deployment %s: following it failed; trying again next round", deployment.id)
+        ids = [deployment.id for deployment in self.store.needing_attention(self.assistant)]
+        # Jenkins first, for all: a finished build frees its app and environment at once,
+        # however long the reports then take (each is a full Rasa turn, slow under load).
+        for deployment_id in ids:
+            self._safely(self.follow, deployment_id)
+        list(self._senders.map(lambda deployment_id: self._safely(self.report, deployment_id), ids))
+
+    @staticmethod
+    def _safely(step, deployment_id: int) -> None:
+        try:
+            step(deployment_id)
+        except Exception:  # one deployment's trouble must not hold up the others
+            log.exception("deployment %s: %s failed; trying again next round", deployment_id, step.__name__)
 
     # -- one deployment ------------------------------------------------------------------
 
@@ -103,6 +119,8 @@ class Watcher:
         except JenkinsError as error:
             # Jenkins down or slow: the deployment stays as it is; the next round retries.
             log.warning("deployment %s: %s", deployment_id, error)
+
+    def report(self, deployment_id: int) -> None:
         self._report(self.store.get(deployment_id))
 
     def _find_unanswered(self, deployment: Deployment) -> None:

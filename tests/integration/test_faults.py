@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from deploybot.storage.database import Database
 from deploybot.storage.models import Deployment
-from tests.support import http
+from tests.support import TOKEN, http
 
 PARAMETERS = ["VERSION", "ENVIRONMENT", "REQUESTED_BY"]
 
@@ -148,3 +148,19 @@ def test_jenkins_failing_and_slow_while_a_build_runs_delays_the_report_but_never
     assert sum(t.startswith("Search API: deployed version 2.8.0") for t in said) == 1
     [record] = records(stack, user)
     assert record.state == "succeeded" and record.outcome_reported_at is not None
+
+
+def test_a_report_sent_again_after_a_timed_out_send_is_not_said_twice(marvin, stack, user):
+    # A send that timed out may have been said anyway (Rasa goes on after the client gives
+    # up); the watcher sends it again, and the report action must then stay silent.
+    marvin.texts(user, "deploy shop 4.4.4")
+    marvin.texts(user, "yes")
+    marvin.wait_for(user, "Web Shop: deployed version 4.4.4 to staging in ")
+    [record] = records(stack, user)
+    for report in ("start", "outcome"):
+        status, _ = http("POST", f"{marvin.url}/conversations/{user}/trigger_intent?output_channel=latest&token={TOKEN}",
+                         {"name": "EXTERNAL_deployment_report", "entities": {"deployment": str(record.id), "report": report}})
+        assert status == 200
+    said = marvin.said(user)
+    assert sum(t.startswith("Deploying Web Shop 4.4.4") for t in said) == 1
+    assert sum(t.startswith("Web Shop: deployed version 4.4.4") for t in said) == 1
