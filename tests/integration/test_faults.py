@@ -12,6 +12,12 @@ from tests.support import TOKEN, http
 PARAMETERS = ["VERSION", "ENVIRONMENT", "REQUESTED_BY"]
 
 
+def said_once(bot, user, *prefixes) -> bool:
+    """Whether each of these messages is in the conversation exactly once."""
+    said = bot.said(user)
+    return all(sum(text.startswith(prefix) for text in said) == 1 for prefix in prefixes)
+
+
 def records(stack, user):
     with Database(stack.database_url()).transaction() as session:
         return list(session.scalars(select(Deployment).where(Deployment.requested_by == user)))
@@ -52,9 +58,8 @@ def test_duplicated_pushes_still_give_one_report_each(marvin, stack, user):
         time.sleep(2.5)
     finally:
         stack.jenkins.control("POST", "/reset")
-    said = marvin.said(user)
-    assert sum(t.startswith("Deploying Customer Relationship Management 7.7.7") for t in said) == 1
-    assert sum(t.startswith("Customer Relationship Management: deployed version 7.7.7") for t in said) == 1
+    assert said_once(marvin, user, "Deploying Customer Relationship Management 7.7.7",
+                     "Customer Relationship Management: deployed version 7.7.7")
 
 
 def test_a_push_without_the_token_is_refused(stack):
@@ -123,9 +128,8 @@ def test_a_build_request_jenkins_answers_too_late_is_found_and_reported_once(mar
     finally:
         stack.jenkins.control("POST", "/reset")
     time.sleep(2)
-    said = marvin.said(user)
-    assert sum(t.startswith("Deploying Customer Relationship Management 7.8.0") for t in said) == 1
-    assert sum(t.startswith("Customer Relationship Management: deployed version 7.8.0") for t in said) == 1
+    assert said_once(marvin, user, "Deploying Customer Relationship Management 7.8.0",
+                     "Customer Relationship Management: deployed version 7.8.0")
     [record] = records(stack, user)
     [build] = builds_for(stack, user)
     assert (record.state, record.build_number) == ("succeeded", build["number"])
@@ -143,9 +147,8 @@ def test_jenkins_failing_and_slow_while_a_build_runs_delays_the_report_but_never
     finally:
         stack.jenkins.control("POST", "/reset")
     time.sleep(2)
-    said = marvin.said(user)
-    assert sum(t.startswith("Deploying Search API 2.8.0") for t in said) == 1
-    assert sum(t.startswith("Search API: deployed version 2.8.0") for t in said) == 1
+    assert said_once(marvin, user, "Deploying Search API 2.8.0",
+                     "Search API: deployed version 2.8.0")
     [record] = records(stack, user)
     assert record.state == "succeeded" and record.outcome_reported_at is not None
 
@@ -161,6 +164,5 @@ def test_a_report_sent_again_after_a_timed_out_send_is_not_said_twice(marvin, st
         status, _ = http("POST", f"{marvin.url}/conversations/{user}/trigger_intent?output_channel=latest&token={TOKEN}",
                          {"name": "EXTERNAL_deployment_report", "entities": {"deployment": str(record.id), "report": report}})
         assert status == 200
-    said = marvin.said(user)
-    assert sum(t.startswith("Deploying Web Shop 4.4.4") for t in said) == 1
-    assert sum(t.startswith("Web Shop: deployed version 4.4.4") for t in said) == 1
+    assert said_once(marvin, user, "Deploying Web Shop 4.4.4",
+                     "Web Shop: deployed version 4.4.4")
