@@ -29,6 +29,8 @@ from sanic.response import HTTPResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from deploybot.catalog import load_catalog
+from deploybot.permissions import Permissions
 from deploybot.profiles import current_assistant_id, load_profiles
 from deploybot.slack.deliveries import Deliveries
 from deploybot.slack.events import Request as SlackRequest
@@ -102,7 +104,9 @@ class DeploySlackInput(SlackInput):
         profile = load_profiles()[current_assistant_id()]
         self.trusted = profile.trusted_build_systems
         self.start_threads = profile.slack_start_threads
-        self.deliveries = Deliveries(Database(database_url()))
+        database = Database(database_url())
+        self.deliveries = Deliveries(database)
+        self.audit_log = Permissions(database, profile, load_catalog())
 
     def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> DeploySlackBot:
         return DeploySlackBot(self.settings, channel, thread_id)
@@ -120,6 +124,8 @@ class DeploySlackInput(SlackInput):
                 return response.text("Slack is not configured for this bot.", status=HTTPStatus.SERVICE_UNAVAILABLE)
             if not self.is_request_from_slack_authentic(request):
                 log.warning("refused a Slack request: bad signature or a timestamp older than 5 minutes")
+                await asyncio.to_thread(self.audit_log.audit, "unknown", "slack_request", "refused",
+                                        detail=f"bad signature or a timestamp older than 5 minutes, from {request.ip}")
                 return response.text("invalid signature or stale timestamp", status=HTTPStatus.UNAUTHORIZED)
             content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
             try:
@@ -171,6 +177,8 @@ class DeploySlackInput(SlackInput):
             if thread:
                 arguments["thread_ts"] = thread
             await client.chat_postEphemeral(**arguments)
+            await asyncio.to_thread(self.audit_log.audit, clicker, "confirm", "refused",
+                                    detail=f"clicked {action.get('value')} on {requester}'s request in Slack")
             return response.text("")
         key = f"click:{channel}:{message.get('ts')}"
         if not await asyncio.to_thread(self.deliveries.first_time, [key]):

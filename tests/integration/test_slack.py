@@ -10,7 +10,7 @@ import uuid
 from sqlalchemy import select
 
 from deploybot.storage.database import Database
-from deploybot.storage.models import Deployment, Grant
+from deploybot.storage.models import AuditEntry, Deployment, Grant
 from tests import slack_requests as slack
 from tests.support import ADMIN
 
@@ -77,6 +77,7 @@ def test_a_mention_a_button_yes_and_both_reports_all_in_the_thread(stack):
     [ephemeral] = posts(stack, ts, method="chat.postEphemeral")
     assert ephemeral["args"]["user"] == other and ephemeral["args"]["text"] == f"Only <@{THERESA}> can confirm this."
     assert not [d for d in deployments(stack) if d.version == "2.2.2"]
+    assert [(a.action, a.outcome) for a in audit_entries(stack, other)] == [("confirm", "refused")]
 
     click(stack, "marvin", question, THERESA, "theresa", "Yes")
     [update] = [c for c in stack.slack.calls("chat.update") if c["args"]["ts"] == question["answer"]["ts"]]
@@ -166,6 +167,12 @@ def test_bad_signatures_stale_timestamps_and_malformed_bodies_are_refused(stack)
     garbage = b'{"type": "event_callback", "event": '
     assert post(stack.bots["marvin"], garbage, slack.sign(garbage, stack.slack_secret("marvin"))) == 400
     assert not [c for c in stack.slack.calls() if "6.6.6" in str(c["args"].get("text", ""))]
+    assert [(a.action, a.outcome) for a in audit_entries(stack, "unknown")][-2:] == [("slack_request", "refused")] * 2
+
+
+def audit_entries(stack, actor):
+    with Database(stack.database_url()).transaction() as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.actor == actor).order_by(AuditEntry.id)))
 
 
 def deployments(stack):
