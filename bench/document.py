@@ -93,9 +93,9 @@ def render(r: dict) -> str:
         *[f"- {line}" for line in machine()],
         f"- Total time of the run: {r['total_seconds'] / 60:.1f} min (goal: under 20 min)",
         "",
-        "The machine is shared: another engineer's tests ran at the same time, so timed figures "
-        "are noisy. Medians are quoted with min and max, and percentiles over several hundred "
-        "samples; compare runs by their medians, not their extremes.",
+        "These machines may be shared with other work, so timed figures are noisy. Medians are "
+        "quoted with min and max, and percentiles over several hundred samples; compare runs by "
+        "their medians, not their extremes.",
         "",
         "## Goals",
         "",
