@@ -164,6 +164,14 @@ def render(r: dict) -> str:
         *[f"| {run.concurrency} | {ms(run.by_turn['deploy'].p50)} | {ms(run.by_turn['deploy'].p95)} | "
           f"{ms(run.by_turn['no'].p50)} | {ms(run.by_turn['no'].p95)} |" for run in r["turns"]],
         "",
+        "Turns as one conversation grows: one user asks for a deployment and says \"no\", "
+        f"{len(r['growth'])} x 10 times, one request after the other; each row is 10 of those requests "
+        "(20 turns). A turn's cost should not grow with the conversation.",
+        "",
+        "| requests before | turns | p50 (ms) | p95 (ms) | max (ms) |",
+        "|---|---|---|---|---|",
+        *[f"| {10 * n} | {g.count} | {ms(g.p50)} | {ms(g.p95)} | {ms(g.max)} |" for n, g in enumerate(r["growth"])],
+        "",
         "\"yes\" to Jenkins: the emulator's `requested_at` for the build minus the time the client sent "
         "\"yes\" (same machine, same clock). Report delay: `bench/report_latency.py`'s `measure()` "
         "(builds of 2 to 7 s; the emulator's `finished_at` against the tracker time of the report).",

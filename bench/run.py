@@ -50,6 +50,8 @@ def main(argv=None) -> int:
             results["parse"] = speed.parse_latency(marvin, [m.text for m in labelled])
             log("chat turns at concurrency " + ", ".join(map(str, TURNS)))
             results["turns"] = speed.chat_turn_runs(marvin, TURNS)
+            log("turns as one conversation grows")
+            results["growth"] = speed.turns_as_conversation_grows(marvin)
             log('"yes" to Jenkins')
             results["yes_to_jenkins"] = speed.yes_to_jenkins(stack)
             log("memory")

@@ -57,12 +57,13 @@ class TurnRun:
 CANCELLED = "Cancelled, nothing was deployed."
 
 
-def _conversation(bot: Bot, conversations: int, seed: int) -> (Dict[str, List[float]], int):
+def _conversation(bot: Bot, conversations: int, seed: int, user: str = "") -> (Dict[str, List[float]], int):
     """One simulated user (a sender id of its own): "deploy <app> <version>", which runs the
     deploy form's custom actions and checks the database for locks and active deployments,
     answered by the restated request; then "no". Both turns are timed. Returns (seconds per
-    successful turn, by turn, errors): an HTTP error or an unexpected answer is an error."""
-    user, seconds, errors = new_user_id(), {"deploy": [], "no": []}, 0
+    successful turn, by turn, errors): an HTTP error or an unexpected answer is an error.
+    A given user goes on with that user's conversation."""
+    user, seconds, errors = user or new_user_id(), {"deploy": [], "no": []}, 0
     for n in range(conversations):
         app = APPS[(seed + n) % len(APPS)]
         for turn, text, expected in (("deploy", f"deploy {app} 9.{seed}.{n}", f"Deploy {NAMES[app]} 9.{seed}.{n} to staging?"),
@@ -97,6 +98,18 @@ def chat_turn_runs(bot: Bot, turns_per_concurrency: Dict[int, int]) -> List[Turn
     """{concurrency: total turns}; a warm-up conversation first."""
     _conversation(bot, 2, 0)
     return [chat_turns(bot, c, max(1, total // (2 * c))) for c, total in turns_per_concurrency.items()]
+
+
+def turns_as_conversation_grows(bot: Bot, blocks: int = 5, conversations_per_block: int = 10) -> List[Spread]:
+    """One user, one conversation, blocks x conversations_per_block deploy requests each
+    followed by "no": seconds per turn for each block. Flat if a turn's cost does not grow
+    with the conversation (deploybot.conversation_sessions)."""
+    user, seed, spreads = new_user_id(), 90, []
+    for block in range(blocks):
+        seconds, errors = _conversation(bot, conversations_per_block, seed + block, user)
+        assert errors == 0, f"{errors} failed turns"
+        spreads.append(spread(seconds["deploy"] + seconds["no"]))
+    return spreads
 
 
 def yes_to_jenkins(stack: Stack, runs: int = 10) -> Spread:

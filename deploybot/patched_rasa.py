@@ -13,6 +13,9 @@ Rasa also finds each stored event's class by walking every Event subclass
 tracker store reloads the whole session, so a turn's cost grew with the conversation
 (975 events: 270 ms; with the class looked up once per type name: 24 ms). The first
 class found for a type name is remembered; unknown names still go to Rasa's method.
+
+A turn's cost still grew with the session, so a long session at rest is ended as an
+expired one would be (deploybot.conversation_sessions says when, and why nothing is lost).
 """
 from __future__ import annotations
 
@@ -52,6 +55,7 @@ def install() -> bool:
     validate_action_result.deploybot_patched = True
     RemoteAction._validate_action_result = validate_action_result
     _remember_event_classes()
+    _end_long_sessions_at_rest()
     return True
 
 
@@ -71,3 +75,18 @@ def _remember_event_classes() -> None:
 
     Event.resolve_by_type = staticmethod(resolve_by_type)
 
+
+
+def _end_long_sessions_at_rest() -> None:
+    from rasa.core.processor import MessageProcessor
+
+    from deploybot import conversation_sessions
+
+    rasa_has_session_expired = MessageProcessor._has_session_expired
+
+    def has_session_expired(self, tracker) -> bool:
+        return rasa_has_session_expired(self, tracker) or (
+            self.domain.session_config.are_sessions_enabled()
+            and conversation_sessions.should_start_new_session(tracker))
+
+    MessageProcessor._has_session_expired = has_session_expired

@@ -2,6 +2,7 @@
 servers and tracker stores, as `make serve` runs them."""
 import time
 
+from deploybot.conversation_sessions import MAX_EVENTS_AT_REST
 from deploybot.profiles import load_profile
 from tests.support import TOKEN, grant, http
 
@@ -163,3 +164,33 @@ def test_the_http_api_needs_the_token(marvin):
     assert http("POST", f"{marvin.url}/model/parse", {"text": "hi"})[0] == 401
     assert http("POST", f"{marvin.url}/model/parse?token=wrong", {"text": "hi"})[0] == 401
     assert http("POST", f"{marvin.url}/model/parse?token={TOKEN}", {"text": "hi"})[0] == 200
+
+
+def sessions_of(bot, user) -> list:
+    """The conversation's sessions (the tracker API returns all of them) as event lists; each
+    starts with Rasa's action_session_start."""
+    sessions = []
+    for event in bot.tracker(user)["events"]:
+        if event["event"] == "action" and event["name"] == "action_session_start":
+            sessions.append([])
+        sessions[-1].append(event)
+    return sessions
+
+
+def test_a_long_conversation_gets_new_sessions_when_at_rest_but_keeps_a_pending_request(marvin, user):
+    # Someone who deploys all day in one session: each request and its "no" is ~50 events.
+    for n in range(8):
+        assert marvin.texts(user, f"deploy cms 1.0.{n}")[0].startswith("Deploy Content Management System")
+        assert marvin.texts(user, "no") == ["Cancelled, nothing was deployed."]
+    sessions = sessions_of(marvin, user)
+    assert len(sessions) >= 3, [len(s) for s in sessions]
+    assert max(len(s) for s in sessions) < 2 * MAX_EVENTS_AT_REST, [len(s) for s in sessions]
+    # A pending request is never cut off, however long the session grows meanwhile.
+    assert marvin.texts(user, "deploy cms 1.0.2") == [CONFIRM_CMS]
+    before = len(sessions_of(marvin, user))
+    while len(sessions_of(marvin, user)[-1]) < MAX_EVENTS_AT_REST + 10:
+        marvin.texts(user, "which apps do you know?")
+    assert len(sessions_of(marvin, user)) == before
+    [reply] = marvin.texts(user, "yes")
+    assert reply.startswith(STARTED_CMS)
+    marvin.wait_for(user, "Content Management System: deployed version 1.0.2 to staging")
