@@ -18,13 +18,11 @@ Older sessions stay in the tracker store (the tracker API's full tracker still h
 """
 from __future__ import annotations
 
-from typing import Any
-
 from rasa.shared.core.constants import SESSION_START_METADATA_SLOT
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
-# About two deploy conversations. A report's resend is checked against the session it is
+# A deploy request and its answer are about 50 events. A report's resend is checked against the session it is
 # said in (deploybot.reports.already_said): a new session between a report and its resend
 # would need this many events in between, within the reporter's timeout.
 MAX_EVENTS_AT_REST = 80
@@ -47,11 +45,8 @@ def at_rest(tracker: DialogueStateTracker) -> bool:
     """No active form and every slot at its initial value."""
     if tracker.active_loop_name:
         return False
-    return all(_initial(slot) for name, slot in tracker.slots.items() if name not in NOT_CONVERSATION_STATE)
-
-
-def _initial(slot: Any) -> bool:
-    return slot.value == slot.initial_value
+    return all(slot.value == slot.initial_value
+               for name, slot in tracker.slots.items() if name not in NOT_CONVERSATION_STATE)
 
 
 def should_start_new_session(tracker: DialogueStateTracker) -> bool:

@@ -76,7 +76,6 @@ def _remember_event_classes() -> None:
     Event.resolve_by_type = staticmethod(resolve_by_type)
 
 
-
 def _end_long_sessions_at_rest() -> None:
     from rasa.core.processor import MessageProcessor
 
