@@ -2,6 +2,7 @@
 duplicated report. (Unreachable Jenkins, wrong credentials, a build that never ends and an
 action server killed mid-build are in test_deployments.py.)"""
 import time
+from contextlib import contextmanager
 
 from sqlalchemy import select
 
@@ -69,9 +70,16 @@ def test_a_push_without_the_token_is_refused(stack):
     assert http("POST", f"http://127.0.0.1:{port}/jenkins/notifications?token=wrong", fake)[0] == 403
 
 
-def jenkins_fault(stack, **fault):
-    """The emulator misbehaves for the next `count` requests whose path contains `path`."""
-    stack.jenkins.control("POST", "/faults", fault)
+@contextmanager
+def jenkins_faults(stack, *faults):
+    """Inside the block the emulator misbehaves, each fault for the next `count` requests
+    whose path contains `path`; then it is reset."""
+    for fault in faults:
+        stack.jenkins.control("POST", "/faults", fault)
+    try:
+        yield
+    finally:
+        stack.jenkins.control("POST", "/reset")
 
 
 def builds_for(stack, user):
@@ -80,13 +88,10 @@ def builds_for(stack, user):
 
 def test_jenkins_answering_500_to_the_build_request_is_said_and_recorded(marvin, stack, user):
     marvin.texts(user, "deploy billing 1.2.4")
-    jenkins_fault(stack, path="buildWithParameters", status=500)
-    try:
+    with jenkins_faults(stack, {"path": "buildWithParameters", "status": 500}):
         assert marvin.texts(user, "yes") == [
             "I could not start deploying Billing Service 1.2.4 to staging: Jenkins failed while starting"
             " deploy-billing (HTTP 500). Nothing was deployed."]
-    finally:
-        stack.jenkins.control("POST", "/reset")
     assert [(r.state, r.active_key) for r in records(stack, user)] == [("failed_to_start", None)]
     assert builds_for(stack, user) == []
 
@@ -94,11 +99,8 @@ def test_jenkins_answering_500_to_the_build_request_is_said_and_recorded(marvin,
 def test_jenkins_answering_403_twice_names_the_missing_permission(marvin, stack, user):
     # The first 403 could be a stale crumb: the client retries once with a fresh session.
     marvin.texts(user, "deploy billing 1.2.5")
-    jenkins_fault(stack, path="buildWithParameters", status=403, count=2)
-    try:
+    with jenkins_faults(stack, {"path": "buildWithParameters", "status": 403, "count": 2}):
         [reply] = marvin.texts(user, "yes")
-    finally:
-        stack.jenkins.control("POST", "/reset")
     assert reply == ("I could not start deploying Billing Service 1.2.5 to staging: Jenkins denied deploybot permission"
                      " (HTTP 403): that Jenkins user needs Job/Read and Job/Build on the deploy jobs. Nothing was deployed.")
     assert [r.state for r in records(stack, user)] == ["failed_to_start"] and builds_for(stack, user) == []
@@ -106,11 +108,8 @@ def test_jenkins_answering_403_twice_names_the_missing_permission(marvin, stack,
 
 def test_one_403_with_a_stale_crumb_is_retried_and_deploys(marvin, stack, user):
     marvin.texts(user, "deploy billing 1.2.6")
-    jenkins_fault(stack, path="buildWithParameters", status=403, count=1)
-    try:
+    with jenkins_faults(stack, {"path": "buildWithParameters", "status": 403, "count": 1}):
         assert marvin.texts(user, "yes")[0].startswith("OK, deploying Billing Service 1.2.6 to staging")
-    finally:
-        stack.jenkins.control("POST", "/reset")
     marvin.wait_for(user, "Billing Service: deployed version 1.2.6 to staging in ")
     assert len(builds_for(stack, user)) == 1
 
@@ -119,14 +118,11 @@ def test_a_build_request_jenkins_answers_too_late_is_found_and_reported_once(mar
     # Jenkins queues the build but answers after the client's 5 s timeout: the bot must not
     # claim "nothing was deployed"; the watcher finds the build by its parameters.
     marvin.texts(user, "deploy crm 7.8.0")
-    jenkins_fault(stack, path="buildWithParameters", delay=7)
-    try:
+    with jenkins_faults(stack, {"path": "buildWithParameters", "delay": 7}):
         assert marvin.texts(user, "yes") == [
             "Jenkins did not answer in time when I asked it to deploy Customer Relationship Management 7.8.0 to"
             " staging, so I don't know yet whether it started. I'm watching Jenkins and will report here either way."]
         marvin.wait_for(user, "Customer Relationship Management: deployed version 7.8.0 to staging in ", timeout=90)
-    finally:
-        stack.jenkins.control("POST", "/reset")
     time.sleep(2)
     assert said_once(marvin, user, "Deploying Customer Relationship Management 7.8.0",
                      "Customer Relationship Management: deployed version 7.8.0")
@@ -139,13 +135,10 @@ def test_jenkins_failing_and_slow_while_a_build_runs_delays_the_report_but_never
     marvin.texts(user, "deploy search 2.8.0")
     assert marvin.texts(user, "yes")[0].startswith("OK, deploying Search API 2.8.0")
     # The watcher's reads now fail with 500 and 503, then answer after 6 s (past the timeout).
-    jenkins_fault(stack, path="/api/json", status=500, count=3)
-    jenkins_fault(stack, path="/api/json", status=503, count=2)
-    jenkins_fault(stack, path="/api/json", delay=6, count=2)
-    try:
+    with jenkins_faults(stack, {"path": "/api/json", "status": 500, "count": 3},
+                        {"path": "/api/json", "status": 503, "count": 2},
+                        {"path": "/api/json", "delay": 6, "count": 2}):
         marvin.wait_for(user, "Search API: deployed version 2.8.0 to staging in ", timeout=90)
-    finally:
-        stack.jenkins.control("POST", "/reset")
     time.sleep(2)
     assert said_once(marvin, user, "Deploying Search API 2.8.0",
                      "Search API: deployed version 2.8.0")
