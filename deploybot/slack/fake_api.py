@@ -5,15 +5,45 @@ Slack apps (Marvin and Bender) can share it.
 
     python -m deploybot.slack.fake_api --port 8090 [--users users.yml]
 
-Like Slack: every method is `/api/<method>`, arguments come from the query string, a form
-body or a JSON body (or a mix), the token from `Authorization: Bearer` or a `token` field,
-and every answer is HTTP 200 with `{"ok": true, ...}` or `{"ok": false, "error": "..."}`.
-Posting to a user id posts into that user's DM and answers with a `D...` channel id;
-channel names (`#deployments-management`) get a stable made-up `C...` id.
+Like Slack (written from Slack's API reference, not from what our code sends):
+- every method is `/api/<method>`; arguments come from the query string, a form body or a
+  JSON body (or a mix), the token from `Authorization: Bearer` or a `token` field; answers
+  are `{"ok": true, ...}` or `{"ok": false, "error": "..."}`, with Slack's
+  `response_metadata.messages` for invalid blocks and views.
+- Channels exist only once created. By default: #deploys (`C0DEPLOYS`) and
+  #deployments-management (a made-up `C...` id, also reachable by name), which every person
+  and both bots are in, and a DM (`D` + the user id without its first letter) for every user.
+  Unknown channels, and private ones the bot is not in, are `channel_not_found`; a public
+  channel the bot is not in is `not_in_channel` (bots have no `chat:write.public` scope);
+  archived ones are `is_archived`; an ephemeral for someone outside the channel is
+  `user_not_in_channel`.
+- Block Kit limits: 50 blocks a message (100 a view), a section's text 3,000 characters and
+  10 fields of 2,000, an actions block 25 elements, button text 75 and value 2,000, a
+  static_select 100 options, header text 150, unique block_ids, known block types: else
+  `invalid_blocks`. Message text over 40,000 characters is `msg_too_long`.
+- chat.update only for the bot's own messages (`cant_update_message`), `message_not_found`.
+- views.open checks the trigger_id's format (`invalid_trigger_id`), that it was not used
+  before (`exchanged_trigger_id`) and, for ids from new_trigger_id(), that it is at most
+  3 seconds old (`expired_trigger_id`); the view is checked minimally (`invalid_arguments`).
+- conversations.open gives the DM with a user (or a group DM with several).
+- Rate limits answer HTTP 429 with `Retry-After` and `{"ok": false, "error": "ratelimited"}`.
 
-Unlike Slack: any channel id or name exists and every bot is a member; ephemeral messages
-are not kept; no rate limits. Test controls, on the same port:
-GET /_fake/calls[?method=chat.postMessage], POST /_fake/users (a user as JSON), POST /_fake/clear.
+Unlike Slack: a DM's id is the same for both bots, and both are in it; no scopes (every
+token may call every method); message ids, users and channels are not per team; ephemeral
+messages and views are not kept beyond the call; no edit window, no attachments checks, no
+rich_text or input element validation; only chat.postMessage is rate limited, and only when
+switched on (limit_posts) or asked for (rate_limit_next).
+
+Test controls, in Python or over HTTP on the same port:
+- calls(method) — GET /_fake/calls[?method=chat.postMessage]
+- add_user(...) — POST /_fake/users (a user as JSON)
+- add_channel(channel, name=, members=, private=, archived=) — POST /_fake/channels (as JSON);
+  join(channel, *users), leave(channel, *users), archive(channel)
+- fail_next(method, error, times) — POST /_fake/faults {"method", "error", "times"}
+- rate_limit_next(method, retry_after, times) — POST /_fake/faults {"method", "retry_after", "times"}
+- limit_posts(per_second, burst) — POST /_fake/rate_limit {"per_second": 1, "burst": 3}; null switches it off
+- new_trigger_id() — POST /_fake/trigger_ids
+- clear() — POST /_fake/clear: forgets calls, messages and pending faults.
 """
 from __future__ import annotations
 
@@ -23,14 +53,17 @@ import copy
 import hashlib
 import json
 import logging
+import math
 import re
+import secrets
 import signal
 import sys
 import threading
 import time
 import unicodedata
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import parse_qsl, urlsplit
 
 log = logging.getLogger(__name__)
@@ -48,18 +81,41 @@ DEFAULT_USERS: list[dict[str, str]] = [
     {"id": "U0WALTER", "name": "walter", "display_name": "Walter", "real_name": "Walter Okafor"},
     {"id": "U0MLOPEZ01", "name": "mlopez", "display_name": "María", "real_name": "María López"},
 ]
+# The channels of the test workspace; every person and both bots are in them.
+DEFAULT_CHANNELS = ("C0DEPLOYS", "#deployments-management")
 # users.list: Slack's default page size when none is asked for, and its maximum.
 DEFAULT_LIMIT, MAX_LIMIT = 200, 1000
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")
+# Slack's trigger_ids: "<digits>.<digits>.<hex>"; one views.open each, for 3 seconds.
+TRIGGER_ID = re.compile(r"^\d+\.\d+\.[0-9a-f]+$")
+TRIGGER_SECONDS = 3
+
+# Slack's published limits.
+MAX_TEXT = 40_000
+MAX_MESSAGE_BLOCKS, MAX_VIEW_BLOCKS = 50, 100
+MAX_SECTION_TEXT, MAX_FIELDS, MAX_FIELD_TEXT = 3000, 10, 2000
+MAX_ACTIONS, MAX_CONTEXT_ELEMENTS = 25, 10
+MAX_BUTTON_TEXT, MAX_BUTTON_VALUE = 75, 2000
+MAX_OPTIONS, MAX_OPTION_TEXT, MAX_OPTION_VALUE = 100, 75, 150
+MAX_HEADER_TEXT, MAX_ID = 150, 255
+MAX_VIEW_TITLE, MAX_PRIVATE_METADATA = 24, 3000
+BLOCK_TYPES = {"section", "actions", "context", "divider", "header", "image", "input", "rich_text", "file", "video"}
 
 
 class SlackError(Exception):
-    """An answer of {"ok": false, "error": error}."""
+    """An answer of {"ok": false, "error": error}, with Slack's explanations if any."""
 
-    def __init__(self, error: str):
+    def __init__(self, error: str, messages: Sequence[str] = ()):
         super().__init__(error)
         self.error = error
+        self.messages = list(messages)
+
+    def answer(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {"ok": False, "error": self.error}
+        if self.messages:
+            answer["response_metadata"] = {"messages": self.messages}
+        return answer
 
 
 def normalized(name: str) -> str:
@@ -83,14 +139,19 @@ def bot_user(bot: dict[str, str]) -> dict[str, Any]:
     return user
 
 
+def parsed_json_argument(value: Any, error: str) -> Any:
+    """Form bodies carry blocks and views as JSON strings; JSON bodies as JSON."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise SlackError(error) from None
+
+
 def text_and_blocks(args: dict[str, Any]) -> tuple[str, list | None]:
-    """A message's content; form bodies carry blocks as a JSON string."""
-    blocks = args.get("blocks")
-    if isinstance(blocks, str):
-        try:
-            blocks = json.loads(blocks)
-        except ValueError:
-            raise SlackError("invalid_blocks_format") from None
+    """A message's content."""
+    blocks = parsed_json_argument(args.get("blocks"), "invalid_blocks_format")
     if blocks is not None and not isinstance(blocks, list):
         raise SlackError("invalid_blocks_format")
     return str(args.get("text") or ""), blocks
@@ -111,15 +172,225 @@ def cursor_start(cursor: str) -> str:
     return user_id
 
 
+def made_up_channel_id(name: str) -> str:
+    """A stable id for a channel created by name."""
+    return "C" + hashlib.sha1(name.lstrip("#").encode()).hexdigest()[:9].upper()
+
+
+def dm_id(user_id: str) -> str:
+    return "D" + user_id[1:]
+
+
+# ---------------------------------------------------------------------------- Block Kit
+
+
+def block_problems(blocks: list, pointer: str, max_blocks: int) -> list[str]:
+    """Slack's complaints about blocks, worded as its response_metadata words them."""
+    problems = []
+    if len(blocks) > max_blocks:
+        problems.append(f"[ERROR] no more than {max_blocks} items allowed [json-pointer:{pointer}]")
+    block_ids: set[str] = set()
+    for n, block in enumerate(blocks):
+        where = f"{pointer}/{n}"
+        if not isinstance(block, dict) or block.get("type") not in BLOCK_TYPES:
+            problems.append(f"[ERROR] unsupported type: {block.get('type') if isinstance(block, dict) else block!r} [json-pointer:{where}]")
+            continue
+        block_id = block.get("block_id")
+        if block_id is not None:
+            problems += too_long(block_id, MAX_ID, f"{where}/block_id")
+            if block_id in block_ids:
+                problems.append(f"[ERROR] duplicate block_id: {block_id} [json-pointer:{where}/block_id]")
+            block_ids.add(block_id)
+        problems += BLOCK_CHECKS.get(block["type"], lambda b, w: [])(block, where)
+    return problems
+
+
+def too_long(text: Any, limit: int, where: str, minimum: int = 0) -> list[str]:
+    if not isinstance(text, str):
+        return [f"[ERROR] must be a string [json-pointer:{where}]"]
+    if len(text) > limit:
+        return [f"[ERROR] must be less than {limit + 1} characters [json-pointer:{where}]"]
+    if len(text) < minimum:
+        return [f"[ERROR] must be more than {minimum - 1} characters [json-pointer:{where}]"]
+    return []
+
+
+def text_object_problems(obj: Any, limit: int, where: str, plain_only: bool = False) -> list[str]:
+    kinds = ("plain_text",) if plain_only else ("plain_text", "mrkdwn")
+    if not isinstance(obj, dict) or obj.get("type") not in kinds:
+        return [f"[ERROR] must be a {' or '.join(kinds)} text object [json-pointer:{where}]"]
+    return too_long(obj.get("text"), limit, f"{where}/text", minimum=1)
+
+
+def items_problems(items: Any, limit: int, where: str, minimum: int = 1) -> list[str]:
+    if not isinstance(items, list):
+        return [f"[ERROR] must be an array [json-pointer:{where}]"]
+    if len(items) > limit:
+        return [f"[ERROR] no more than {limit} items allowed [json-pointer:{where}]"]
+    if len(items) < minimum:
+        return [f"[ERROR] must provide at least {minimum} items [json-pointer:{where}]"]
+    return []
+
+
+def section_problems(block: dict, where: str) -> list[str]:
+    if "text" not in block and "fields" not in block:
+        return [f"[ERROR] must provide either text or fields [json-pointer:{where}]"]
+    problems = []
+    if "text" in block:
+        problems += text_object_problems(block["text"], MAX_SECTION_TEXT, f"{where}/text")
+    if "fields" in block:
+        problems += items_problems(block["fields"], MAX_FIELDS, f"{where}/fields")
+        for n, item in enumerate(block["fields"] if isinstance(block["fields"], list) else []):
+            problems += text_object_problems(item, MAX_FIELD_TEXT, f"{where}/fields/{n}")
+    if "accessory" in block:
+        problems += element_problems(block["accessory"], f"{where}/accessory")
+    return problems
+
+
+def actions_problems(block: dict, where: str) -> list[str]:
+    elements = block.get("elements")
+    problems = items_problems(elements, MAX_ACTIONS, f"{where}/elements")
+    for n, element in enumerate(elements if isinstance(elements, list) else []):
+        problems += element_problems(element, f"{where}/elements/{n}")
+    return problems
+
+
+def context_problems(block: dict, where: str) -> list[str]:
+    return items_problems(block.get("elements"), MAX_CONTEXT_ELEMENTS, f"{where}/elements")
+
+
+def header_problems(block: dict, where: str) -> list[str]:
+    return text_object_problems(block.get("text"), MAX_HEADER_TEXT, f"{where}/text", plain_only=True)
+
+
+def input_problems(block: dict, where: str) -> list[str]:
+    problems = text_object_problems(block.get("label"), MAX_FIELD_TEXT, f"{where}/label", plain_only=True)
+    if not isinstance(block.get("element"), dict):
+        problems.append(f"[ERROR] missing required field: element [json-pointer:{where}]")
+    return problems
+
+
+def element_problems(element: Any, where: str) -> list[str]:
+    """Buttons and static selects are checked; other elements only for an action_id's length."""
+    if not isinstance(element, dict) or not isinstance(element.get("type"), str):
+        return [f"[ERROR] must be a block element [json-pointer:{where}]"]
+    problems = too_long(element["action_id"], MAX_ID, f"{where}/action_id") if "action_id" in element else []
+    if element["type"] == "button":
+        problems += text_object_problems(element.get("text"), MAX_BUTTON_TEXT, f"{where}/text", plain_only=True)
+        if "value" in element:
+            problems += too_long(element["value"], MAX_BUTTON_VALUE, f"{where}/value")
+    elif element["type"] == "static_select" and "option_groups" not in element:
+        options = element.get("options")
+        problems += items_problems(options, MAX_OPTIONS, f"{where}/options")
+        for n, option in enumerate(options if isinstance(options, list) else []):
+            option = option if isinstance(option, dict) else {}
+            problems += text_object_problems(option.get("text"), MAX_OPTION_TEXT, f"{where}/options/{n}/text")
+            problems += too_long(option.get("value"), MAX_OPTION_VALUE, f"{where}/options/{n}/value")
+    return problems
+
+
+BLOCK_CHECKS: dict[str, Callable[[dict, str], list[str]]] = {
+    "section": section_problems, "actions": actions_problems, "context": context_problems,
+    "header": header_problems, "input": input_problems,
+}
+
+
+def view_problems(view: Any) -> list[str]:
+    """A minimal check of a modal: what Slack refuses most often."""
+    if not isinstance(view, dict):
+        return ["[ERROR] must be an object [json-pointer:/view]"]
+    if view.get("type") != "modal":
+        return ["[ERROR] must be modal [json-pointer:/view/type]"]
+    problems = text_object_problems(view.get("title"), MAX_VIEW_TITLE, "/view/title", plain_only=True)
+    for button in ("submit", "close"):
+        if button in view:
+            problems += text_object_problems(view[button], MAX_VIEW_TITLE, f"/view/{button}", plain_only=True)
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list):
+        return problems + ["[ERROR] missing required field: blocks [json-pointer:/view]"]
+    problems += block_problems(blocks, "/view/blocks", MAX_VIEW_BLOCKS)
+    if "submit" not in view and any(isinstance(b, dict) and b.get("type") == "input" for b in blocks):
+        problems.append("[ERROR] submit is required when an input block is present [json-pointer:/view/submit]")
+    if "private_metadata" in view:
+        problems += too_long(view["private_metadata"], MAX_PRIVATE_METADATA, "/view/private_metadata")
+    if "callback_id" in view:
+        problems += too_long(view["callback_id"], MAX_ID, "/view/callback_id")
+    return problems
+
+
+# ---------------------------------------------------------------------------- workspace state
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str | None = None           # None for DMs
+    members: set[str] = field(default_factory=set)
+    is_private: bool = False
+    is_archived: bool = False
+    is_im: bool = False
+    is_mpim: bool = False
+    everyone: bool = False            # like #general: every person joins it
+    user: str | None = None           # the person a DM is with
+
+    def info(self, member: str) -> dict[str, Any]:
+        """conversations.info's channel object, as the bot user `member` sees it."""
+        about: dict[str, Any] = {
+            "id": self.id, "created": 1700000000, "is_archived": self.is_archived, "is_im": self.is_im,
+            "is_mpim": self.is_mpim, "is_private": self.is_private or self.is_im or self.is_mpim,
+            "is_channel": not (self.is_private or self.is_im or self.is_mpim),
+            "is_group": self.is_private and not self.is_mpim}
+        if self.is_im:
+            about["user"] = self.user
+        else:
+            about.update(name=self.name, is_member=member in self.members, num_members=len(self.members))
+        return about
+
+
+@dataclass
+class Fault:
+    """The next `times` calls of `method` answer an error, or HTTP 429 when retry_after is set."""
+    method: str
+    times: int
+    error: str | None = None
+    retry_after: int | None = None
+
+
+@dataclass
+class PostLimit:
+    """A token bucket per channel: about `per_second` posts a second, in bursts of `burst`."""
+    per_second: float
+    burst: int
+    buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # channel -> (tokens, at)
+
+    def wait_before_next(self, channel: str, now: float) -> float:
+        """0 when a post may go now (and takes a token); else the seconds to wait."""
+        tokens, at = self.buckets.get(channel, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) * self.per_second)
+        if tokens >= 1:
+            self.buckets[channel] = (tokens - 1, now)
+            return 0.0
+        self.buckets[channel] = (tokens, now)
+        return (1 - tokens) / self.per_second
+
+
+Answer = tuple[int, dict[str, str], dict[str, Any]]  # HTTP status, headers, body
+
+
 class FakeSlack:
     """The Slack Web API for the given users and bot tokens. Thread-safe."""
 
-    def __init__(self, users: list[dict] | None = None, bots: dict[str, dict] | None = None, port: int = 0):
-        self._lock = threading.Lock()
+    def __init__(self, users: list[dict] | None = None, bots: dict[str, dict] | None = None, port: int = 0,
+                 channels: Iterable[str] = DEFAULT_CHANNELS):
+        self._lock = threading.RLock()
         self._bots = copy.deepcopy(DEFAULT_BOTS if bots is None else bots)
         self._users: dict[str, dict[str, Any]] = {}
+        self._channels: dict[str, Channel] = {}
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel id, ts) -> message
         self._calls: list[dict[str, Any]] = []
+        self._faults: list[Fault] = []
+        self._post_limit: PostLimit | None = None
+        self._trigger_ids: dict[str, float | None] = {}  # issued at; None once exchanged
         self._last_ts_us = 0
         self._port = port
         self._server: ThreadingHTTPServer | None = None
@@ -132,9 +403,13 @@ class FakeSlack:
             "users.info": self._users_info,
             "users.list": self._users_list,
             "conversations.info": self._conversations_info,
+            "conversations.open": self._conversations_open,
+            "views.open": self._views_open,
         }
         for user in DEFAULT_USERS if users is None else users:
             self.add_user(**user)
+        for channel in channels:
+            self.add_channel(channel, everyone=True)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -171,33 +446,117 @@ class FakeSlack:
     # -- test controls -----------------------------------------------------------------
 
     def add_user(self, id: str, name: str, display_name: str, real_name: str | None = None) -> None:
+        """A person; they join every channel everyone is in."""
         with self._lock:
             self._users[id] = person(id, name, display_name, real_name or display_name)
+            for channel in self._channels.values():
+                if channel.everyone:
+                    channel.members.add(id)
+
+    def add_channel(self, channel: str, *, name: str | None = None, members: Iterable[str] | None = None,
+                    private: bool = False, archived: bool = False, everyone: bool = False) -> str:
+        """Creates (or replaces) a channel given by id (`C0OTHER01`) or name (`#ops`); returns
+        its id. Members are user ids (bots by their user ids: UMARVIN01); by default every
+        person and every bot. `everyone` makes people added later join it too."""
+        with self._lock:
+            if CHANNEL_ID.match(channel):
+                channel_id, default_name = channel, channel.lower()
+            else:
+                channel_id, default_name = made_up_channel_id(channel), channel.lstrip("#")
+            everybody = set(self._users) | {bot["user_id"] for bot in self._bots.values()}
+            self._channels[channel_id] = Channel(
+                channel_id, name or default_name, everybody if members is None else set(members),
+                is_private=private or channel_id.startswith("G"), is_archived=archived, everyone=everyone)
+            return channel_id
+
+    def join(self, channel: str, *user_ids: str) -> None:
+        with self._lock:
+            self._existing(channel).members.update(user_ids)
+
+    def leave(self, channel: str, *user_ids: str) -> None:
+        with self._lock:
+            self._existing(channel).members.difference_update(user_ids)
+
+    def archive(self, channel: str, archived: bool = True) -> None:
+        with self._lock:
+            self._existing(channel).is_archived = archived
+
+    def fail_next(self, method: str, error: str, times: int = 1) -> None:
+        """The next `times` calls of `method` answer {"ok": false, "error": error}."""
+        with self._lock:
+            self._faults.append(Fault(method, times, error=error))
+
+    def rate_limit_next(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        """The next `times` calls of `method` answer HTTP 429 with Retry-After: retry_after."""
+        with self._lock:
+            self._faults.append(Fault(method, times, retry_after=retry_after))
+
+    def limit_posts(self, per_second: float | None = 1.0, burst: int = 3) -> None:
+        """chat.postMessage into one channel at about per_second, as Slack allows; None: no limit."""
+        with self._lock:
+            self._post_limit = PostLimit(per_second, burst) if per_second else None
+
+    def new_trigger_id(self) -> str:
+        """A trigger_id as a click delivers it: valid for one views.open, for 3 seconds."""
+        with self._lock:
+            trigger_id = f"{time.time_ns() // 1000}.{secrets.randbelow(10**10):010d}.{secrets.token_hex(16)}"
+            self._trigger_ids[trigger_id] = time.monotonic()
+            return trigger_id
 
     def calls(self, method: str | None = None) -> list[dict[str, Any]]:
-        """Every call so far, in order: {"method", "token_owner", "args", "at", "answer"}."""
+        """Every call so far, in order: {"method", "token_owner", "args", "at", "status", "answer"}."""
         with self._lock:
             return copy.deepcopy([c for c in self._calls if method in (None, c["method"])])
 
     def clear(self) -> None:
-        """Forgets calls and messages; users and bots stay."""
+        """Forgets calls, messages and pending faults; users, bots and channels stay."""
         with self._lock:
             self._calls.clear()
             self._messages.clear()
+            self._faults.clear()
 
     # -- the Web API -------------------------------------------------------------------
 
     def answer(self, method: str, token: str | None, args: dict[str, Any]) -> dict[str, Any]:
+        """The body of what Slack answers to a call of `method`."""
+        return self.respond(method, token, args)[2]
+
+    def respond(self, method: str, token: str | None, args: dict[str, Any]) -> Answer:
         """What Slack answers to a call of `method`; the call is recorded whatever the outcome."""
         with self._lock:
             bot = self._bots.get(token or "")
             call = {"method": method, "token_owner": bot["name"] if bot else None, "args": copy.deepcopy(args), "at": time.time()}
-            call["answer"] = self._dispatch(method, token, bot, args)
+            status, headers, call["answer"] = self._rate_limited(method, args) or (200, {}, self._dispatch(method, token, bot, args))
+            call["status"] = status
             self._calls.append(call)
-            return copy.deepcopy(call["answer"])
+            return status, headers, copy.deepcopy(call["answer"])
+
+    def _rate_limited(self, method: str, args: dict[str, Any]) -> Answer | None:
+        """HTTP 429 when a fault asks for it or the channel's post limit is reached."""
+        retry_after = self._take_fault(method, rate_limit=True)
+        if retry_after is None and method == "chat.postMessage" and self._post_limit:
+            found = self._find_channel(args.get("channel"))
+            wait = self._post_limit.wait_before_next(found.id if found else str(args.get("channel")), time.monotonic())
+            retry_after = math.ceil(wait) if wait else None
+        if retry_after is None:
+            return None
+        return 429, {"Retry-After": str(retry_after)}, {"ok": False, "error": "ratelimited"}
+
+    def _take_fault(self, method: str, rate_limit: bool) -> Any:
+        """The retry_after (or error) of the first pending fault of that kind for method."""
+        for fault in self._faults:
+            if fault.method == method and (fault.retry_after is not None) == rate_limit:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+                return fault.retry_after if rate_limit else fault.error
+        return None
 
     def _dispatch(self, method: str, token: str | None, bot: dict | None, args: dict[str, Any]) -> dict[str, Any]:
         try:
+            error = self._take_fault(method, rate_limit=False)
+            if error:
+                raise SlackError(error)
             if method not in self._methods:
                 raise SlackError("unknown_method")
             if not token:
@@ -206,14 +565,14 @@ class FakeSlack:
                 raise SlackError("invalid_auth")
             return {"ok": True, **self._methods[method](bot, args)}
         except SlackError as error:
-            return {"ok": False, "error": error.error}
+            return error.answer()
 
     def _auth_test(self, bot: dict, args: dict) -> dict:
         return {"url": TEAM_URL, "team": TEAM_NAME, "user": bot["name"], "team_id": TEAM_ID,
                 "user_id": bot["user_id"], "bot_id": bot["bot_id"], "is_enterprise_install": False}
 
     def _post_message(self, bot: dict, args: dict) -> dict:
-        channel = self._channel_id(args.get("channel"))
+        channel = self._postable_channel(bot, args.get("channel"))
         text, blocks = self._content(args)
         message = {"type": "message", "text": text, "user": bot["user_id"], "bot_id": bot["bot_id"],
                    "app_id": bot["app_id"], "team": TEAM_ID, "ts": self._next_ts()}
@@ -221,14 +580,12 @@ class FakeSlack:
             message["blocks"] = blocks
         if args.get("thread_ts"):
             message["thread_ts"] = str(args["thread_ts"])
-        self._messages[(channel, message["ts"])] = message
-        return {"channel": channel, "ts": message["ts"], "message": copy.deepcopy(message)}
+        self._messages[(channel.id, message["ts"])] = message
+        return {"channel": channel.id, "ts": message["ts"], "message": copy.deepcopy(message)}
 
     def _update(self, bot: dict, args: dict) -> dict:
-        channel = args.get("channel")
-        if not channel:
-            raise SlackError("channel_not_found")
-        message = self._messages.get((channel, str(args.get("ts") or "")))
+        channel = self._visible_channel(bot, args.get("channel"))
+        message = self._messages.get((channel.id, str(args.get("ts") or "")))
         if message is None:
             raise SlackError("message_not_found")
         if message["bot_id"] != bot["bot_id"]:
@@ -240,14 +597,16 @@ class FakeSlack:
             message["blocks"] = blocks
         elif blocks is not None:
             message.pop("blocks", None)
-        return {"channel": channel, "ts": message["ts"], "text": text, "message": copy.deepcopy(message)}
+        return {"channel": channel.id, "ts": message["ts"], "text": text, "message": copy.deepcopy(message)}
 
     def _post_ephemeral(self, bot: dict, args: dict) -> dict:
-        channel = self._channel_id(args.get("channel"))
+        channel = self._postable_channel(bot, args.get("channel"))
         if args.get("user") not in self._users:
             raise SlackError("user_not_found")
+        if args["user"] not in channel.members:
+            raise SlackError("user_not_in_channel")
         self._content(args)
-        return {"channel": channel, "message_ts": self._next_ts()}
+        return {"channel": channel.id, "message_ts": self._next_ts()}
 
     def _users_info(self, bot: dict, args: dict) -> dict:
         user = self._all_users().get(args.get("user") or "")
@@ -275,15 +634,43 @@ class FakeSlack:
                 "response_metadata": {"next_cursor": page_cursor(rest[0]["id"]) if rest else ""}}
 
     def _conversations_info(self, bot: dict, args: dict) -> dict:
-        channel = str(args.get("channel") or "")
-        if not CHANNEL_ID.match(channel):
-            raise SlackError("channel_not_found")
-        kind = channel[0]
-        about = {"id": channel, "is_channel": kind == "C", "is_group": kind == "G", "is_im": kind == "D",
-                 "is_private": kind != "C", "is_archived": False, "created": 1700000000}
-        if kind != "D":
-            about.update(name=channel.lower(), is_member=True)
-        return {"channel": about}
+        return {"channel": self._visible_channel(bot, args.get("channel")).info(bot["user_id"])}
+
+    def _conversations_open(self, bot: dict, args: dict) -> dict:
+        """The DM with one user, or a group DM with several (users: comma-separated ids)."""
+        if args.get("channel"):
+            return {"channel": {"id": self._visible_channel(bot, args["channel"]).id}}
+        users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+        if not users:
+            raise SlackError("users_list_not_supplied")
+        if len(users) > 8:
+            raise SlackError("too_many_users")
+        if any(u not in self._all_users() for u in users):
+            raise SlackError("user_not_found")
+        channel = self._dm(users[0]) if len(users) == 1 else self._group_dm(bot, users)
+        found = {"id": channel.id}
+        if str(args.get("return_im")).lower() in ("1", "true"):
+            found = channel.info(bot["user_id"])
+        return {"no_op": True, "already_open": True, "channel": found} if channel.is_im else {"channel": found}
+
+    def _views_open(self, bot: dict, args: dict) -> dict:
+        trigger_id = str(args.get("trigger_id") or "")
+        if not TRIGGER_ID.match(trigger_id):
+            raise SlackError("invalid_trigger_id")
+        issued = self._trigger_ids.get(trigger_id, time.monotonic())
+        if issued is None:
+            raise SlackError("exchanged_trigger_id")
+        if time.monotonic() - issued > TRIGGER_SECONDS:
+            raise SlackError("expired_trigger_id")
+        view = parsed_json_argument(args.get("view"), "invalid_arguments")
+        problems = view_problems(view)
+        if problems:
+            raise SlackError("invalid_arguments", problems)
+        self._trigger_ids[trigger_id] = None
+        opened = {"id": "V" + secrets.token_hex(5).upper(), "team_id": TEAM_ID, "app_id": bot["app_id"],
+                  "bot_id": bot["bot_id"], "state": {"values": {}}, "hash": f"{time.time():.6f}.{secrets.token_hex(4)}",
+                  "callback_id": "", "private_metadata": "", "external_id": "", **copy.deepcopy(view)}
+        return {"view": opened}
 
     # -- helpers (called with the lock held) ----------------------------------------------
 
@@ -292,23 +679,65 @@ class FakeSlack:
         bots = {bot["user_id"]: bot_user(bot) for bot in self._bots.values()}
         return {**self._users, **bots}
 
-    def _channel_id(self, channel: Any) -> str:
-        """The id Slack answers with: a user's DM for a user id, a made-up id for a name."""
+    def _find_channel(self, channel: Any) -> Channel | None:
+        """A channel by id or name; a user id or a user's DM id stands for the DM with them."""
         channel = str(channel or "")
-        if not channel:
+        if channel in self._channels:
+            return self._channels[channel]
+        if USER_ID.match(channel) and channel in self._all_users():
+            return self._dm(channel)
+        if channel.startswith("D"):
+            user = next((u for u in self._all_users() if dm_id(u) == channel), None)
+            return self._dm(user) if user else None
+        name = channel.lstrip("#")
+        return next((c for c in self._channels.values() if c.name == name and not c.is_im), None)
+
+    def _existing(self, channel: str) -> Channel:
+        found = self._find_channel(channel)
+        if found is None:
+            raise KeyError(f"no channel {channel!r} in the Slack fake")
+        return found
+
+    def _visible_channel(self, bot: dict, channel: Any) -> Channel:
+        """Slack hides private channels from those outside them."""
+        found = self._find_channel(channel)
+        if found is None or (found.is_private and bot["user_id"] not in found.members):
             raise SlackError("channel_not_found")
-        if USER_ID.match(channel):
-            if channel not in self._all_users():
-                raise SlackError("channel_not_found")
-            return "D" + channel[1:]
-        if CHANNEL_ID.match(channel):
-            return channel
-        return "C" + hashlib.sha1(channel.lstrip("#").encode()).hexdigest()[:9].upper()
+        return found
+
+    def _postable_channel(self, bot: dict, channel: Any) -> Channel:
+        found = self._visible_channel(bot, channel)
+        if found.is_archived:
+            raise SlackError("is_archived")
+        if bot["user_id"] not in found.members:
+            raise SlackError("not_in_channel")
+        return found
+
+    def _dm(self, user_id: str) -> Channel:
+        """The DM with a user; the bots are in every DM (on Slack each bot has its own)."""
+        channel_id = dm_id(user_id)
+        if channel_id not in self._channels:
+            bots = {bot["user_id"] for bot in self._bots.values()}
+            self._channels[channel_id] = Channel(channel_id, members={user_id, *bots}, is_im=True, user=user_id)
+        return self._channels[channel_id]
+
+    def _group_dm(self, bot: dict, users: list[str]) -> Channel:
+        members = sorted({*users, bot["user_id"]})
+        channel_id = "G" + hashlib.sha1(",".join(members).encode()).hexdigest()[:9].upper()
+        if channel_id not in self._channels:
+            name = "mpdm-" + "--".join(self._all_users()[m]["name"] for m in members) + "-1"
+            self._channels[channel_id] = Channel(channel_id, name, set(members), is_private=True, is_mpim=True)
+        return self._channels[channel_id]
 
     def _content(self, args: dict) -> tuple[str, list | None]:
         text, blocks = text_and_blocks(args)
         if not text and not blocks and not args.get("attachments"):
             raise SlackError("no_text")
+        if len(text) > MAX_TEXT:
+            raise SlackError("msg_too_long")
+        problems = block_problems(blocks or [], "/blocks", MAX_MESSAGE_BLOCKS)
+        if problems:
+            raise SlackError("invalid_blocks", problems)
         return text, blocks
 
     def _next_ts(self) -> str:
@@ -346,6 +775,15 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
+    controls: dict[str, Callable[[dict], Any]] = {
+        "/_fake/users": lambda body: fake.add_user(**body),
+        "/_fake/channels": lambda body: {"id": fake.add_channel(body.pop("channel"), **body)},
+        "/_fake/faults": lambda body: fake.rate_limit_next(**body) if "retry_after" in body else fake.fail_next(**body),
+        "/_fake/rate_limit": lambda body: fake.limit_posts(**body),
+        "/_fake/trigger_ids": lambda body: {"trigger_id": fake.new_trigger_id()},
+        "/_fake/clear": lambda body: fake.clear(),
+    }
+
     class Handler(BaseHTTPRequestHandler):
         # Keep-alive, as aiohttp's sessions reuse connections.
         protocol_version = "HTTP/1.1"
@@ -360,37 +798,36 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             path, query = urlsplit(self.path)[2:4]
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if path.startswith("/api/"):
-                self._send(self._api(path.removeprefix("/api/"), dict(parse_qsl(query)), body))
+                self._send(*self._api(path.removeprefix("/api/"), dict(parse_qsl(query)), body))
             elif (verb, path) == ("GET", "/_fake/calls"):
-                self._send(fake.calls(dict(parse_qsl(query)).get("method")))
-            elif (verb, path) == ("POST", "/_fake/users"):
-                self._send(self._add_user(body))
-            elif (verb, path) == ("POST", "/_fake/clear"):
-                fake.clear()
-                self._send({"ok": True})
+                self._send(200, {}, fake.calls(dict(parse_qsl(query)).get("method")))
+            elif verb == "POST" and path in controls:
+                self._send(200, {}, self._control(controls[path], body))
             else:
-                self._send({"ok": False, "error": "not_found"}, status=404)
+                self._send(404, {}, {"ok": False, "error": "not_found"})
 
-        def _api(self, method: str, args: dict[str, Any], body: bytes) -> dict[str, Any]:
+        def _api(self, method: str, args: dict[str, Any], body: bytes) -> Answer:
             try:
                 args.update(parse_body(self.headers.get("Content-Type", ""), body))
             except SlackError as error:
-                return {"ok": False, "error": error.error}
+                return 200, {}, error.answer()
             field_token = args.pop("token", None)
-            return fake.answer(method, bearer_token(self.headers.get("Authorization")) or field_token, args)
+            return fake.respond(method, bearer_token(self.headers.get("Authorization")) or field_token, args)
 
-        def _add_user(self, body: bytes) -> dict[str, Any]:
+        def _control(self, control: Callable[[dict], Any], body: bytes) -> dict[str, Any]:
             try:
-                fake.add_user(**json.loads(body))
-            except (ValueError, TypeError) as error:
-                return {"ok": False, "error": f"invalid user: {error}"}
-            return {"ok": True}
+                done = control(json.loads(body) if body else {})
+            except (ValueError, TypeError, KeyError) as error:
+                return {"ok": False, "error": f"invalid request: {error}"}
+            return {"ok": True, **(done or {})}
 
-        def _send(self, answer: Any, status: int = 200) -> None:
+        def _send(self, status: int, headers: dict[str, str], answer: Any) -> None:
             payload = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
 

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from urllib.parse import parse_qs
 
@@ -59,6 +60,7 @@ def test_a_threaded_message_with_blocks_is_posted_updated_and_recorded(fake):
     updated = marvin.chat_update(channel="C0DEPLOYS", ts=posted["ts"], text="Deploy? → Yes", blocks=[])
     assert (updated["channel"], updated["ts"], updated["text"]) == ("C0DEPLOYS", posted["ts"], "Deploy? → Yes")
     assert "blocks" not in updated["message"]
+    fake.add_channel("C0OTHER01")
     assert error_of(lambda: marvin.chat_update(channel="C0OTHER01", ts=posted["ts"], text="x")) == "message_not_found"
     assert error_of(lambda: client(fake, BENDER).chat_update(channel="C0DEPLOYS", ts=posted["ts"], text="x")) == "cant_update_message"
 
@@ -149,6 +151,164 @@ def test_the_command_line_serves_until_sigterm(tmp_path):
     finally:
         process.terminate()
         assert process.wait(timeout=5) == 0
+
+
+# -- channels, limits, faults and modals as Slack has them ---------------------------------------
+
+
+def test_channels_exist_only_once_created_and_the_bot_must_be_in_them(fake):
+    marvin = client(fake)
+    assert error_of(lambda: marvin.chat_postMessage(channel="C0NOWHERE1", text="hi")) == "channel_not_found"
+    assert error_of(lambda: marvin.chat_postMessage(channel="#nowhere", text="hi")) == "channel_not_found"
+    ops = fake.add_channel("#ops", members=["U0THERESA", "UBENDER01"])
+    assert error_of(lambda: marvin.chat_postMessage(channel=ops, text="hi")) == "not_in_channel"
+    assert client(fake, BENDER).chat_postMessage(channel="#ops", text="hi")["channel"] == ops
+    assert marvin.conversations_info(channel=ops)["channel"]["is_member"] is False
+    fake.join("#ops", "UMARVIN01")
+    assert marvin.chat_postMessage(channel=ops, text="hi")["ok"]
+    assert error_of(lambda: marvin.chat_postEphemeral(channel=ops, user="U0WALTER", text="x")) == "user_not_in_channel"
+    fake.archive("#ops")
+    assert error_of(lambda: marvin.chat_postMessage(channel=ops, text="hi")) == "is_archived"
+
+    secret = fake.add_channel("G0SECRET01", name="secret", members=["U0THERESA", "UBENDER01"])
+    assert error_of(lambda: marvin.conversations_info(channel=secret)) == "channel_not_found"
+    assert client(fake, BENDER).conversations_info(channel=secret)["channel"]["is_private"] is True
+    fake.leave("C0DEPLOYS", "UMARVIN01")
+    assert error_of(lambda: marvin.chat_postMessage(channel="C0DEPLOYS", text="hi")) == "not_in_channel"
+
+
+def test_the_default_workspace_has_the_deploy_channels_and_dms(fake):
+    for bot in (client(fake), client(fake, BENDER)):
+        assert bot.chat_postMessage(channel="C0DEPLOYS", text="hi")["ok"]
+        assert bot.chat_postMessage(channel="#deployments-management", text="hi")["ok"]
+        assert bot.chat_postMessage(channel="D0THERESA", text="hi")["channel"] == "D0THERESA"
+    fake.add_user("U0NEWUSER1", "newbie", "Newbie")
+    assert client(fake).chat_postEphemeral(channel="C0DEPLOYS", user="U0NEWUSER1", text="x")["ok"]
+    assert error_of(lambda: client(fake).chat_postMessage(channel="D0NOBODY01", text="hi")) == "channel_not_found"
+    about = client(fake).conversations_info(channel="C0DEPLOYS")["channel"]
+    assert (about["is_member"], about["is_archived"], about["is_private"]) == (True, False, False)
+
+
+def test_conversations_open_gives_the_dm_with_a_user(fake):
+    marvin = client(fake)
+    assert marvin.conversations_open(users="U0THERESA")["channel"]["id"] == "D0THERESA"
+    assert marvin.conversations_open(users="U0THERESA", return_im=True)["channel"]["user"] == "U0THERESA"
+    group = marvin.conversations_open(users="U0THERESA,U0WALTER")["channel"]["id"]
+    assert group.startswith("G") and marvin.chat_postMessage(channel=group, text="hi")["ok"]
+    assert error_of(lambda: marvin.conversations_open(users="U0NOBODY01")) == "user_not_found"
+    assert error_of(lambda: marvin.api_call("conversations.open")) == "users_list_not_supplied"
+
+
+@pytest.mark.parametrize("blocks, pointer", [
+    ([{"type": "divider"}] * 51, "/blocks"),
+    ([{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}], "/blocks/0/text/text"),
+    ([{"type": "section", "text": {"type": "plain_text", "text": ""}}], "/blocks/0/text/text"),
+    ([{"type": "section"}], "/blocks/0"),
+    ([{"type": "actions", "elements": [BUTTONS[1]["elements"][0]] * 26}], "/blocks/0/elements"),
+    ([{"type": "actions", "elements": [{**BUTTONS[1]["elements"][0], "text": {"type": "plain_text", "text": "y" * 76}}]}],
+     "/blocks/0/elements/0/text/text"),
+    ([{"type": "actions", "elements": [{**BUTTONS[1]["elements"][0], "value": "v" * 2001}]}], "/blocks/0/elements/0/value"),
+    ([{"type": "section", "text": {"type": "mrkdwn", "text": "Pick"}, "accessory": {
+        "type": "static_select", "action_id": "pick",
+        "options": [{"text": {"type": "plain_text", "text": str(n)}, "value": str(n)} for n in range(101)]}}],
+     "/blocks/0/accessory/options"),
+    ([{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}], "/blocks/0/text/text"),
+    ([{"type": "divider", "block_id": "a"}, {"type": "divider", "block_id": "a"}], "/blocks/1/block_id"),
+    ([{"type": "carousel"}], "/blocks/0"),
+])
+def test_block_kit_limits(fake, blocks, pointer):
+    with pytest.raises(SlackApiError) as raised:
+        client(fake).chat_postMessage(channel="C0DEPLOYS", text="x", blocks=blocks)
+    assert raised.value.response["error"] == "invalid_blocks"
+    assert f"[json-pointer:{pointer}]" in raised.value.response["response_metadata"]["messages"][0]
+
+
+def test_at_the_limits_slack_still_accepts(fake):
+    options = [{"text": {"type": "plain_text", "text": str(n)}, "value": str(n)} for n in range(100)]
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3000},
+               "accessory": {"type": "static_select", "action_id": "pick", "options": options}},
+              {"type": "actions", "elements": [{**BUTTONS[1]["elements"][0], "action_id": f"b{n}", "value": "v" * 2000,
+                                                "text": {"type": "plain_text", "text": "y" * 75}} for n in range(25)]}]
+    blocks += [{"type": "divider"}] * 48
+    assert client(fake).chat_postMessage(channel="C0DEPLOYS", text="t" * 40_000, blocks=blocks)["ok"]
+    assert error_of(lambda: client(fake).chat_postMessage(channel="C0DEPLOYS", text="t" * 40_001)) == "msg_too_long"
+    posted = client(fake).chat_postMessage(channel="C0DEPLOYS", text="x")
+    assert error_of(lambda: client(fake).chat_update(channel="C0DEPLOYS", ts=posted["ts"], text="t" * 40_001)) == "msg_too_long"
+
+
+def test_errors_and_rate_limits_on_demand(fake):
+    fake.fail_next("chat.postMessage", "internal_error", times=2)
+    marvin = client(fake)
+    assert [error_of(lambda: marvin.chat_postMessage(channel="C0DEPLOYS", text="hi")) for _ in range(2)] == ["internal_error"] * 2
+    assert marvin.chat_postMessage(channel="C0DEPLOYS", text="hi")["ok"]
+    assert marvin.users_info(user="U0THERESA")["ok"]  # other methods are not affected
+
+    fake.rate_limit_next("users.list", retry_after=7)
+    with pytest.raises(SlackApiError) as raised:  # slack-sdk without a RateLimitErrorRetryHandler
+        marvin.users_list()
+    assert (raised.value.response.status_code, raised.value.response["error"]) == (429, "ratelimited")
+    assert raised.value.response.headers["Retry-After"] in ("7", ["7"])
+    assert fake.calls("users.list")[0]["status"] == 429 and marvin.users_list()["ok"]
+
+
+def test_the_per_channel_post_limit(fake):
+    fake.limit_posts(per_second=1, burst=2)
+    marvin = client(fake)
+    assert [marvin.chat_postMessage(channel="C0DEPLOYS", text=str(n))["ok"] for n in range(2)] == [True, True]
+    with pytest.raises(SlackApiError) as raised:
+        marvin.chat_postMessage(channel="C0DEPLOYS", text="third")
+    assert raised.value.response.status_code == 429
+    assert marvin.chat_postMessage(channel="#deployments-management", text="another channel")["ok"]
+    fake.limit_posts(None)
+    assert marvin.chat_postMessage(channel="C0DEPLOYS", text="no limit")["ok"]
+
+
+def test_faults_channels_and_limits_over_http(fake):
+    assert post(fake.url + "/_fake/channels", json.dumps({"channel": "#ops", "members": ["U0THERESA"]}).encode())["id"].startswith("C")
+    assert error_of(lambda: client(fake).chat_postMessage(channel="#ops", text="hi")) == "not_in_channel"
+    assert post(fake.url + "/_fake/faults", json.dumps({"method": "auth.test", "error": "account_inactive"}).encode())["ok"]
+    assert error_of(lambda: client(fake).auth_test()) == "account_inactive"
+    assert post(fake.url + "/_fake/faults", json.dumps({"method": "auth.test", "retry_after": 1, "times": 2}).encode())["ok"]
+    assert post(fake.url + "/_fake/rate_limit", json.dumps({"per_second": 2, "burst": 5}).encode())["ok"]
+    request = urllib.request.Request(fake.api_url + "auth.test", data=b"token=" + MARVIN.encode(), method="POST")
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=5)
+    assert (raised.value.code, raised.value.headers["Retry-After"]) == (429, "1")
+    assert post(fake.url + "/_fake/clear", b"")["ok"] and client(fake).auth_test()["ok"]  # clear drops pending faults
+    assert post(fake.url + "/_fake/channels", b"{}")["ok"] is False
+    assert post(fake.url + "/_fake/trigger_ids", b"")["trigger_id"]
+
+
+def test_views_open_checks_the_trigger_and_the_view(fake):
+    marvin = client(fake)
+    view = {"type": "modal", "callback_id": "deploy", "title": {"type": "plain_text", "text": "Deploy cms"},
+            "submit": {"type": "plain_text", "text": "Deploy"},
+            "blocks": [{"type": "input", "block_id": "version", "label": {"type": "plain_text", "text": "Version"},
+                        "element": {"type": "plain_text_input", "action_id": "value"}}]}
+    trigger_id = fake.new_trigger_id()
+    opened = marvin.views_open(trigger_id=trigger_id, view=view)["view"]
+    assert (opened["id"][0], opened["callback_id"], opened["state"], opened["app_id"]) == ("V", "deploy", {"values": {}}, "AMARVIN01")
+    assert error_of(lambda: marvin.views_open(trigger_id=trigger_id, view=view)) == "exchanged_trigger_id"
+    assert error_of(lambda: marvin.views_open(trigger_id="12345", view=view)) == "invalid_trigger_id"
+    assert marvin.views_open(trigger_id="1732630000123.1234567890.0123abcd", view=view)["ok"]  # from a click payload
+
+    def refused(**changes) -> list:
+        with pytest.raises(SlackApiError) as raised:
+            marvin.views_open(trigger_id=fake.new_trigger_id(), view={**view, **changes})
+        assert raised.value.response["error"] == "invalid_arguments"
+        return raised.value.response["response_metadata"]["messages"]
+
+    assert "/view/title/text" in refused(title={"type": "plain_text", "text": "t" * 25})[0]
+    assert "/view/type" in refused(type="home")[0]
+    assert "/view/submit" in refused(submit=None)[0]
+    without_submit = {k: v for k, v in view.items() if k != "submit"}
+    with pytest.raises(SlackApiError) as raised:
+        marvin.views_open(trigger_id=fake.new_trigger_id(), view=without_submit)
+    assert "/view/submit" in raised.value.response["response_metadata"]["messages"][0]
+
+    old = fake.new_trigger_id()
+    fake._trigger_ids[old] -= 4  # a click more than 3 seconds ago
+    assert error_of(lambda: marvin.views_open(trigger_id=old, view=view)) == "expired_trigger_id"
 
 
 def post(url: str, body: bytes, content_type: str = "application/json"):
