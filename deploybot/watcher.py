@@ -147,9 +147,11 @@ class Watcher:
                       " so nothing was deployed.")
 
     def _follow_queue(self, deployment: Deployment) -> None:
+        # A Jenkins restarting or behind a failing proxy raises JenkinsError (the deployment stays
+        # active, its app and environment busy); None is a 404 from a Jenkins otherwise up.
         item = self.jenkins.queue_item(deployment.queue_id)
         if item is None:
-            # Jenkins forgets queue items; the build, if any, still names its queue id.
+            # Jenkins forgets queue items (after 5 min, or a restart); the build, if any, still names its queue id.
             build = self.jenkins.find_build_by_queue_id(deployment.jenkins_job, deployment.queue_id)
             if build is None:
                 self.store.mark_finished(deployment.id, "failed",

@@ -5,11 +5,12 @@ Callers in async code run these methods with asyncio.to_thread.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Mapping, NoReturn, Optional, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, TypeVar
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import jenkins
 import requests
@@ -18,17 +19,30 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT_SECONDS = 10.0
 # python-jenkins reports 401/403/500 only inside its message: "... failed [403]: Forbidden".
 STATUS_IN_MESSAGE = re.compile(r"\[(\d{3})\]")
-# What python-jenkins' getters say when Jenkins answered 404 (they re-wrap NotFoundException).
-DOES_NOT_EXIST = "does not exist"
+# Jenkins starting up or restarting (503), or the proxy in front of it without an answer
+# (502, 504). python-jenkins' getters report these as "does not exist", like a 404: so
+# deploybot reads the HTTP status itself and never takes them for a missing item.
+UNAVAILABLE_STATUSES = (502, 503, 504)
+# A proxy's 502 or 504 on a build request: the request may have reached Jenkins.
+MAYBE_DONE_STATUSES = (502, 504)
+# Kinds that say nothing about the thing asked for: Jenkins could not answer just now.
+TRANSIENT_KINDS = ("unreachable", "timeout", "unavailable")
 
 
 class JenkinsError(Exception):
-    """A failed Jenkins call. kind is one of config, unreachable, timeout, auth, job_missing,
-    not_parameterized, queue_missing, error; str(error) is a plain sentence for chat users."""
+    """A failed Jenkins call. kind is one of config, unreachable, timeout, unavailable, auth,
+    job_missing, not_parameterized, queue_missing, error; str(error) is a plain sentence for
+    chat users."""
 
     def __init__(self, kind: str, message: str):
         super().__init__(message)
         self.kind = kind
+
+    @property
+    def transient(self) -> bool:
+        """Jenkins did not answer (down, restarting, slow): whatever was asked about may
+        well exist; ask again later."""
+        return self.kind in TRANSIENT_KINDS
 
 
 @dataclass(frozen=True)
@@ -111,13 +125,16 @@ class JenkinsClient:
         )
 
     def queue_item(self, queue_id: int) -> Optional[QueueState]:
-        """The queue item's state, or None when Jenkins no longer knows it (about 5 min after it left)."""
-        item = self._call(
-            lambda: self._jenkins.get_queue_item(queue_id),
-            doing=f"reading queue item {queue_id}",
-            missing=lambda: None,
-        )
+        """The queue item's state, or None when Jenkins no longer knows it (about 5 min after it
+        left, or after a restart).
+
+        None only for a 404 from a Jenkins that otherwise answers: a 404 from a proxy or a
+        Jenkins half started must not make a deployment look dropped.
+        """
+        item = self._get_json(f"queue/item/{int(queue_id)}/api/json?depth=0",
+                              doing=f"reading queue item {queue_id}", missing=lambda: None)
         if item is None:
+            self.check_available()
             return None
         executable = item.get("executable") or {}
         return QueueState(
@@ -127,24 +144,27 @@ class JenkinsClient:
             why=item.get("why"),
         )
 
-    def build(self, job: str, number: int) -> BuildState:
-        info = self._call(
-            lambda: self._jenkins.get_build_info(job, number),
-            doing=f"reading {job} #{number}",
-            missing=lambda: self._no_build(job, number),
+    def check_available(self) -> None:
+        """Raises JenkinsError unless Jenkins itself answers its front page (GET / with the
+        X-Jenkins header), as python-jenkins' get_version checks it."""
+        response = self._call(
+            lambda: self._jenkins.jenkins_request(requests.Request("GET", self._url("")), add_crumb=False),
+            doing="checking that Jenkins is up",
+            missing=lambda: None,
         )
-        return _build_state(info)
+        if response is None or "X-Jenkins" not in response.headers:
+            raise JenkinsError("unavailable", f"Jenkins at {self._where} is unavailable right now (its front page"
+                                              " does not answer as Jenkins); try again in a few minutes.")
+
+    def build(self, job: str, number: int) -> BuildState:
+        return _build_state(self._build_info(job, number))
 
     def find_build_by_queue_id(self, job: str, queue_id: int, look_back: int = 10) -> Optional[BuildState]:
         """The build that came from this queue item, among the job's last builds.
 
         For queue items Jenkins has forgotten: the build records its queueId.
         """
-        info = self._call(
-            lambda: self._jenkins.get_job_info(job),
-            doing=f"reading the job {job}",
-            missing=lambda: self._no_job(job),
-        )
+        info = self._job_info(job)
         for summary in (info.get("builds") or [])[:look_back]:
             build = self.build(job, summary["number"])
             if build.queue_id == queue_id:
@@ -152,34 +172,33 @@ class JenkinsClient:
         return None
 
     def queued_with_parameters(self, job: str, parameters: Mapping[str, str]) -> Optional[int]:
-        """The id of a queue item of this job waiting with exactly these parameters, if any."""
-        items = self._call(lambda: self._jenkins.get_queue_info(), doing="reading the queue", missing=lambda: [])
-        for item in items:
+        """The id of a queue item of this job waiting with these parameters (and any others
+        the job has), if any."""
+        queue = self._get_json("queue/api/json?depth=0", doing="reading the queue", missing=lambda: {})
+        for item in queue.get("items") or []:
             task_url = (item.get("task") or {}).get("url") or ""
-            if task_url.endswith(_job_path(job)) and _parameters_of(item) == dict(parameters):
+            if task_url.endswith(_job_url_path(job)) and sent_parameters_match(parameters, _raw_parameters_of(item)):
                 return int(item["id"])
         return None
 
     def builds_with_parameters(self, job: str, parameters: Mapping[str, str], since_ms: int,
                                look_back: int = 10) -> List[BuildState]:
-        """The job's recent builds (newest first) that started at or after since_ms with
-        exactly these parameters: how a build whose queue id never reached us is found."""
-        info = self._call(
-            lambda: self._jenkins.get_job_info(job),
-            doing=f"reading the job {job}",
-            missing=lambda: self._no_job(job),
-        )
+        """The job's recent builds (newest first) that started at or after since_ms with these
+        parameters (and any others the job has): how a build whose queue id never reached us
+        is found."""
+        info = self._job_info(job)
         found = []
         for summary in (info.get("builds") or [])[:look_back]:
-            build = self.build(job, summary["number"])
-            if build.timestamp_ms >= since_ms and build.parameters == dict(parameters):
+            info = self._build_info(job, summary["number"])
+            build = _build_state(info)
+            if build.timestamp_ms >= since_ms and sent_parameters_match(parameters, _raw_parameters_of(info)):
                 found.append(build)
         return found
 
     def console_tail(self, job: str, number: int, lines: int = 10) -> List[str]:
         """The last lines of the build's console output."""
         text = self._call(
-            lambda: self._jenkins.get_build_console_output(job, number),
+            lambda: self._jenkins.jenkins_open(requests.Request("GET", self._url(f"{_job_url_path(job)}{int(number)}/consoleText"))),
             doing=f"reading the console of {job} #{number}",
             missing=lambda: self._no_build(job, number),
         )
@@ -225,12 +244,10 @@ class JenkinsClient:
             raise JenkinsError("timeout", f"Jenkins at {self._where} did not answer within {self.settings.timeout:g} sec.") from None
         except requests.ConnectionError as error:
             raise JenkinsError("unreachable", f"Jenkins at {self._where} is unreachable ({_connection_problem(error)}).") from None
-        except jenkins.NotFoundException:
+        except jenkins.NotFoundException:  # only ever a 404
             return missing()
         except jenkins.JenkinsException as error:
             status = _status_in(str(error))
-            if status is None and DOES_NOT_EXIST in str(error):
-                return missing()
         except requests.HTTPError as error:
             status = error.response.status_code if error.response is not None else None
             if status == 404:
@@ -244,7 +261,40 @@ class JenkinsClient:
             self._refused(status)
         if failed is not None:
             return failed(status)
-        raise _failure(doing, status)
+        raise self._failure_while(doing, status)
+
+    def _get_json(self, path: str, doing: str, missing: Callable[[], T]) -> Any:
+        """GET path (below the Jenkins root) as JSON, through python-jenkins' session (auth,
+        crumb) but not its getters, which report every HTTP error as "does not exist"."""
+        text = self._call(lambda: self._jenkins.jenkins_open(requests.Request("GET", self._url(path))),
+                          doing=doing, missing=lambda: None)
+        if text is None:
+            return missing()
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise JenkinsError("error", f"Jenkins gave an unexpected answer while {doing}.") from None
+
+    def _job_info(self, job: str) -> dict:
+        return self._get_json(f"{_job_url_path(job)}api/json?depth=0", doing=f"reading the job {job}",
+                              missing=lambda: self._no_job(job))
+
+    def _build_info(self, job: str, number: int) -> dict:
+        return self._get_json(f"{_job_url_path(job)}{int(number)}/api/json?depth=0", doing=f"reading {job} #{number}",
+                              missing=lambda: self._no_build(job, number))
+
+    def _url(self, path: str) -> str:
+        return f"{self.settings.url.rstrip('/')}/{path}"
+
+    def _failure_while(self, doing: str, status: Optional[int]) -> JenkinsError:
+        if status in UNAVAILABLE_STATUSES:
+            return self._unavailable(status)
+        return _failure(doing, status)
+
+    def _unavailable(self, status: int) -> JenkinsError:
+        why = "it is starting up or restarting" if status == 503 else "the proxy in front of it got no answer from it"
+        return JenkinsError("unavailable", f"Jenkins at {self._where} is unavailable right now (HTTP {status}: {why});"
+                                           " try again in a few minutes.")
 
     def _refused(self, status: int) -> NoReturn:
         if status == 403:
@@ -259,18 +309,22 @@ class JenkinsClient:
                 "not_parameterized",
                 f"The Jenkins job {job} takes no parameters, so it cannot be told which version to deploy.",
             )
-        raise _failure(f"starting {job}", status)
+        if status in MAYBE_DONE_STATUSES:
+            # The proxy gave up waiting, but Jenkins may have queued the build: like a timeout,
+            # the deployment's fate is unknown until the build is looked for.
+            raise JenkinsError("timeout", f"Jenkins at {self._where} did not answer in time (HTTP {status} from the"
+                                          " proxy in front of it).")
+        raise self._failure_while(f"starting {job}", status)
 
     def _takes_parameters(self, job: str) -> bool:
-        info = self._call(lambda: self._jenkins.get_job_info(job), doing=f"reading the job {job}", missing=lambda: self._no_job(job))
+        info = self._job_info(job)
         return any(prop.get("parameterDefinitions") for prop in info.get("property") or [])
 
-    @staticmethod
-    def _cancel_failed(queue_id: int, status: Optional[int]) -> NoReturn:
+    def _cancel_failed(self, queue_id: int, status: Optional[int]) -> NoReturn:
         # Jenkins answers 422 when the item has already left the queue.
         if status == 422:
             raise JenkinsError("queue_missing", f"Queue item {queue_id} has already left the Jenkins queue, so it cannot be cancelled.")
-        raise _failure(f"cancelling queue item {queue_id}", status)
+        raise self._failure_while(f"cancelling queue item {queue_id}", status)
 
     @staticmethod
     def _no_job(job: str) -> NoReturn:
@@ -296,17 +350,53 @@ def _build_state(info: dict) -> BuildState:
     )
 
 
-def _parameters_of(item: dict) -> Dict[str, str]:
-    """The parameters of a build or queue item (its hudson.model.ParametersAction)."""
+def _raw_parameters_of(item: dict) -> Dict[str, Any]:
+    """The parameters of a build or queue item (its hudson.model.ParametersAction) as Jenkins
+    lists them: every parameter of the job, booleans as JSON booleans, and a password
+    parameter without a value (MISSING_VALUE)."""
     for action in item.get("actions") or []:
         if action and "parameters" in action:
-            return {p["name"]: str(p.get("value")) for p in action["parameters"] if "name" in p}
+            return {p["name"]: p.get("value", MISSING_VALUE) for p in action["parameters"] if "name" in p}
     return {}
 
 
-def _job_path(job: str) -> str:
-    """How a job's URL ends: folder/name is job/folder/job/name/."""
-    return "".join(f"job/{part}/" for part in job.split("/"))
+def _parameters_of(item: dict) -> Dict[str, str]:
+    """The parameters with a value, as text: booleans as "true"/"false", as they are sent."""
+    return {name: _as_text(value) for name, value in _raw_parameters_of(item).items()
+            if value is not MISSING_VALUE and value is not None}
+
+
+# Stands for the value Jenkins leaves out of the API (password parameters).
+MISSING_VALUE = object()
+
+
+def sent_parameters_match(sent: Mapping[str, Any], listed: Mapping[str, Any]) -> bool:
+    """Whether a build or queue item listing `listed` can be the one deploybot asked for with
+    `sent`: every sent parameter is listed with the value Jenkins made of it. The job's other
+    parameters (defaults, booleans, masked passwords) do not matter."""
+    return all(name in listed and _same_value(value, listed[name]) for name, value in sent.items())
+
+
+def _same_value(sent: Any, listed: Any) -> bool:
+    if listed is MISSING_VALUE or listed is None:
+        return False  # a masked value cannot be compared
+    if isinstance(listed, bool):
+        # Jenkins makes a boolean parameter of the text the way Java's Boolean.parseBoolean does.
+        return listed == (_as_text(sent).strip().lower() == "true")
+    return _as_text(sent) == _as_text(listed)
+
+
+def _as_text(value: Any) -> str:
+    """A parameter value as it travels in the query string (python-jenkins would send True as "True")."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _job_url_path(job: str) -> str:
+    """The job's path below the Jenkins root (how its URL ends): folder/name is
+    job/folder/job/name/, each name URL-quoted as Jenkins and python-jenkins do."""
+    return "".join(f"job/{quote(part, safe='')}/" for part in job.split("/"))
 
 
 def _failure(doing: str, status: Optional[int]) -> JenkinsError:
