@@ -11,9 +11,21 @@ The API token and the push URLs (which carry the push token) are read from the e
 (JENKINS_EMULATOR_API_TOKEN, JENKINS_EMULATOR_NOTIFY_URL), so that `ps` does not show them;
 --api-token and --notify-url are for runs by hand.
 
-Like a job with concurrent builds disabled (the Jenkins default), a job runs one build at a
-time: a second queue item is blocked until the first build ends. Unlike Jenkins, identical
-queue items are not merged.
+It follows Jenkins' documented behaviour, not what deploybot happens to send:
+- Like a job with concurrent builds disabled (the Jenkins default), a job runs one build at a
+  time: a second queue item is blocked until the first build ends.
+- A build request identical to a queue item still waiting (same job, same parameters) is
+  merged into it: Jenkins answers with the same queue item's Location.
+- Builds and queue items list every parameter of the job: what was sent, the defaults of
+  the rest, booleans as JSON booleans, password parameters without their value. The
+  catalog's jobs take a few such parameters beyond what deploybot passes
+  (CATALOG_EXTRA_PARAMETERS).
+- With a limited number of executors (setting "executors"), ready items wait with "Waiting
+  for next available executor".
+- A restart (control POST /restart) answers every API request with 503 for a while; queued
+  items survive it, the web sessions (and so the crumbs) and the left items do not.
+- A stop (setting "stop_seconds") takes a while: the build runs on, then ends ABORTED, or
+  with its own result if it finished first.
 """
 from __future__ import annotations
 
@@ -56,6 +68,11 @@ PUSH_TIMEOUT_SECONDS = 5.0
 COLORS = {"SUCCESS": "blue", "FAILURE": "red", "UNSTABLE": "yellow", "ABORTED": "aborted"}
 # What Jenkins calls a successful build (lastSuccessfulBuild, estimates): unstable counts.
 SUCCESSFUL = ("SUCCESS", "UNSTABLE")
+WAITING_FOR_EXECUTOR = "Waiting for next available executor"
+# The page Jenkins shows (with 503) while it starts up or restarts.
+RESTARTING_PAGE = "Please wait while Jenkins is getting ready to work"
+# How Jenkins writes a password parameter's value where it shows one at all.
+MASKED = "****"
 
 
 # ---------------------------------------------------------------------------- state
@@ -71,12 +88,67 @@ class Settings:
     estimates: Dict[str, int] = field(default_factory=dict)  # job -> estimatedDuration (ms)
     # The API token Jenkins accepts; tests rotate it to check how wrong credentials read.
     api_token: str = field(default="", repr=False)
+    executors: Optional[int] = None  # None: every ready item gets one at once
+    stop_seconds: float = 0.0  # how long a build runs on after a stop
+
+
+PARAMETER_TYPES = ("string", "boolean", "password")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter definition of a job: a string, boolean or password parameter."""
+
+    name: str
+    type: str = "string"
+    default: Any = ""  # a bool for a boolean parameter
+
+    def value_of(self, given: Optional[str]) -> Any:
+        """The value Jenkins makes of the submitted text (None: not submitted, the default)."""
+        if given is None:
+            return self.default
+        if self.type == "boolean":
+            return given.lower() == "true"  # Java's Boolean.parseBoolean
+        return given
+
+    def shown(self, value: Any) -> str:
+        """The value as text where Jenkins prints it (console, queue item params)."""
+        if self.type == "password":
+            return MASKED
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+
+def parameter_from(spec: Any) -> Parameter:
+    """A parameter from a name (a string parameter with an empty default) or from
+    {"name", "type", "default"}."""
+    if isinstance(spec, Parameter):
+        return spec
+    if isinstance(spec, str):
+        return Parameter(spec)
+    if not isinstance(spec, dict) or not spec.get("name") or set(spec) - {"name", "type", "default"}:
+        raise ControlError(400, "a parameter is a name or {name, type, default}")
+    kind = spec.get("type", "string")
+    if kind not in PARAMETER_TYPES:
+        raise ControlError(400, f"a parameter's type is one of {', '.join(PARAMETER_TYPES)}")
+    default = spec.get("default", False if kind == "boolean" else "")
+    return Parameter(str(spec["name"]), kind, bool(default) if kind == "boolean" else str(default))
+
+
+# The catalog's jobs take these too, as real deploy jobs do: deploybot never sends them, and
+# Jenkins lists them in every build (a boolean, a string with a default, a password).
+CATALOG_EXTRA_PARAMETERS = (
+    Parameter("DRY_RUN", "boolean", False),
+    Parameter("CHANGE_TICKET", "string", ""),
+    Parameter("DEPLOY_KEY", "password", "emulated-deploy-key"),
+)
 
 
 @dataclass
 class Job:
     name: str  # the full name: "folder/job"
-    parameters: List[str]
+    parameters: List[Parameter]
     concurrent: bool = False
     next_number: int = 1
 
@@ -123,7 +195,8 @@ class Run:
 
     queue_id: int
     job: Job
-    parameters: Dict[str, str]
+    parameters: Dict[str, Any]  # every parameter of the job, in its definition order
+    definitions: Tuple[Parameter, ...]  # the job's parameters when it was triggered
     user: str
     override: Override
     requested_at: float
@@ -135,6 +208,9 @@ class Run:
     result: Optional[str] = None
     cancelled_at: Optional[float] = None
     stopped_by: Optional[str] = None
+    stop_at: Optional[float] = None  # a stop was asked for: the build ends ABORTED then
+    stop_asked_by: Optional[str] = None
+    requests: int = 1  # identical build requests merged into this queue item
 
     @property
     def left_at(self) -> Optional[float]:
@@ -143,6 +219,10 @@ class Run:
     @property
     def building(self) -> bool:
         return self.started_at is not None and self.finished_at is None
+
+    def planned_end(self) -> float:
+        """When the build ends by itself (never, if it hangs)."""
+        return math.inf if self.override.hang else self.started_at + self.seconds
 
     def duration_ms(self) -> int:
         if self.started_at is None or self.finished_at is None:
@@ -155,7 +235,7 @@ class Run:
             "job": self.job.name, "number": self.number, "queue_id": self.queue_id,
             "parameters": dict(self.parameters), "requested_at": self.requested_at,
             "started_at": self.started_at, "finished_at": self.finished_at, "result": self.result,
-            "cancelled": self.cancelled_at is not None,
+            "cancelled": self.cancelled_at is not None, "requests": self.requests,
         }
 
 
@@ -165,17 +245,19 @@ class Model:
     def __init__(self, jobs: Mapping[str, Sequence[str]], settings: Settings):
         self.lock = threading.RLock()
         self.root = ""  # "http://127.0.0.1:P", set once the API port is known
-        self.jobs: Dict[str, Job] = {name: Job(name, list(params)) for name, params in jobs.items()}
+        self.jobs: Dict[str, Job] = {name: Job(name, [parameter_from(p) for p in params]) for name, params in jobs.items()}
         self.runs: List[Run] = []  # in queue id order
         self.overrides: List[Override] = []
         self.faults: List[Fault] = []
         self.initial_settings = settings
         self.settings = _copy_settings(settings)
+        self.restart_started_at = 0.0
+        self.restart_ends_at = 0.0
         self.pushes: "queue.Queue[Optional[Tuple[str, dict]]]" = queue.Queue()
 
     # jobs
 
-    def put_job(self, name: str, parameters: Sequence[str], concurrent: bool) -> Job:
+    def put_job(self, name: str, parameters: Sequence[Parameter], concurrent: bool) -> Job:
         """Adds a job, or reconfigures it keeping its builds, as saving a job's config does."""
         job = self.jobs.setdefault(name, Job(name, []))
         job.parameters, job.concurrent = list(parameters), concurrent
@@ -210,11 +292,19 @@ class Model:
 
     # the queue
 
-    def trigger(self, job: Job, parameters: Dict[str, str], user: str) -> Run:
+    def trigger(self, job: Job, given: Mapping[str, str], user: str) -> Run:
+        """Queues a build; a request identical to an item still waiting is merged into it."""
+        # Unknown names are dropped and missing ones take their default, as in Jenkins.
+        parameters = {p.name: p.value_of(given.get(p.name)) for p in job.parameters}
+        same = next((run for run in self.waiting(job) if run.parameters == parameters), None)
+        if same is not None:
+            same.requests += 1
+            return same
         now = time.time()
         run = Run(
-            queue_id=len(self.runs) + 1, job=job, parameters=parameters, user=user,
-            override=self._take_override(job), requested_at=now, ready_at=now + self.settings.queue_seconds,
+            queue_id=len(self.runs) + 1, job=job, parameters=parameters, definitions=tuple(job.parameters),
+            user=user, override=self._take_override(job), requested_at=now,
+            ready_at=now + self.settings.queue_seconds,
         )
         self.runs.append(run)
         return run
@@ -233,6 +323,8 @@ class Model:
         run = self.runs[queue_id - 1]
         if run.left_at is not None and time.time() - run.left_at > self.settings.forget_seconds:
             return None
+        if run.left_at is not None and run.left_at < self.restart_started_at:
+            return None  # left items live in memory only: a restart forgets them
         return run
 
     def cancel(self, queue_id: int) -> int:
@@ -251,27 +343,68 @@ class Model:
             return None
         return next((other for other in self.builds_of(run.job) if other.building), None)
 
+    def executor_free(self) -> bool:
+        limit = self.settings.executors
+        return limit is None or sum(run.building for run in self.runs) < limit
+
+    # restarts
+
+    def restart(self, seconds: float) -> bool:
+        """From now on for `seconds`, Jenkins is restarting: the API answers 503 and nothing
+        starts. During a restart this only moves its end (0: it ends now); returns whether
+        this began a new restart."""
+        now = time.time()
+        began = not self.restarting()
+        if began:
+            self.restart_started_at = now
+        self.restart_ends_at = now + seconds
+        return began
+
+    def restarting(self) -> bool:
+        return time.time() < self.restart_ends_at
+
     # builds
 
     def advance(self) -> None:
-        """Ends builds and starts queue items whose time has come, at the exact times they were due."""
+        """Ends builds and starts queue items whose time has come, at the exact times they were due.
+        While Jenkins restarts, no executor takes anything: the queue waits (it survives restarts)."""
         now = time.time()
-        while self._end_due(now) or self._start_due(now):
+        while self._end_due(now) or (not self.restarting() and self._start_due(now)):
             pass
 
     def _end_due(self, now: float) -> bool:
-        due = [run for run in self.runs if run.building and not run.override.hang and run.started_at + run.seconds <= now]
+        due = [run for run in self.runs if run.building and min(run.planned_end(), run.stop_at or math.inf) <= now]
         for run in due:
-            self.end(run, run.override.result, at=run.started_at + run.seconds)
+            if run.planned_end() <= (run.stop_at or math.inf):
+                # A build that finishes before the stop takes effect keeps its own result.
+                self.end(run, run.override.result, at=run.planned_end())
+            else:
+                self.end(run, "ABORTED", at=run.stop_at, stopped_by=run.stop_asked_by)
         return bool(due)
 
     def _start_due(self, now: float) -> bool:
         started = False
         for run in self.waiting():
-            if run.ready_at <= now and self.blocker(run) is None:
-                self._start(run, at=max(run.ready_at, self._free_since(run.job)))
+            if run.ready_at <= now and self.blocker(run) is None and self.executor_free():
+                self._start(run, at=max(run.ready_at, self._free_since(run.job), self._executor_free_since(),
+                                        self.restart_ends_at))
                 started = True
         return started
+
+    def _executor_free_since(self) -> float:
+        """With few executors, when one last became free (a close approximation: when any build ended)."""
+        if self.settings.executors is None:
+            return 0.0
+        return max((run.finished_at for run in self.runs if run.finished_at), default=0.0)
+
+    def stop(self, run: Run, user: str) -> None:
+        """Asks a running build to stop: at once, or after stop_seconds, as a pipeline reacts."""
+        if not run.building or run.stop_at is not None:
+            return
+        if self.settings.stop_seconds <= 0:
+            self.end(run, "ABORTED", stopped_by=user)
+            return
+        run.stop_at, run.stop_asked_by = time.time() + self.settings.stop_seconds, user
 
     def _free_since(self, job: Job) -> float:
         """When the job's last build ended: a blocked item starts then, not at the next tick."""
@@ -311,10 +444,12 @@ class Model:
 
     def notification(self, run: Run, phase: str) -> dict:
         """The Notification plugin's JSON for one phase of a build."""
+        # The plugin sends the parameters as environment variables (text), leaving out sensitive ones.
+        parameters = {p.name: p.shown(run.parameters[p.name]) for p in run.definitions if p.type != "password"}
         build = {
             "full_url": f"{self.root}/{run.job.path}{run.number}/", "number": run.number,
             "queue_id": run.queue_id, "phase": phase, "duration": run.duration_ms(),
-            "url": f"{run.job.path}{run.number}/", "parameters": dict(run.parameters),
+            "url": f"{run.job.path}{run.number}/", "parameters": parameters,
         }
         if run.result is not None:
             build["status"] = run.result
@@ -333,6 +468,7 @@ class Model:
         self.overrides.clear()
         self.faults.clear()
         self.settings = _copy_settings(self.initial_settings)
+        self.restart_ends_at = min(self.restart_ends_at, time.time())
 
 
 def _copy_settings(settings: Settings) -> Settings:
@@ -363,7 +499,7 @@ def console_lines(run: Run, build_seconds: float) -> List[str]:
 
 
 def _script_output(run: Run) -> List[str]:
-    lines = ["+ ./deploy.sh"] + [f"deploy: {name}={value}" for name, value in run.parameters.items()]
+    lines = ["+ ./deploy.sh"] + [f"deploy: {p.name}={p.shown(run.parameters[p.name])}" for p in run.definitions]
     return lines + [
         "deploy: fetching the release artifact",
         "deploy: stopping the old instances",
@@ -535,6 +671,14 @@ class JenkinsApi:
         self.instance = secrets.token_hex(4)
         self.crumbs: Dict[str, str] = {}  # session id -> crumb
 
+    def restart(self, seconds: float) -> None:
+        """Jenkins restarts for `seconds` (see Model.restart): web sessions, and so crumbs, are
+    gone afterwards (a new instance id says so)."""
+        with self.model.lock:
+            if self.model.restart(seconds):
+                self.crumbs.clear()
+                self.instance = secrets.token_hex(4)
+
     def answer(self, request: Request) -> Reply:
         with self.model.lock:
             fault = self.model.take_fault(request.path)
@@ -544,6 +688,8 @@ class JenkinsApi:
             self.model.advance()
             if fault and fault.status:
                 reply = html_reply(fault.status, FAULT_PAGES.get(fault.status, "Error"))
+            elif self.model.restarting():
+                reply = html_reply(503, RESTARTING_PAGE)  # before authentication, as Jenkins starting up does
             else:
                 reply = self._refusal(request) or self._route(request)
         reply.headers.update({"X-Jenkins": JENKINS_VERSION, "X-Jenkins-Session": self.instance})
@@ -654,9 +800,7 @@ class JenkinsApi:
         if not job.parameters:
             return html_reply(500, "java.lang.IllegalStateException: This build is not parameterized!")
         given = {**request.query, **_form(request)}
-        # Unknown names are dropped and missing ones take their (empty) default, as in Jenkins.
-        parameters = {name: given.get(name, "") for name in job.parameters}
-        return self._queued(self.model.trigger(job, parameters, self.user))
+        return self._queued(self.model.trigger(job, given, self.user))
 
     def _queued(self, run: Run) -> Reply:
         return Reply(201, headers={"Location": f"{self.model.root}/queue/item/{run.queue_id}/"})
@@ -669,8 +813,7 @@ class JenkinsApi:
         if method == "GET" and rest == ["consoleText"]:
             return text_reply(200, "\n".join(console_lines(run, self.model.settings.build_seconds)) + "\n")
         if method == "POST" and rest == ["stop"]:
-            if run.building:
-                self.model.end(run, "ABORTED", stopped_by=self.user)
+            self.model.stop(run, self.user)
             # Jenkins redirects back to the build page, which python-jenkins follows.
             return Reply(302, headers={"Location": self._build_url(run)})
         return html_reply(404, "Not Found")
@@ -722,9 +865,8 @@ class JenkinsApi:
         cause = {"_class": "hudson.model.Cause$UserIdCause", "shortDescription": f"Started by user {run.user}",
                  "userId": run.user, "userName": run.user}
         actions = [{"_class": "hudson.model.CauseAction", "causes": [cause]}]
-        if run.job.parameters:
-            values = [{"_class": "hudson.model.StringParameterValue", "name": name, "value": value}
-                      for name, value in run.parameters.items()]
+        if run.definitions:
+            values = [_parameter_value(p, run.parameters[p.name]) for p in run.definitions]
             actions.insert(0, {"_class": "hudson.model.ParametersAction", "parameters": values})
         return actions
 
@@ -732,7 +874,7 @@ class JenkinsApi:
         item = {
             "actions": self._actions(run), "blocked": False, "buildable": False, "id": run.queue_id,
             "inQueueSince": int(run.requested_at * 1000), "stuck": False,
-            "params": "".join(f"\n{name}={value}" for name, value in run.parameters.items()),
+            "params": "".join(f"\n{p.name}={p.shown(run.parameters[p.name])}" for p in run.definitions),
             "task": {"_class": "hudson.model.FreeStyleProject", "name": run.job.short_name,
                      "url": self._job_url(run.job), "color": _color(self.model.builds_of(run.job))},
             "url": f"queue/item/{run.queue_id}/",
@@ -744,13 +886,17 @@ class JenkinsApi:
                 "cancelled": run.cancelled_at is not None, "executable": executable}
 
     def _waiting_state(self, run: Run) -> dict:
-        """_class and why of an item still in the queue: in its quiet period, or blocked by a
-        running build of its job (after advance() an unblocked item has always started)."""
+        """_class and why of an item still in the queue: in its quiet period, blocked by a
+        running build of its job, or waiting for an executor (after advance() an item with
+        none of these reasons has always started)."""
         now = time.time()
         if now < run.ready_at:
             return {"_class": "hudson.model.Queue$WaitingItem", "timestamp": int(run.ready_at * 1000),
                     "why": f"In the quiet period. Expires in {time_span(run.ready_at - now)}"}
         blocker = self.model.blocker(run)
+        if blocker is None:
+            return {"_class": "hudson.model.Queue$BuildableItem", "buildable": True, "pending": False,
+                    "buildableStartMilliseconds": int(run.ready_at * 1000), "why": WAITING_FOR_EXECUTOR}
         estimate = self.model.estimate_ms(blocker)
         eta = time_span(estimate / 1000 - (now - blocker.started_at)) if estimate > 0 else "N/A"
         return {"_class": "hudson.model.Queue$BlockedItem", "blocked": True,
@@ -781,12 +927,23 @@ def _color(builds: List[Run]) -> str:
 
 def _parameters_property(job: Job) -> dict:
     definitions = [
-        {"_class": "hudson.model.StringParameterDefinition", "name": name, "type": "StringParameterDefinition",
-         "description": "", "defaultParameterValue": {"_class": "hudson.model.StringParameterValue",
-                                                      "name": name, "value": ""}}
-        for name in job.parameters
+        {"_class": f"hudson.model.{_java_type(p)}Definition", "name": p.name, "type": f"{_java_type(p)}Definition",
+         "description": "", "defaultParameterValue": _parameter_value(p, p.default)}
+        for p in job.parameters
     ]
     return {"_class": "hudson.model.ParametersDefinitionProperty", "parameterDefinitions": definitions}
+
+
+def _java_type(parameter: Parameter) -> str:
+    return {"string": "StringParameter", "boolean": "BooleanParameter", "password": "PasswordParameter"}[parameter.type]
+
+
+def _parameter_value(parameter: Parameter, value: Any) -> dict:
+    """A parameter value as Jenkins' API shows it: a password's value is not exported at all."""
+    shown = {"_class": f"hudson.model.{_java_type(parameter)}Value", "name": parameter.name}
+    if parameter.type != "password":
+        shown["value"] = value
+    return shown
 
 
 # ---------------------------------------------------------------------------- the control API
@@ -825,6 +982,8 @@ class ControlApi:
             seconds = float(request.json().get("seconds", 0))
             self.emulator.refuse_connections(seconds)
             return json_reply(200, {"refusing_seconds": seconds})
+        if method == "POST" and parts == ["restart"]:
+            return self._restart(request.json())
         actions = {"next-build": self._next_build, "finish": self._finish, "settings": self._settings,
                    "jobs": self._put_job, "reset": self._reset, "faults": self._add_fault}
         if method == "POST" and len(parts) == 1 and parts[0] in actions:
@@ -858,6 +1017,14 @@ class ControlApi:
         self.model.faults.append(fault)
         return json_reply(200, {"pending_faults": len(self.model.faults)})
 
+    def _restart(self, body: dict) -> Reply:
+        _known_keys(body, ("seconds",))
+        seconds = float(body.get("seconds", 0))
+        if seconds < 0:
+            raise ControlError(400, "a restart takes seconds >= 0")
+        self.emulator.api.restart(seconds)
+        return json_reply(200, {"restarting_seconds": seconds})
+
     def _finish(self, body: dict) -> Reply:
         _known_keys(body, ("job", "number", "result"))
         job = self.model.jobs.get(body["job"])
@@ -870,11 +1037,16 @@ class ControlApi:
         return json_reply(200, run.record())
 
     def _settings(self, body: dict) -> Reply:
-        _known_keys(body, ("build_seconds", "queue_seconds", "forget_seconds", "push", "notify_url", "estimates", "api_token"))
+        _known_keys(body, ("build_seconds", "queue_seconds", "forget_seconds", "push", "notify_url", "estimates",
+                           "api_token", "executors", "stop_seconds"))
         settings = self.model.settings
-        for name in ("build_seconds", "queue_seconds", "forget_seconds"):
+        for name in ("build_seconds", "queue_seconds", "forget_seconds", "stop_seconds"):
             if name in body:
                 setattr(settings, name, float(body[name]))
+        if "executors" in body:
+            settings.executors = int(body["executors"]) if body["executors"] is not None else None
+            if settings.executors is not None and settings.executors < 1:
+                raise ControlError(400, "executors is a number >= 1, or null for as many as needed")
         if "push" in body:
             settings.push = bool(body["push"])
         if "notify_url" in body:
@@ -893,8 +1065,10 @@ class ControlApi:
         if not name:
             raise ControlError(400, "a job needs a name")
         status = 200 if name in self.model.jobs else 201
-        job = self.model.put_job(name, [str(p) for p in body.get("parameters", [])], bool(body.get("concurrent")))
-        return json_reply(status, {"name": job.name, "parameters": job.parameters, "concurrent": job.concurrent})
+        parameters = [parameter_from(p) for p in body.get("parameters", [])]
+        job = self.model.put_job(name, parameters, bool(body.get("concurrent")))
+        return json_reply(status, {"name": job.name, "parameters": [p.name for p in job.parameters],
+                                   "definitions": [asdict(p) for p in job.parameters], "concurrent": job.concurrent})
 
     def _delete_job(self, name: str) -> Reply:
         with self.model.lock:
@@ -927,11 +1101,12 @@ def _result(value: Any) -> str:
 class JenkinsEmulator:
     """The emulator in-process: start() serves in background threads, stop() ends them.
 
-    jobs maps each job's full name ("folder/job") to its string parameter names ([] for a
-    job without parameters). Port 0 picks a free port.
+    jobs maps each job's full name ("folder/job") to its parameters ([] for a job without
+    parameters): names of string parameters, Parameter or {"name", "type", "default"}.
+    Port 0 picks a free port.
     """
 
-    def __init__(self, user: str, api_token: str, jobs: Mapping[str, Sequence[str]], *, port: int = 0,
+    def __init__(self, user: str, api_token: str, jobs: Mapping[str, Sequence[Any]], *, port: int = 0,
                  control_port: int = 0, notify_url: Optional[str] = None, build_seconds: float = 3.0,
                  queue_seconds: float = 0.5, forget_seconds: float = 300.0):
         settings = Settings(build_seconds=build_seconds, queue_seconds=queue_seconds,
@@ -1037,9 +1212,10 @@ def _for_log(url: str) -> str:
     return urlsplit(_without_userinfo(url))._replace(query="").geturl()
 
 
-def jobs_from_catalog(catalog: Catalog) -> Dict[str, List[str]]:
-    """One job per app, taking the parameters the app's deployments pass."""
-    return {app.jenkins_job: [name for _, name in app.jenkins_parameters] for app in catalog.apps.values()}
+def jobs_from_catalog(catalog: Catalog, extras: Sequence[Parameter] = CATALOG_EXTRA_PARAMETERS) -> Dict[str, List[Parameter]]:
+    """One job per app, taking the parameters the app's deployments pass, then the extras."""
+    return {app.jenkins_job: [Parameter(name) for _, name in app.jenkins_parameters] + list(extras)
+            for app in catalog.apps.values()}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -1,5 +1,8 @@
 """JenkinsClient against the Jenkins emulator, in-process on free ports: the real client,
-python-jenkins and HTTP, with short queue and build times."""
+python-jenkins and HTTP, with short queue and build times. The emulator behaves as real
+Jenkins does where the fakes used to be kinder: every job parameter listed, restarts, merged
+queue items, executor waits, slow stops."""
+import base64
 import json
 import signal
 import socket
@@ -16,12 +19,16 @@ from typing import Callable, List
 import pytest
 
 from deploybot.catalog import load_catalog
-from deploybot.jenkins.client import JenkinsClient, JenkinsError, JenkinsSettings
-from deploybot.jenkins.emulator import JenkinsEmulator, jobs_from_catalog
+from deploybot.jenkins.client import JenkinsClient, JenkinsError, JenkinsSettings, sent_parameters_match
+from deploybot.jenkins.emulator import RESTARTING_PAGE, WAITING_FOR_EXECUTOR, JenkinsEmulator, jobs_from_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 USER, TOKEN = "deploybot", "s3cret-api-token"
 CMS_PARAMETERS = {"VERSION": "1.4.2", "ENVIRONMENT": "staging", "REQUESTED_BY": "alice"}
+# What the emulator's catalog jobs take beyond what deploybot sends, as Jenkins received them.
+EXTRAS_RECEIVED = {"DRY_RUN": False, "CHANGE_TICKET": "", "DEPLOY_KEY": "emulated-deploy-key"}
+# ... and as the client reads them from a build: text, and no password value.
+EXTRAS_READ = {"DRY_RUN": "false", "CHANGE_TICKET": ""}
 BUILD_SECONDS, QUEUE_SECONDS = 0.3, 0.2
 
 
@@ -79,14 +86,16 @@ def test_a_build_goes_from_the_queue_to_success_with_duration_and_estimate(emula
     assert second.number == first.number + 1 and second.estimated_duration_ms == first.duration_ms
 
     received = control(emulator, "GET", "/builds")
-    assert received[0]["parameters"] == CMS_PARAMETERS  # the unknown parameter is dropped, as Jenkins does
+    # The unknown parameter is dropped and the others take their defaults, as Jenkins does.
+    assert received[0]["parameters"] == {**CMS_PARAMETERS, **EXTRAS_RECEIVED}
     assert received[0]["started_at"] - received[0]["requested_at"] == pytest.approx(QUEUE_SECONDS, abs=0.01)
 
 
 def test_a_folder_job_with_its_own_parameter_names(emulator, client):
     build = finished(client, "intranet/deploy", client.trigger("intranet/deploy", {"APP_VERSION": "2.0"}))
     assert build.result == "SUCCESS" and build.url == f"{emulator.url}/job/intranet/job/deploy/1/"
-    assert control(emulator, "GET", "/builds")[0]["parameters"] == {"APP_VERSION": "2.0", "TARGET_ENV": "", "REQUESTED_BY": ""}
+    assert control(emulator, "GET", "/builds")[0]["parameters"] == {"APP_VERSION": "2.0", "TARGET_ENV": "", "REQUESTED_BY": "",
+                                                                      **EXTRAS_RECEIVED}
 
 
 def test_a_failing_build_ends_its_console_with_the_failure(emulator, client):
@@ -114,7 +123,7 @@ def test_a_hanging_build_is_stopped_and_aborted(emulator, client):
 def test_a_second_build_of_a_job_waits_for_the_first(emulator, client):
     control(emulator, "POST", "/next-build", {"hang": True})
     first = client.trigger("deploy-cms", CMS_PARAMETERS)
-    second = client.trigger("deploy-cms", CMS_PARAMETERS)
+    second = client.trigger("deploy-cms", {**CMS_PARAMETERS, "VERSION": "1.4.3"})  # identical ones would merge
     wait_for(lambda: client.queue_item(first).build_number)
     time.sleep(QUEUE_SECONDS)
     assert client.queue_item(second).why == "Build #1 is already in progress (ETA:N/A)"
@@ -153,7 +162,7 @@ def test_a_build_whose_queue_id_never_arrived_is_found_by_its_parameters(emulato
     build = finished(client, "deploy-cms", queue_id)
     assert client.queued_with_parameters("deploy-cms", CMS_PARAMETERS) is None
     assert client.builds_with_parameters("deploy-cms", CMS_PARAMETERS, since_ms=0) == [build]
-    assert build.parameters == CMS_PARAMETERS
+    assert build.parameters == {**CMS_PARAMETERS, **EXTRAS_READ}
     assert client.builds_with_parameters("deploy-cms", CMS_PARAMETERS, since_ms=build.timestamp_ms + 1) == []
 
 
@@ -263,7 +272,7 @@ def test_notification_pushes(emulator, client, receiver):
         "name": "deploy-cms", "url": "job/deploy-cms/",
         "build": {"full_url": build.url, "number": build.number, "queue_id": queue_id, "phase": "COMPLETED",
                   "status": "SUCCESS", "duration": build.duration_ms, "url": f"job/deploy-cms/{build.number}/",
-                  "parameters": CMS_PARAMETERS},
+                  "parameters": {**CMS_PARAMETERS, **EXTRAS_READ}},  # no password
     }
 
 
@@ -296,3 +305,178 @@ def test_the_emulator_runs_as_a_program_and_stops_on_sigterm(tmp_path):
     finally:
         process.kill()
         process.communicate()
+
+
+# ---------------------------------------------------------------- what real Jenkins does (issue 13)
+
+
+def api_json(emulator: JenkinsEmulator, path: str) -> dict:
+    """What Jenkins' API itself answers, read without the client."""
+    token = base64.b64encode(f"{USER}:{TOKEN}".encode()).decode()
+    request = urllib.request.Request(f"{emulator.url}/{path}", headers={"Authorization": f"Basic {token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def listed_parameters(item: dict) -> list:
+    [action] = [a for a in item["actions"] if "parameters" in a]
+    return action["parameters"]
+
+
+def test_builds_list_every_job_parameter_and_are_found_by_what_was_sent(emulator, client):
+    control(emulator, "POST", "/settings", {"queue_seconds": 5})
+    queue_id = client.trigger("deploy-cms", CMS_PARAMETERS)
+    [item] = api_json(emulator, "queue/api/json")["items"]
+    expected = [
+        {"_class": "hudson.model.StringParameterValue", "name": "VERSION", "value": "1.4.2"},
+        {"_class": "hudson.model.StringParameterValue", "name": "ENVIRONMENT", "value": "staging"},
+        {"_class": "hudson.model.StringParameterValue", "name": "REQUESTED_BY", "value": "alice"},
+        {"_class": "hudson.model.BooleanParameterValue", "name": "DRY_RUN", "value": False},
+        {"_class": "hudson.model.StringParameterValue", "name": "CHANGE_TICKET", "value": ""},
+        {"_class": "hudson.model.PasswordParameterValue", "name": "DEPLOY_KEY"},  # the value is not exported
+    ]
+    assert listed_parameters(item) == expected
+    assert client.queued_with_parameters("deploy-cms", CMS_PARAMETERS) == queue_id
+    assert client.queued_with_parameters("deploy-cms", {**CMS_PARAMETERS, "VERSION": "1.4.20"}) is None
+    assert client.queued_with_parameters("deploy-cms", {**CMS_PARAMETERS, "DEPLOY_KEY": "emulated-deploy-key"}) is None
+
+    control(emulator, "POST", "/settings", {"queue_seconds": QUEUE_SECONDS})
+    client.cancel_queue(queue_id)
+    build = finished(client, "deploy-cms", client.trigger("deploy-cms", CMS_PARAMETERS))
+    assert listed_parameters(api_json(emulator, f"job/deploy-cms/{build.number}/api/json")) == expected
+    assert client.builds_with_parameters("deploy-cms", CMS_PARAMETERS, since_ms=0) == [build]
+    assert client.builds_with_parameters("deploy-cms", {**CMS_PARAMETERS, "REQUESTED_BY": "bob"}, since_ms=0) == []
+
+
+def test_a_boolean_parameter_sent_as_text_matches_the_json_boolean(emulator, client):
+    sent = {**CMS_PARAMETERS, "DRY_RUN": "true"}
+    build = finished(client, "deploy-cms", client.trigger("deploy-cms", sent))
+    assert build.parameters["DRY_RUN"] == "true"
+    assert client.builds_with_parameters("deploy-cms", sent, since_ms=0) == [build]
+    assert client.builds_with_parameters("deploy-cms", {**sent, "DRY_RUN": "false"}, since_ms=0) == []
+
+
+def test_what_was_sent_matches_as_a_subset():
+    listed = {"VERSION": "1.0", "DRY_RUN": False, "COUNT": 3, "KEY": object()}
+    assert sent_parameters_match({"VERSION": "1.0"}, listed)
+    assert sent_parameters_match({"DRY_RUN": "false", "COUNT": "3"}, listed)
+    assert sent_parameters_match({"DRY_RUN": "FALSE"}, listed)  # Jenkins parses booleans ignoring case
+    assert not sent_parameters_match({"DRY_RUN": "true"}, listed)
+    assert not sent_parameters_match({"VERSION": "1.0", "OTHER": ""}, listed)  # the job lacks it
+    assert not sent_parameters_match({"VERSION": "1.00"}, listed)
+    assert not sent_parameters_match({"KEY": "secret"}, {"KEY": None})  # a masked value proves nothing
+
+
+def test_identical_build_requests_merge_while_the_first_waits(emulator, client):
+    control(emulator, "POST", "/settings", {"queue_seconds": 1})
+    first = client.trigger("deploy-cms", CMS_PARAMETERS)
+    assert client.trigger("deploy-cms", CMS_PARAMETERS) == first  # the same Location
+    other = client.trigger("deploy-cms", {**CMS_PARAMETERS, "VERSION": "1.4.3"})
+    assert other != first
+    wait_for(lambda: client.queue_item(first).build_number)
+    assert client.trigger("deploy-cms", CMS_PARAMETERS) not in (first, other)  # the first has left the queue
+    records = control(emulator, "GET", "/builds")
+    assert [r["requests"] for r in records] == [2, 1, 1]
+
+
+def test_ready_items_wait_for_a_free_executor(emulator, client):
+    control(emulator, "POST", "/settings", {"executors": 1})
+    control(emulator, "POST", "/next-build", {"hang": True, "job": "deploy-cms"})
+    first = client.trigger("deploy-cms", CMS_PARAMETERS)
+    second = client.trigger("deploy-shop", CMS_PARAMETERS)
+    number = wait_for(lambda: client.queue_item(first).build_number)
+    time.sleep(QUEUE_SECONDS + 0.1)
+    waiting = client.queue_item(second)
+    assert waiting.build_number is None and waiting.why == WAITING_FOR_EXECUTOR
+
+    control(emulator, "POST", "/finish", {"job": "deploy-cms", "number": number})
+    assert wait_for(lambda: client.queue_item(second).build_number) == 1
+    first_record, second_record = control(emulator, "GET", "/builds")
+    assert second_record["started_at"] == pytest.approx(first_record["finished_at"], abs=0.05)
+
+
+def test_a_stop_takes_a_while_and_then_aborts(emulator, client):
+    control(emulator, "POST", "/settings", {"stop_seconds": 0.5})
+    control(emulator, "POST", "/next-build", {"hang": True})
+    queue_id = client.trigger("deploy-cms", CMS_PARAMETERS)
+    number = wait_for(lambda: client.queue_item(queue_id).build_number)
+    client.stop_build("deploy-cms", number)
+    assert client.build("deploy-cms", number).building  # still running right after the stop
+    build = finished(client, "deploy-cms", queue_id)
+    assert build.result == "ABORTED"
+    assert client.console_tail("deploy-cms", number, 2) == [f"Aborted by {USER}", "Finished: ABORTED"]
+
+
+def test_a_build_finishing_before_its_stop_takes_effect_keeps_its_result(emulator, client):
+    control(emulator, "POST", "/settings", {"stop_seconds": 5})
+    queue_id = client.trigger("deploy-cms", CMS_PARAMETERS)
+    number = wait_for(lambda: client.queue_item(queue_id).build_number)
+    client.stop_build("deploy-cms", number)
+    assert finished(client, "deploy-cms", queue_id).result == "SUCCESS"
+
+
+def test_a_restarting_jenkins_is_unavailable_never_missing_and_keeps_its_queue(emulator, client):
+    earlier = finished(client, "deploy-crm", client.trigger("deploy-crm", CMS_PARAMETERS))
+    control(emulator, "POST", "/settings", {"queue_seconds": 0.5})
+    queue_id = client.trigger("deploy-cms", CMS_PARAMETERS)
+    control(emulator, "POST", "/restart", {"seconds": 60})
+
+    with pytest.raises(urllib.error.HTTPError) as page:
+        api_json(emulator, "api/json")
+    assert page.value.code == 503 and RESTARTING_PAGE in page.value.read().decode()
+    reads = [lambda: client.queue_item(queue_id), lambda: client.build("deploy-crm", earlier.number),
+             lambda: client.find_build_by_queue_id("deploy-crm", 1), lambda: client.console_tail("deploy-crm", 1),
+             lambda: client.queued_with_parameters("deploy-cms", CMS_PARAMETERS),
+             lambda: client.stop_build("deploy-crm", earlier.number), lambda: client.cancel_queue(queue_id),
+             lambda: client.trigger("deploy-shop", CMS_PARAMETERS)]
+    for read in reads:
+        with pytest.raises(JenkinsError) as error:
+            read()
+        assert error.value.kind == "unavailable" and error.value.transient
+        assert str(error.value) == (f"Jenkins at {emulator.url} is unavailable right now (HTTP 503: it is starting up"
+                                    " or restarting); try again in a few minutes.")
+    assert not [b for b in control(emulator, "GET", "/builds") if b["job"] == "deploy-shop"]
+
+    # After the restart the queued item is still there and builds; the new crumb is fetched by itself.
+    time.sleep(0.5)  # past the quiet period: only the restart keeps the item waiting
+    restarted_at = time.time()
+    control(emulator, "POST", "/restart", {"seconds": 0})
+    assert finished(client, "deploy-cms", queue_id).result == "SUCCESS"
+    [cms] = [b for b in control(emulator, "GET", "/builds") if b["job"] == "deploy-cms"]
+    assert cms["started_at"] >= restarted_at
+    assert client.trigger("deploy-shop", CMS_PARAMETERS) > 0
+    # An item that had left the queue before the restart is forgotten; its build still names it.
+    assert client.queue_item(1) is None
+    assert client.find_build_by_queue_id("deploy-crm", 1) == earlier
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_a_proxy_error_on_a_queue_item_is_unavailable_not_missing(emulator, client, status):
+    queue_id = client.trigger("deploy-cms", CMS_PARAMETERS)
+    control(emulator, "POST", "/faults", {"path": f"/queue/item/{queue_id}/", "status": status})
+    with pytest.raises(JenkinsError) as error:
+        client.queue_item(queue_id)
+    assert error.value.kind == "unavailable" and f"HTTP {status}" in str(error.value)
+    assert client.queue_item(queue_id) is not None
+
+
+def test_a_404_for_a_queue_item_counts_only_while_jenkins_is_up(emulator, client):
+    queue_id = client.trigger("deploy-cms", CMS_PARAMETERS)
+    # The item answers 404 and then the front page 503: a Jenkins half up, not a forgotten item.
+    control(emulator, "POST", "/faults", {"path": f"/queue/item/{queue_id}/", "status": 404})
+    control(emulator, "POST", "/faults", {"path": "/", "status": 503})
+    with pytest.raises(JenkinsError) as error:
+        client.queue_item(queue_id)
+    assert error.value.kind == "unavailable"
+    # A 404 from a Jenkins whose front page answers is a forgotten (or never known) item.
+    assert client.queue_item(queue_id + 100) is None
+
+
+@pytest.mark.parametrize("status, kind", [(502, "timeout"), (504, "timeout"), (503, "unavailable")])
+def test_a_proxy_error_on_a_build_request(emulator, client, status, kind):
+    # After a proxy's 502 or 504 Jenkins may have queued the build: like a timeout, its fate is
+    # unknown (the deployer then watches for it). A 503 means Jenkins did not take it.
+    control(emulator, "POST", "/faults", {"path": "buildWithParameters", "status": status})
+    with pytest.raises(JenkinsError) as error:
+        client.trigger("deploy-cms", CMS_PARAMETERS)
+    assert error.value.kind == kind and error.value.transient and f"HTTP {status}" in str(error.value)
