@@ -1,10 +1,11 @@
 """What every action needs: this bot's profile, all profiles, the catalog and the database,
 loaded once per action server."""
+import logging
+from dataclasses import replace
 from functools import lru_cache
 from typing import Dict, Optional
 
 from rasa_sdk import Tracker
-from slack_sdk import WebClient
 
 from deploybot.catalog import Catalog, load_catalog
 from deploybot.deployer import Deployer
@@ -13,9 +14,13 @@ from deploybot.jenkins.client import JenkinsClient, JenkinsSettings
 from deploybot.locks import Locks
 from deploybot.permissions import Permissions
 from deploybot.profiles import AssistantProfile, current_assistant_id, load_profiles
+from deploybot.slack import web_api
 from deploybot.slack.settings import SlackSettings
-from deploybot.slack.users import SlackDirectory
+from deploybot.slack.users import USER_ID, SlackDirectory
 from deploybot.storage.database import Database, database_url, migrate
+
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -28,8 +33,19 @@ def profiles() -> Dict[str, AssistantProfile]:
     return load_profiles()
 
 
+@lru_cache(maxsize=1)
 def profile() -> AssistantProfile:
-    return profiles()[current_assistant_id()]
+    """This bot's profile. On Slack, admins given by handle are resolved to their user ids
+    once, at start (an entry that names no one is a warning); ids work as they are."""
+    configured = profiles()[current_assistant_id()]
+    directory = slack_directory()
+    handles = [entry for entry in configured.admins() if not USER_ID.match(entry)]
+    if directory is None or not handles:
+        return configured
+    ids, unknown = directory.resolve_handles(handles)
+    for entry in unknown:
+        log.warning("%s's admin %r is no Slack user's handle: it gives nobody admin rights on Slack", configured.name, entry)
+    return replace(configured, configured_admins=tuple(dict.fromkeys(configured.configured_admins + ids)))
 
 
 @lru_cache(maxsize=1)
@@ -58,7 +74,7 @@ def jenkins_client() -> JenkinsClient:
 
 
 def deployer() -> Deployer:
-    return Deployer(deployment_store(), locks(), jenkins_client(), catalog())
+    return Deployer(deployment_store(), jenkins_client(), catalog())
 
 
 @lru_cache(maxsize=1)
@@ -67,7 +83,7 @@ def slack_directory() -> Optional[SlackDirectory]:
     settings = SlackSettings.from_environ()
     if settings is None:
         return None
-    return SlackDirectory(WebClient(settings.bot_token, base_url=settings.api_url, timeout=10))
+    return SlackDirectory(web_api.web_client(settings))
 
 
 def from_slack(tracker: Tracker) -> bool:

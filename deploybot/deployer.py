@@ -14,7 +14,8 @@ from deploybot.catalog import Catalog
 from deploybot.deploy_request import RequestRejected
 from deploybot.deployments import DeploymentStore, NewDeployment, now
 from deploybot.jenkins.client import JenkinsClient, JenkinsError
-from deploybot.locks import Locks
+from deploybot.identity import NOT_A_PLAIN_ID, is_plain_id
+from deploybot.locks import check_unlocked
 from deploybot.storage.models import Deployment
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,6 @@ log = logging.getLogger(__name__)
 @dataclass
 class Deployer:
     store: DeploymentStore
-    locks: Locks
     jenkins: JenkinsClient
     catalog: Catalog
 
@@ -31,8 +31,10 @@ class Deployer:
         """Records and triggers the deployment; returns what to tell the requester.
         RequestRejected when a lock or another active deployment stands in the way."""
         request = new.request
-        self.locks.check(request.app, request.environment)
-        record = self.store.begin(new)
+        if not is_plain_id(new.requested_by):  # the last check before the id becomes a job parameter
+            raise RequestRejected(NOT_A_PLAIN_ID)
+        # The lock check and the record in one transaction: a lock set at the same moment wins or comes after.
+        record = self.store.begin(new, check=lambda session: check_unlocked(session, request.app, request.environment))
         parameters = self.catalog.app(request.app).job_parameters(request.version, request.environment, new.requested_by)
         name = self.catalog.app(request.app).name
         what = f"{name} {request.version} to {request.environment}"

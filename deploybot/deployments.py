@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from deploybot.catalog import Catalog
 from deploybot.deploy_request import DeployRequest, RequestRejected
 from deploybot.storage.database import Database
+from deploybot.storage.gates import take_environment_gate
 from deploybot.storage.models import Deployment
 
 ACTIVE_STATES = ("confirmed", "queued", "running")
@@ -75,8 +77,10 @@ class DeploymentStore:
 
     # -- creating ------------------------------------------------------------------
 
-    def begin(self, new: NewDeployment) -> Deployment:
-        """Records a confirmed deployment; AlreadyDeploying when one is active."""
+    def begin(self, new: NewDeployment, check: Optional[Callable[[Session], None]] = None) -> Deployment:
+        """Records a confirmed deployment; AlreadyDeploying when one is active. check runs in
+        the same transaction, after the environment's gate is taken (the lock check), and
+        may refuse with RequestRejected: nothing is recorded then."""
         request = new.request
         record = Deployment(
             assistant=new.assistant, app=request.app, environment=request.environment,
@@ -89,6 +93,10 @@ class DeploymentStore:
         )
         try:
             with self.db.transaction() as session:
+                take_environment_gate(session, request.environment)
+                if check is not None:
+                    check(session)
+                record.confirmed_at = now()  # inside the gate: orders it against locks
                 session.add(record)
         except IntegrityError:
             active = self.active_for(request.app, request.environment)

@@ -8,10 +8,12 @@ from typing import List, Optional
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from deploybot.deploy_request import RequestRejected
 from deploybot.deployments import ago, now, utc
 from deploybot.storage.database import Database
+from deploybot.storage.gates import take_environment_gate
 from deploybot.storage.models import Lock
 
 NO_REASON = "no reason given"
@@ -48,6 +50,7 @@ class Locks:
     def lock(self, user: str, environment: str, app: Optional[str], reason: str) -> str:
         try:
             with self.db.transaction() as session:
+                take_environment_gate(session, environment)  # a deployment starting now waits, or came first
                 session.add(Lock(scope=scope_of(environment, app), environment=environment, app=app,
                                  reason=reason, locked_by=user, locked_at=now()))
         except IntegrityError:
@@ -75,9 +78,8 @@ class Locks:
 
     def covering(self, environment: str, app: Optional[str] = None) -> List[Lock]:
         """The environment's lock and, with an app, the app's lock there."""
-        scopes = [scope_of(environment, None)] + ([scope_of(environment, app)] if app else [])
         with self.db.transaction() as session:
-            return list(session.scalars(select(Lock).where(Lock.scope.in_(scopes)).order_by(Lock.id)))
+            return covering_locks(session, environment, app)
 
     def all(self) -> List[Lock]:
         with self.db.transaction() as session:
@@ -85,6 +87,18 @@ class Locks:
 
     def check(self, app: str, environment: str) -> None:
         """RequestRejected when a lock stops deploying the app to the environment."""
-        locks = self.covering(environment, app)
-        if locks:
-            raise RequestRejected(f"No: {describe(locks[0])}. The owner or an admin can unlock it.")
+        with self.db.transaction() as session:
+            check_unlocked(session, app, environment)
+
+
+def covering_locks(session: Session, environment: str, app: Optional[str] = None) -> List[Lock]:
+    scopes = [scope_of(environment, None)] + ([scope_of(environment, app)] if app else [])
+    return list(session.scalars(select(Lock).where(Lock.scope.in_(scopes)).order_by(Lock.id)))
+
+
+def check_unlocked(session: Session, app: str, environment: str) -> None:
+    """RequestRejected when a lock stops deploying the app to the environment (in the caller's
+    transaction: DeploymentStore.begin runs it inside the environment's gate)."""
+    locks = covering_locks(session, environment, app)
+    if locks:
+        raise RequestRejected(f"No: {describe(locks[0])}. The owner or an admin can unlock it.")

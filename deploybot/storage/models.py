@@ -109,3 +109,13 @@ class SlackDelivery(Base):
     id = Column(Integer, primary_key=True)
     key = Column(String(255), nullable=False)        # "event:Ev..." or "message:C...:1732...."
     received_at = Column(DateTime(timezone=True), nullable=False, index=True)
+
+
+class EnvironmentGate(Base):
+    """Written first by every lock and every deployment start in an environment, so that
+    they take turns (deploybot.storage.gates says why)."""
+
+    __tablename__ = "environment_gates"
+
+    environment = Column(String(32), primary_key=True)
+    turns = Column(Integer, nullable=False)

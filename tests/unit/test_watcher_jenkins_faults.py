@@ -1,0 +1,190 @@
+"""The watcher when Jenkins behaves as a real one does: restarts, proxy errors, forgotten queue
+items, builds listing more parameters than deploybot sent. The real Watcher, Deployer and
+JenkinsClient, a SQLite database in a temporary directory and the Jenkins emulator over
+HTTP; only the Rasa side is replaced, by a reporter that records what it would say."""
+import time
+from datetime import timedelta
+from typing import Callable, List, Tuple
+
+import pytest
+
+from deploybot.catalog import load_catalog
+from deploybot.deploy_request import DeployRequest
+from deploybot.deployer import Deployer
+from deploybot.deployments import DeploymentStore, NewDeployment, now
+from deploybot.jenkins.client import JenkinsClient, JenkinsSettings
+from deploybot.jenkins.emulator import JenkinsEmulator, jobs_from_catalog
+from deploybot.profiles import load_profiles
+from deploybot.storage.database import Database, migrate
+from deploybot.storage.models import Deployment
+from deploybot.watcher import Watcher
+
+from tests.unit.test_jenkins_client import TOKEN, USER, control
+
+CATALOG = load_catalog()
+BUILD_SECONDS, QUEUE_SECONDS = 0.3, 0.2
+
+
+class RecordingReporter:
+    """Stands in for RasaReporter: records each report it would put into the conversation
+    and, like a delivered one, answers True."""
+
+    def __init__(self):
+        self.sent: List[Tuple[int, str, str]] = []
+
+    def send(self, deployment: Deployment, report: str) -> bool:
+        self.sent.append((deployment.id, report, deployment.state))
+        return True
+
+
+class RecordingNotifier:
+    def __init__(self):
+        self.posts: List[Tuple[str, str]] = []
+
+    def post(self, channel: str, text: str) -> None:
+        self.posts.append((channel, text))
+
+
+@pytest.fixture
+def emulator():
+    emulator = JenkinsEmulator(USER, TOKEN, jobs_from_catalog(CATALOG), build_seconds=BUILD_SECONDS,
+                               queue_seconds=QUEUE_SECONDS, forget_seconds=300)
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def db(tmp_path):
+    url = f"sqlite:///{tmp_path / 'deploybot.db'}"
+    migrate(url)
+    return Database(url)
+
+
+@pytest.fixture
+def store(db) -> DeploymentStore:
+    return DeploymentStore(db, CATALOG)
+
+
+@pytest.fixture
+def client(emulator) -> JenkinsClient:
+    return JenkinsClient(JenkinsSettings(emulator.url, USER, TOKEN, timeout=1))
+
+
+@pytest.fixture
+def reporter() -> RecordingReporter:
+    return RecordingReporter()
+
+
+@pytest.fixture
+def watcher(store, client, reporter) -> Watcher:
+    # poll_seconds=0: a deployment whose trigger went unanswered is looked for at once.
+    return Watcher(store=store, jenkins=client, reporter=reporter, notifier=RecordingNotifier(),
+                   profiles=load_profiles(), catalog=CATALOG, assistant="marvin", poll_seconds=0,
+                   build_timeout_seconds=60)
+
+
+def deploy(store, client, app="cms", version="1.4.2", user="alice") -> Tuple[int, str]:
+    """Starts a deployment as the bot's yes does; returns its id and the reply."""
+    new = NewDeployment(assistant="marvin", request=DeployRequest(app, version, "staging"), kind="deploy",
+                        requested_by=user, conversation_id=user, output_channel="rest", requested_at=now())
+    reply = Deployer(store, client, CATALOG).start(new)
+    [record] = [d for d in store.active(app, "staging") if d.requested_by == user]
+    return record.id, reply
+
+
+def rounds_until(watcher: Watcher, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        watcher.round()
+        if condition():
+            return
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def jenkins_has(emulator, wanted: Callable[[dict], object], timeout: float = 5.0) -> None:
+    """Waits until the emulator records a build request (or build) like that."""
+    deadline = time.monotonic() + timeout
+    while not any(wanted(build) for build in control(emulator, "GET", "/builds")):
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def succeeded_and_reported_once(store, reporter, deployment_id: int) -> bool:
+    return (store.get(deployment_id).state == "succeeded"
+            and [(i, r) for i, r, _ in reporter.sent] == [(deployment_id, "start"), (deployment_id, "outcome")])
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_a_proxy_or_restart_error_on_the_queue_item_keeps_the_deployment_queued_and_busy(
+        emulator, store, db, client, watcher, reporter, status):
+    control(emulator, "POST", "/settings", {"queue_seconds": 1})
+    deployment_id, _ = deploy(store, client)
+    queue_id = store.get(deployment_id).queue_id
+    control(emulator, "POST", "/faults", {"path": f"/queue/item/{queue_id}/", "status": status})
+
+    watcher.round()
+    record = store.get(deployment_id)
+    assert record.state == "queued" and record.error is None
+    assert store.active_for("cms", "staging").id == deployment_id  # still busy: its fate is unknown
+    assert reporter.sent == []
+
+    rounds_until(watcher, lambda: succeeded_and_reported_once(store, reporter, deployment_id))
+
+
+def test_a_restart_keeps_deployments_busy_and_left_items_it_forgot_are_found_by_queue_id(
+        emulator, store, db, client, watcher, reporter):
+    control(emulator, "POST", "/next-build", {"job": "deploy-cms", "hang": True})
+    running_id, _ = deploy(store, client, app="cms")
+    rounds_until(watcher, lambda: store.get(running_id).state == "running")
+    # This one's build starts before the watcher looks again; the restart then forgets its
+    # (left) queue item, so only the build's queueId tells where it went.
+    control(emulator, "POST", "/next-build", {"job": "deploy-shop", "hang": True})
+    started_id, _ = deploy(store, client, app="shop")
+    queue_id = store.get(started_id).queue_id
+    jenkins_has(emulator, lambda build: build["queue_id"] == queue_id and build["started_at"])
+    control(emulator, "POST", "/restart", {"seconds": 60})
+
+    for _ in range(3):
+        watcher.round()
+    assert [store.get(i).state for i in (running_id, started_id)] == ["running", "queued"]
+    assert {d.id for d in store.active()} == {running_id, started_id}
+
+    control(emulator, "POST", "/restart", {"seconds": 0})
+    rounds_until(watcher, lambda: store.get(started_id).state == "running")
+    for job, deployment_id in (("deploy-cms", running_id), ("deploy-shop", started_id)):
+        control(emulator, "POST", "/finish", {"job": job, "number": store.get(deployment_id).build_number})
+    rounds_until(watcher, lambda: all(store.get(i).state == "succeeded" for i in (running_id, started_id)))
+    for deployment_id in (running_id, started_id):
+        assert [r for i, r, _ in reporter.sent if i == deployment_id] == ["start", "outcome"]
+
+
+def test_a_build_request_answered_too_late_is_found_though_the_build_lists_more_parameters(
+        emulator, store, db, client, watcher, reporter):
+    # Jenkins queues the build but answers after the client's 1 s timeout.
+    control(emulator, "POST", "/faults", {"path": "buildWithParameters", "delay": 2})
+    deployment_id, reply = deploy(store, client)
+    assert reply.startswith("Jenkins did not answer in time")
+    assert store.get(deployment_id).state == "confirmed"
+    jenkins_has(emulator, lambda build: build["job"] == "deploy-cms")  # the request is in Jenkins' queue
+    # Long enough ago that a watcher not finding the build would give it up as never started.
+    store.annotate(deployment_id, confirmed_at=now() - timedelta(seconds=100))
+
+    rounds_until(watcher, lambda: succeeded_and_reported_once(store, reporter, deployment_id))
+    [build] = control(emulator, "GET", "/builds")
+    assert store.get(deployment_id).build_number == build["number"]
+    assert set(build["parameters"]) > {"VERSION", "ENVIRONMENT", "REQUESTED_BY"}  # DRY_RUN and the rest too
+
+
+def test_a_queue_item_a_healthy_jenkins_no_longer_knows_and_no_build_came_from_is_a_failure(
+        emulator, store, db, client, watcher, reporter):
+    control(emulator, "POST", "/settings", {"queue_seconds": 5, "forget_seconds": 0})
+    deployment_id, _ = deploy(store, client)
+    client.cancel_queue(store.get(deployment_id).queue_id)  # behind the bot's back: the item is gone
+
+    watcher.round()
+    record = store.get(deployment_id)
+    assert (record.state, record.active_key) == ("failed", None)
+    assert record.error == f"Jenkins dropped queue item {record.queue_id} before a build started."
+    assert [(r, state) for _, r, state in reporter.sent] == [("outcome", "failed")]
