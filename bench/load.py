@@ -81,7 +81,7 @@ def post_turn(bot: Bot, sender: str, text: str, timeout: float) -> List[str]:
     """The bot's reply texts; FailedTurn on a non-200 status, an exception or a timeout."""
     body = json.dumps({"sender": sender, "message": text}).encode()
     request = urllib.request.Request(f"{bot.url}/webhooks/rest/webhook", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {bot.token}"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             raw = response.read()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, Mapping, Optional, Tuple
 
@@ -41,6 +41,12 @@ class AssistantProfile:
     promote_from: Optional[str] = None
     # Slack: whether a top-level request starts a thread for the replies and reports.
     slack_start_threads: bool = True
+    # Slack: the workspaces (team ids) whose events count; empty: any (set it in production).
+    slack_team_ids: Tuple[str, ...] = ()
+    # Input channels where the caller names the sender (REST, callback): on unless switched off.
+    channels: Mapping[str, bool] = field(default_factory=dict)
+    # Whether the profile named its admins; a profile that does not gets the others' admins.
+    admins_given: bool = True
     personality: Mapping[str, object] = field(default_factory=dict)
 
     @property
@@ -58,6 +64,9 @@ class AssistantProfile:
 
     def serves(self, environment: str) -> bool:
         return environment in self.environments
+
+    def channel_enabled(self, channel: str) -> bool:
+        return bool(self.channels.get(channel, True))
 
     def admins(self, environ: Mapping[str, str] = os.environ) -> Tuple[str, ...]:
         """Admins from the profile plus DEPLOYBOT_ADMINS (comma-separated user ids)."""
@@ -106,6 +115,10 @@ def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> A
         raise ProfileError(f"{where}: who_may_deploy is 'everyone' or 'granted', got {who!r}")
     build_systems = raw.get("build_systems") or {}
     jenkins = raw.get("jenkins") or {}
+    slack = raw.get("slack") or {}
+    channels = raw.get("channels") or {}
+    if not isinstance(channels, dict) or not all(isinstance(v, bool) for v in channels.values()):
+        raise ProfileError(f"{where}: channels is a mapping like {{rest: false}}, got {channels!r}")
     prefix = assistant_id.upper()
     return AssistantProfile(
         id=assistant_id,
@@ -124,7 +137,11 @@ def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> A
         poll_seconds=float(environ.get("DEPLOYBOT_POLL_SECONDS") or parse_duration(jenkins.get("poll_interval", "5s"), f"{where}: jenkins.poll_interval")),
         build_timeout_seconds=int(environ.get("DEPLOYBOT_BUILD_TIMEOUT_SECONDS") or parse_duration(jenkins.get("build_timeout", "30m"), f"{where}: jenkins.build_timeout")),
         promote_from=raw.get("promote_from"),
-        slack_start_threads=bool((raw.get("slack") or {}).get("start_threads", True)),
+        slack_start_threads=bool(slack.get("start_threads", True)),
+        slack_team_ids=tuple(str(t) for t in slack.get("team_ids") or ())
+        + tuple(t.strip() for t in environ.get(f"{prefix}_SLACK_TEAM_IDS", "").split(",") if t.strip()),
+        channels=channels,
+        admins_given="admins" in raw,
         personality=raw.get("personality") or {},
     )
 
@@ -135,6 +152,9 @@ def load_profiles(directory: Path | str = DEFAULT_PROFILES_DIR, environ: Mapping
     if not paths:
         raise ProfileError(f"{directory}: no assistant profiles (*.yml)")
     profiles = {path.stem: load_profile(path, environ) for path in paths}
+    # A bot without its own admins (Marvin) is run by the admins of the others (Bender's).
+    everyones_admins = tuple(dict.fromkeys(a for p in profiles.values() if p.admins_given for a in p.configured_admins))
+    profiles = {key: p if p.admins_given else replace(p, configured_admins=everyones_admins) for key, p in profiles.items()}
     owners: Dict[str, str] = {}
     for profile in profiles.values():
         for environment in profile.environments:

@@ -5,9 +5,10 @@ and, when JENKINS_URL is unset, the Jenkins emulator with quick demo builds.
     python -m deploybot.stack --chat     # `make run`: the same, plus the terminal chat
 
 Ports come from the profiles (MARVIN_PORT, BENDER_PORT, ..._ACTIONS_PORT override them).
-The Rasa HTTP API needs DEPLOYBOT_API_TOKEN; when it is unset a token is generated and
-printed, and so is DEPLOYBOT_JENKINS_PUSH_TOKEN, which protects the endpoint Jenkins'
-Notification plugin posts to. A bot's action servers run actions only for callers that
+Each bot's Rasa HTTP API, and its REST and callback channels, need that bot's API token,
+<BOT>_API_TOKEN (MARVIN_API_TOKEN, BENDER_API_TOKEN); when one is unset a token is
+generated and printed, and so is DEPLOYBOT_JENKINS_PUSH_TOKEN, which protects the endpoint
+Jenkins' Notification plugin posts to. A bot's action servers run actions only for callers that
 send its <BOT>_ACTIONS_TOKEN (generated when unset), that is, for that bot's Rasa servers. Each process logs to var/log/<process>.log
 (DEPLOYBOT_VAR_DIR moves var/).
 """
@@ -120,13 +121,18 @@ def replica_name(base: str, index: int) -> str:
     return base if index == 0 else f"{base}-{index + 1}"
 
 
-def plan(profiles: Mapping[str, AssistantProfile], model: Path, token: str, push_token: str,
+def api_token_variable(profile: AssistantProfile) -> str:
+    return f"{profile.id.upper()}_API_TOKEN"
+
+
+def plan(profiles: Mapping[str, AssistantProfile], model: Path, tokens: Mapping[str, str], push_token: str,
          chat_port: int, environ: Mapping[str, str]) -> List[Process]:
     """The processes of the stack, with each bot's own endpoints."""
     jenkins, emulator = with_jenkins_emulator(profiles, push_token, environ)
     base = {**environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": os.getcwd()}
     processes = [emulator] if emulator else []
     for profile in profiles.values():
+        token = tokens[profile.id]  # each bot's own: one bot's token opens nothing of the other's
         slack = slack_environment(profile, environ)
         # Each bot's Rasa servers prove themselves to that bot's action servers only.
         actions_token, _ = secret(environ, f"{profile.id.upper()}_ACTIONS_TOKEN")
@@ -135,7 +141,7 @@ def plan(profiles: Mapping[str, AssistantProfile], model: Path, token: str, push
                 Process(
                     name=replica_name(f"{profile.id}-actions", index),
                     command=[sys.executable, "-m", "deploybot.action_server", "--host", HOST, "--port", str(port)],
-                    env={**base, **jenkins, **slack, ASSISTANT_ENV: profile.id, "DEPLOYBOT_API_TOKEN": token,
+                    env={**base, **jenkins, **slack, ASSISTANT_ENV: profile.id, API_TOKEN_ENV: token,
                          ACTIONS_TOKEN_ENV: actions_token, "DEPLOYBOT_JENKINS_PUSH_TOKEN": push_token, "DEPLOYBOT_MANAGEMENT_URL": management_url(chat_port)},
                     ready_url=f"http://{HOST}:{port}/health",
                 )
@@ -275,10 +281,14 @@ def main(argv=None) -> int:
         print(f"No trained model at {args.model}: run `make train` first.", file=sys.stderr)
         return 2
     profiles = load_profiles()
-    token, generated = secret(os.environ, "DEPLOYBOT_API_TOKEN")
+    tokens, generated = {}, []
+    for profile in profiles.values():
+        tokens[profile.id], new = secret(os.environ, api_token_variable(profile))
+        if new:
+            generated.append(profile)
     push_token, push_generated = secret(os.environ, "DEPLOYBOT_JENKINS_PUSH_TOKEN")
     chat_port = callback_port(os.environ)
-    stack = Stack(plan(profiles, Path(args.model), token, push_token, chat_port, os.environ))
+    stack = Stack(plan(profiles, Path(args.model), tokens, push_token, chat_port, os.environ))
 
     signal.signal(signal.SIGTERM, _raise_stopped)
     signal.signal(signal.SIGINT, _raise_stopped)
@@ -289,15 +299,16 @@ def main(argv=None) -> int:
         stack.wait_until_ready()
         for profile in profiles.values():
             print(f"{profile.name}: http://{HOST}:{profile.rasa_port} (deploys to {', '.join(profile.environments)}; actions on port {profile.actions_port})", flush=True)
-        if generated:
-            print(f"Rasa HTTP API token (generated; set DEPLOYBOT_API_TOKEN to choose one): {token}", flush=True)
+        for profile in generated:
+            print(f"{profile.name}'s API token (generated; set {api_token_variable(profile)} to choose one):"
+                  f" {tokens[profile.id]}", flush=True)
         if push_generated and os.environ.get("JENKINS_URL"):
             print(f"Jenkins push token (generated; set DEPLOYBOT_JENKINS_PUSH_TOKEN to choose one): {push_token}", flush=True)
         if not os.environ.get("JENKINS_URL"):
             print(f"Jenkins: the emulator ({LOG_DIR}/jenkins-emulator.log); set JENKINS_URL to use a real Jenkins", flush=True)
         threading.Thread(target=stack.supervise, name="supervisor", daemon=True).start()
         if args.chat:
-            run_chat(profiles, chat_port, user=args.user)
+            run_chat(profiles, chat_port, tokens, user=args.user)
         else:
             print("Ready. Ctrl-C stops everything.", flush=True)
             while True:

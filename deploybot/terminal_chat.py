@@ -12,7 +12,8 @@ channel's name (the management view; see deploybot.notifier).
 Commands: /user NAME switches who you are, /quit (or Ctrl-D) leaves.
 
 `make run` starts the bots and this chat together. To chat with bots that `make serve`
-already runs: python -m deploybot.terminal_chat [--user NAME]
+already runs: python -m deploybot.terminal_chat [--user NAME], with each bot's API token in
+MARVIN_API_TOKEN and BENDER_API_TOKEN (the callback channel refuses messages without it).
 """
 from __future__ import annotations
 
@@ -102,20 +103,30 @@ def start_receiver(port: int, profiles: Mapping[str, AssistantProfile], printer:
     return server
 
 
-def send(profile: AssistantProfile, user: str, text: str) -> Tuple[bool, str]:
+def send(profile: AssistantProfile, token: str, user: str, text: str) -> Tuple[bool, str]:
     body = json.dumps({"sender": user, "message": text}).encode()
     request = urllib.request.Request(
-        f"http://{HOST}:{profile.rasa_port}/webhooks/callback/webhook",
-        data=body, headers={"Content-Type": "application/json"}, method="POST",
+        f"http://{HOST}:{profile.rasa_port}/webhooks/callback/webhook", data=body, method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )
     try:
         with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS):
             return True, ""
+    except urllib.error.HTTPError as error:
+        return False, f"{profile.name} refused the message: {_error_text(error)}"
     except (urllib.error.URLError, OSError) as error:
         return False, f"could not reach {profile.name} ({error})"
 
 
-def run_chat(profiles: Mapping[str, AssistantProfile], callback_port: int, user: Optional[str] = None) -> None:
+def _error_text(error: urllib.error.HTTPError) -> str:
+    try:
+        return json.loads(error.read()).get("error") or f"HTTP {error.code}"
+    except (ValueError, AttributeError):
+        return f"HTTP {error.code}"
+
+
+def run_chat(profiles: Mapping[str, AssistantProfile], callback_port: int, tokens: Mapping[str, str],
+             user: Optional[str] = None) -> None:
     user = user or getpass.getuser()
     names = {p.name.lower(): p.id for p in profiles.values()}
     last_bot: Optional[str] = None
@@ -146,7 +157,7 @@ def run_chat(profiles: Mapping[str, AssistantProfile], callback_port: int, user:
             if last_bot is None:
                 printer.say(f"(start with a bot's name: {' or '.join(p.name for p in profiles.values())})")
                 continue
-            ok, problem = send(profiles[last_bot], user, line)
+            ok, problem = send(profiles[last_bot], tokens.get(last_bot, ""), user, line)
             if not ok:
                 printer.say(f"({problem})")
     finally:
@@ -165,7 +176,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Chat with the running bots in this terminal.")
     parser.add_argument("--user", default=None, help="who you are (default: your login name)")
     args = parser.parse_args(argv)
-    run_chat(load_profiles(), callback_port(), user=args.user)
+    profiles = load_profiles()
+    tokens = {p.id: os.environ.get(f"{p.id.upper()}_API_TOKEN", "") for p in profiles.values()}
+    missing = [f"{p.id.upper()}_API_TOKEN" for p in profiles.values() if not tokens[p.id]]
+    if missing:
+        raise SystemExit(f"Set {' and '.join(missing)} (make serve prints them): the bots accept messages only with them.")
+    run_chat(profiles, callback_port(), tokens, user=args.user)
 
 
 if __name__ == "__main__":

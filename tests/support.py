@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
-from deploybot.slack.fake_api import FakeSlack
+from deploybot.slack.fake_api import TEAM_ID, FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "deploybot.tar.gz"
-TOKEN = "test-token-not-secret"
+# Each bot's API token (<BOT>_API_TOKEN): its Rasa HTTP API and its REST and callback channels.
+TOKENS = {"marvin": "marvin-test-token-not-secret", "bender": "bender-test-token-not-secret"}
 # Admins of the test stack (DEPLOYBOT_ADMINS), in addition to the profile's.
 ADMIN = "UADMIN0001"
 
@@ -29,10 +30,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http(method: str, url: str, body=None, timeout: float = 60):
+def http(method: str, url: str, body=None, timeout: float = 60, headers: Optional[Dict[str, str]] = None):
     """(status, parsed JSON or text) of a real HTTP request."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status, raw = response.status, response.read()
@@ -53,27 +55,36 @@ class Bot:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def token(self) -> str:
+        return TOKENS[self.id]
+
     def say(self, sender: str, text: str) -> List[dict]:
-        """A user message over the REST channel; returns the bot's replies."""
-        status, replies = http("POST", f"{self.url}/webhooks/rest/webhook", {"sender": sender, "message": text})
+        """A user message over the REST channel (with the bot's API token); returns the bot's replies."""
+        status, replies = self.post_rest({"sender": sender, "message": text})
         assert status == 200, replies
         return replies
+
+    def post_rest(self, body, headers: Optional[Dict[str, str]] = None):
+        """(status, answer) of a REST channel request; with the bot's token unless headers say otherwise."""
+        return http("POST", f"{self.url}/webhooks/rest/webhook", body,
+                    headers={"Authorization": f"Bearer {self.token}"} if headers is None else headers)
 
     def texts(self, sender: str, text: str) -> List[str]:
         return [r.get("text", "") for r in self.say(sender, text)]
 
     def parse(self, text: str) -> dict:
-        status, parsed = http("POST", f"{self.url}/model/parse?token={TOKEN}", {"text": text})
+        status, parsed = http("POST", f"{self.url}/model/parse?token={self.token}", {"text": text})
         assert status == 200, parsed
         return parsed
 
     def tracker(self, sender: str) -> dict:
-        status, tracker = http("GET", f"{self.url}/conversations/{sender}/tracker?token={TOKEN}")
+        status, tracker = http("GET", f"{self.url}/conversations/{sender}/tracker?token={self.token}")
         assert status == 200, tracker
         return tracker
 
     def add_events(self, sender: str, events: List[dict]) -> None:
-        status, body = http("POST", f"{self.url}/conversations/{sender}/tracker/events?token={TOKEN}", events)
+        status, body = http("POST", f"{self.url}/conversations/{sender}/tracker/events?token={self.token}", events)
         assert status == 200, body
 
     def said(self, sender: str) -> List[str]:
@@ -139,11 +150,12 @@ TRUSTED_BUILD_SYSTEM = "B0JENKINS1"  # Marvin's trusted build system in the test
 
 
 def slack_settings(fake: FakeSlack) -> Dict[str, str]:
-    """The environment that makes both bots Slack apps talking to the fake."""
+    """The environment that makes both bots Slack apps of the fake's workspace talking to the fake."""
     settings = {"SLACK_API_URL": fake.api_url, "MARVIN_TRUSTED_BUILD_SYSTEMS": TRUSTED_BUILD_SYSTEM}
     for bot, app in SLACK_APPS.items():
         settings[f"{bot.upper()}_SLACK_BOT_TOKEN"] = app["token"]
         settings[f"{bot.upper()}_SLACK_SIGNING_SECRET"] = app["signing_secret"]
+        settings[f"{bot.upper()}_SLACK_TEAM_IDS"] = TEAM_ID
     return settings
 
 
@@ -164,7 +176,8 @@ def start_stack(var_dir: Path, settings: Mapping[str, str], startup_timeout: flo
     With a (started) Slack fake, both bots are Slack apps posting to it. replicas runs that
     many Rasa servers and action servers per bot."""
     ports = {name: [free_port() for _ in range(replicas if name in REPLICATED else 1)] for name in PORT_VARIABLES}
-    env = {**os.environ, **{k: ",".join(map(str, v)) for k, v in ports.items()}, "DEPLOYBOT_API_TOKEN": TOKEN,
+    env = {**os.environ, **{k: ",".join(map(str, v)) for k, v in ports.items()},
+           **{f"{bot.upper()}_API_TOKEN": token for bot, token in TOKENS.items()},
            "DEPLOYBOT_VAR_DIR": str(var_dir), "RASA_TELEMETRY_ENABLED": "false", "DEPLOYBOT_ADMINS": ADMIN,
            **(slack_settings(slack) if slack else {}), **settings}
     env.pop("JENKINS_URL", None)  # always the emulator

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from deploybot.storage.database import Database
 from deploybot.storage.models import Deployment
-from tests.support import TOKEN, http
+from tests.support import http
 
 PARAMETERS = ["VERSION", "ENVIRONMENT", "REQUESTED_BY"]
 
@@ -154,7 +154,7 @@ def test_a_report_sent_again_after_a_timed_out_send_is_not_said_twice(marvin, st
     marvin.wait_for(user, "Web Shop: deployed version 4.4.4 to staging in ")
     [record] = records(stack, user)
     for report in ("start", "outcome"):
-        status, _ = http("POST", f"{marvin.url}/conversations/{user}/trigger_intent?output_channel=latest&token={TOKEN}",
+        status, _ = http("POST", f"{marvin.url}/conversations/{user}/trigger_intent?output_channel=latest&token={marvin.token}",
                          {"name": "EXTERNAL_deployment_report", "entities": {"deployment": str(record.id), "report": report}})
         assert status == 200
     assert said_once(marvin, user, "Deploying Web Shop 4.4.4",

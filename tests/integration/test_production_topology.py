@@ -15,7 +15,7 @@ from deploybot.stack import is_ready
 from deploybot.storage.database import Database
 from deploybot.storage.models import Deployment
 from tests.services import Postgres, Redis, ServiceMissing
-from tests.support import TOKEN, StackDidNotStart, grant, new_user_id, open_ports, start_stack, stop_stack
+from tests.support import StackDidNotStart, grant, new_user_id, open_ports, start_stack, stop_stack
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def test_a_rasa_server_restarted_mid_conversation_continues_from_the_tracker_sto
     # The stack starts it again, as a service manager would; loading the model takes a while.
     time.sleep(2)
     deadline = time.monotonic() + 300
-    while not is_ready(f"{bot.url}/status?token={TOKEN}"):
+    while not is_ready(f"{bot.url}/status?token={bot.token}"):
         assert time.monotonic() < deadline, "the killed Rasa server did not come back"
         time.sleep(2)
     assert bot.texts(user, "yes")[0].startswith("OK, deploying Customer Relationship Management 9.1.0 to production")
