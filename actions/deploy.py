@@ -15,8 +15,10 @@ from actions.context import (
     profiles, requester,
 )
 from actions.guard import DeployBotAction, DeployBotFormValidation
-from deploybot import messages
+from actions.questions import ask, close_pending, show_decision, why_not_an_answer
+from deploybot import messages, payloads
 from deploybot.deployments import NewDeployment
+from deploybot.identity import check_requester
 from deploybot.jenkins.client import JenkinsError
 from deploybot.deploy_request import (
     DeployRequest,
@@ -51,13 +53,9 @@ def request_from_slots(tracker: Tracker) -> DeployRequest:
     )
 
 
-def ask_for_confirmation(dispatcher: CollectingDispatcher, request: DeployRequest, kind: str = "deploy",
-                         question: Optional[str] = None) -> List[Dict[Text, Any]]:
-    """kind is deploy, rollback or promotion; question replaces the plain restatement."""
-    dispatcher.utter_message(text=question or messages.confirmation_question(request, catalog()), buttons=messages.YES_NO_BUTTONS)
-    pending = {"app": request.app, "version": request.version, "environment": request.environment,
-               "asked_at": time.time(), "kind": kind, "question": question}
-    return [SlotSet("pending_deploy", pending)]
+def check_requester_of(tracker: Tracker) -> None:
+    """The requester must be a plain id for its channel before anything can reach Jenkins."""
+    check_requester(requester(tracker), tracker.get_latest_input_channel(), message_metadata(tracker).get("build_system"))
 
 
 async def start_deployment(tracker: Tracker, request: DeployRequest, kind: str, asked_at: float) -> str:
@@ -93,13 +91,15 @@ class ActionStartDeploy(DeployBotAction):
         return "action_start_deploy"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        events = []
         if tracker.get_slot("pending_deploy"):
             try:
                 previous = pending_request(tracker)
                 dispatcher.utter_message(text=messages.replaced_request(messages.restate(previous, catalog())))
             except RequestRejected:
                 pass
-        events = clear_request()
+            events += close_pending(tracker, "replaced")
+        events += clear_request()
         for slot in REQUEST_SLOTS:
             values = entity_values(tracker, slot)
             if len(values) > 1:
@@ -154,7 +154,7 @@ class ActionAskApp(DeployBotAction):
         return "action_ask_app"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        buttons = [{"title": app_id, "payload": f'/deploy{{"app": "{app_id}"}}'} for app_id in catalog().apps]
+        buttons = [payloads.app_button(app_id) for app_id in catalog().apps]
         dispatcher.utter_message(text=messages.ask_app(catalog()), buttons=buttons)
         return []
 
@@ -177,6 +177,7 @@ class ActionConfirmDeploy(DeployBotAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         try:
+            check_requester_of(tracker)
             request = request_from_slots(tracker)
             await asyncio.to_thread(permissions().check_may_deploy, requester(tracker), request)
             await asyncio.to_thread(locks().check, request.app, request.environment)  # say so before the yes
@@ -192,24 +193,30 @@ class ActionConfirmDeploy(DeployBotAction):
         source = tracker.get_slot("promoted_from")
         if source:
             question = messages.promotion_question(request, source, catalog())
-            return events + ask_for_confirmation(dispatcher, request, "promotion", question)
-        return events + ask_for_confirmation(dispatcher, request)
+            return events + ask(dispatcher, tracker, request, "promotion", question)
+        return events + ask(dispatcher, tracker, request)
 
 
 class ActionDeploy(DeployBotAction):
-    """The requester said yes."""
+    """The requester said yes: to the pending question, here, and in time."""
 
     def name(self) -> Text:
         return "action_deploy"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        not_an_answer = why_not_an_answer(dispatcher, tracker)
+        if not_an_answer:
+            await asyncio.to_thread(permissions().audit, requester(tracker), "confirm", "refused", detail=not_an_answer)
+            return []
         try:
             request = pending_request(tracker)
             if request is not None:  # a grant may have been revoked since the question
+                check_requester_of(tracker)
                 await asyncio.to_thread(permissions().check_may_deploy, requester(tracker), request)
         except RequestRejected as rejection:
             await asyncio.to_thread(refuse, dispatcher, tracker, rejection)
-            return clear_request()
+            show_decision(dispatcher, tracker, "refused, nothing was deployed")
+            return close_pending(tracker, "cancelled") + clear_request()
         if request is None:
             # Also what someone else's "yes" gets: it lands in their own conversation.
             dispatcher.utter_message(text=messages.NOTHING_PENDING)
@@ -220,20 +227,27 @@ class ActionDeploy(DeployBotAction):
         timeout = profile().confirmation_timeout_seconds
         if confirmation_is_stale(pending.get("asked_at"), time.time(), timeout):
             dispatcher.utter_message(text=messages.stale_confirmation(timeout))
-            return ask_for_confirmation(dispatcher, request, kind, pending.get("question"))
+            show_decision(dispatcher, tracker, "expired, nothing was deployed; asked again")
+            return ask(dispatcher, tracker, request, kind, pending.get("question"), previous_fate="expired")
+        show_decision(dispatcher, tracker, f"confirmed: {messages.restate(request, catalog())}")
         dispatcher.utter_message(text=await start_deployment(tracker, request, kind, pending["asked_at"]))
-        return clear_request()
+        return close_pending(tracker, "confirmed") + clear_request()
 
 
 class ActionDenyDeploy(DeployBotAction):
-    """The requester said no."""
+    """The requester said no (to the pending question, here), or stopped filling in a request."""
 
     def name(self) -> Text:
         return "action_deny_deploy"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        not_an_answer = why_not_an_answer(dispatcher, tracker)
+        if not_an_answer:
+            await asyncio.to_thread(permissions().audit, requester(tracker), "deny", "refused", detail=not_an_answer)
+            return []
         if tracker.get_slot("pending_deploy") or tracker.active_loop.get("name"):
             dispatcher.utter_message(text=messages.CANCELLED)
-            return clear_request()
+            show_decision(dispatcher, tracker, "cancelled, nothing was deployed")
+            return close_pending(tracker, "cancelled") + clear_request()
         dispatcher.utter_message(text=messages.NOTHING_PENDING)
         return []

@@ -2,6 +2,7 @@
 The work is done in deploybot (deployments, deployer, reports); these only talk."""
 import asyncio
 import json
+import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
@@ -9,12 +10,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import catalog, deployer, deployment_store, first_entity, locks, permissions, profile, profiles, requester
-from actions.deploy import ask_for_confirmation, refuse
+from actions.deploy import refuse
 from actions.guard import DeployBotAction
+from actions.questions import ask
 from deploybot import messages, reports
 from deploybot.deploy_request import DeployRequest, RequestRejected, check_app, check_environment
 from deploybot.jenkins.client import JenkinsError
+from deploybot.slack.custom_messages import REPLY_TO_KEY
 
+log = logging.getLogger(__name__)
 
 def target(tracker: Tracker, app_required: bool) -> tuple:
     """(app, environment) from the message, checked against this bot and the catalog."""
@@ -34,16 +38,20 @@ class ActionReportDeployment(DeployBotAction):
         return "action_report_deployment"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        deployment_id, report = first_entity(tracker, "deployment"), first_entity(tracker, "report")
-        deployment = await asyncio.to_thread(deployment_store().get, int(deployment_id or 0))
-        if deployment is None or report not in ("start", "outcome"):
+        deployment_id, report = str(first_entity(tracker, "deployment") or ""), first_entity(tracker, "report")
+        if not deployment_id.isdigit() or report not in ("start", "outcome"):
+            return []
+        deployment = await asyncio.to_thread(deployment_store().get, int(deployment_id))
+        if not reports.belongs_here(deployment, report, profile().id, tracker.sender_id):
+            log.warning("ignored a %s report of deployment %s in conversation %s: not this bot's, not this"
+                        " conversation's, or not due", report, deployment_id, tracker.sender_id)
             return []
         if reports.already_said(tracker.events, deployment.id, report):
             return []  # a resend after a send that timed out but was said
         text = reports.start_report(deployment, catalog()) if report == "start" else reports.outcome_report(deployment, catalog())
         if deployment.output_channel == "slack" and deployment.reply_to:
             # Into the thread of the request (channels/slack.py reads this).
-            dispatcher.utter_message(json_message={"text": text, "deploybot_slack": json.loads(deployment.reply_to)})
+            dispatcher.utter_message(json_message={"text": text, REPLY_TO_KEY: json.loads(deployment.reply_to)})
         else:
             dispatcher.utter_message(text=text)
         return []
@@ -114,8 +122,13 @@ class ActionCancelDeployment(DeployBotAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         try:
             text = await asyncio.to_thread(self.cancel, tracker)
-        except (RequestRejected, JenkinsError) as refusal:
+        except RequestRejected as refusal:
             text = str(refusal)
+            await asyncio.to_thread(permissions().audit, requester(tracker), "cancel", "refused",
+                                    app=first_entity(tracker, "app"), environment=first_entity(tracker, "environment"),
+                                    detail=text[:500])
+        except JenkinsError as error:
+            text = str(error)
         dispatcher.utter_message(text=text)
         return []
 
@@ -152,4 +165,4 @@ class ActionRollback(DeployBotAction):
             await asyncio.to_thread(refuse, dispatcher, tracker, refusal, app=first_entity(tracker, "app"))
             return []
         question = messages.rollback_question(request, current, catalog())
-        return ask_for_confirmation(dispatcher, request, "rollback", question)
+        return ask(dispatcher, tracker, request, "rollback", question)

@@ -15,15 +15,22 @@ class UnknownUser(Exception):
 
 
 def named_user(tracker: Tracker) -> Optional[str]:
-    """The user the message names: on Slack, the Slack user id a mention or handle stands for."""
+    """The one user the message names: on Slack, the Slack user id of an @mention or of a
+    handle exactly one member has (never a display name); elsewhere the id as written."""
     written = first_entity(tracker, "user")
     directory = slack_directory() if from_slack(tracker) else None
     if written is None or directory is None:
         return written
-    user_id = directory.resolve(written)
-    if user_id is None:
-        raise UnknownUser(f"I can't find a Slack user called “{written}”. Nothing was changed.")
-    return user_id
+    found = directory.resolve(written)
+    if found.user_id is None:
+        raise UnknownUser(f"{found.problem} Nothing was changed.")
+    return found.user_id
+
+
+def shown_as(tracker: Tracker, user: Optional[str]) -> Optional[str]:
+    """How a reply names the user: on Slack their display name and id, elsewhere the id."""
+    directory = slack_directory() if from_slack(tracker) else None
+    return directory.shown_as(user) if directory and user else user
 
 
 class PermissionChange(DeployBotAction):
@@ -42,7 +49,8 @@ class PermissionChange(DeployBotAction):
             await asyncio.to_thread(rules.audit, actor, self.change, "refused", app=app, detail=str(unknown))
             dispatcher.utter_message(text=str(unknown))
             return []
-        text = await asyncio.to_thread(getattr(rules, self.change), actor, user, app)
+        label = await asyncio.to_thread(shown_as, tracker, user)
+        text = await asyncio.to_thread(getattr(rules, self.change), actor, user, app, label)
         dispatcher.utter_message(text=text)
         return []
 

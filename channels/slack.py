@@ -8,8 +8,12 @@ it by module path). What it changes, and why (see ../shared/notes/rasa-3.6.md):
 - Messages from bots are ignored unless the profile trusts them (build systems).
 - Every event and message is handled once: retries and the two events one mention can
   produce are deduplicated in the database (deploybot.slack.deliveries).
-- Yes/No buttons count only for the requester; a click updates the question to show the
-  decision and who made it, and removes the buttons.
+- Yes/No buttons count only for the requester and carry the id of their question; a click
+  goes in as that button's payload, sealed as a real click (deploybot.payloads: anything
+  typed that looks like a payload is read as plain text). The action that handles the
+  click rewrites the question to say what was clicked, by whom and what came of it.
+- Events from a workspace that is not the profile's (`slack.team_ids`), such as a Slack
+  Connect channel shared with another company, are refused and audited.
 - Bad signatures, stale timestamps and malformed bodies get a 4xx and are not processed;
   the log says why, never what the body held.
 """
@@ -26,52 +30,53 @@ from rasa.core.channels.slack import SlackBot, SlackInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from deploybot import payloads
 from deploybot.catalog import load_catalog
 from deploybot.permissions import Permissions
 from deploybot.profiles import current_assistant_id, load_profiles
+from deploybot.slack.custom_messages import REPLY_TO_KEY, UPDATE_KEY
 from deploybot.slack.deliveries import Deliveries
-from deploybot.slack.events import Request as SlackRequest
-from deploybot.slack.events import request_from
+from deploybot.slack.events import foreign_teams, request_from
+from deploybot.slack import web_api
 from deploybot.slack.settings import SlackSettings
 from deploybot.slack.users import USER_ID_IN_TEXT, display_name_of
 from deploybot.storage.database import Database, database_url
 
 log = logging.getLogger(__name__)
 BUTTONS_BLOCK = "deploybot-buttons:"   # + the requester's id: only their click counts
-REPLY_TO_KEY = "deploybot_slack"       # in a custom message: {"channel", "thread_ts"}
+MAX_BUTTONS = 25                       # Block Kit: elements in one actions block
 # Display names by user id, for the life of the process: an output channel is made per
 # message, and asking users.info on every reply would hit Slack's rate limits.
 DISPLAY_NAMES: Dict[str, str] = {}
 
 
 class DeploySlackBot(SlackBot):
-    """Posts into one channel and thread, with user ids shown as names."""
+    """Posts into one channel and thread, with user ids shown as names. Every call goes
+    through deploybot.slack.web_api: rate limits are waited out, messages fitted to Slack's
+    limits, and a failure never raises (Rasa would lose the turn); where a person must act
+    (invite the bot, unarchive a channel), the requester is told, in the thread or a DM."""
 
     def __init__(self, settings: SlackSettings, channel: Optional[Text], thread_ts: Optional[Text]):
         super().__init__(settings.bot_token, channel, thread_ts)
-        self.client = AsyncWebClient(settings.bot_token, base_url=settings.api_url)
+        self.client = web_api.async_web_client(settings)
 
     async def _humanize(self, text: Text) -> Text:
         for user_id in set(USER_ID_IN_TEXT.findall(text)) - set(DISPLAY_NAMES):
-            try:
-                DISPLAY_NAMES[user_id] = display_name_of((await self.client.users_info(user=user_id))["user"])
-            except SlackApiError:  # an unknown id stays as it is
-                continue
+            user = await web_api.user_info(self.client, user_id)
+            if user is not None:  # an unknown id stays as it is
+                DISPLAY_NAMES[user_id] = display_name_of(user)
         return USER_ID_IN_TEXT.sub(lambda m: DISPLAY_NAMES.get(m.group(0), m.group(0)), text)
 
-    async def _post(self, channel: Text, thread_ts: Optional[Text], text: Text, blocks: Optional[List] = None) -> None:
-        arguments: Dict[str, Any] = {"channel": channel, "text": await self._humanize(text)}
-        if blocks:
-            arguments["blocks"] = blocks
-        if thread_ts:
-            arguments["thread_ts"] = thread_ts
-        await self.client.chat_postMessage(**arguments)
+    async def _post(self, recipient_id: Text, channel: Text, thread_ts: Optional[Text], text: Text,
+                    blocks: Optional[List] = None) -> None:
+        delivery = await web_api.post_message(self.client, channel, await self._humanize(text), thread_ts, blocks)
+        if delivery.kind is web_api.Kind.TELL_USER and recipient_id and delivery.advice:
+            await web_api.tell_user(self.client, recipient_id, delivery.advice)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self._post(self.slack_channel or recipient_id, self.thread_id, text)
+        await self._post(recipient_id, self.slack_channel or recipient_id, self.thread_id, text)
 
     async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
         text = await self._humanize(text)
@@ -80,16 +85,23 @@ class DeploySlackBot(SlackBot):
             {"type": "actions", "block_id": BUTTONS_BLOCK + recipient_id, "elements": [
                 {"type": "button", "action_id": f"button-{n}", "text": {"type": "plain_text", "text": button["title"]},
                  "value": button["payload"]}
-                for n, button in enumerate(buttons[:5])
+                for n, button in enumerate(buttons[:MAX_BUTTONS])
             ]},
         ]
-        await self._post(self.slack_channel or recipient_id, self.thread_id, text, blocks)
+        await self._post(recipient_id, self.slack_channel or recipient_id, self.thread_id, text, blocks)
 
     async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
-        """Reports from the watcher: {"text", "deploybot_slack": {"channel", "thread_ts"}}."""
+        """Reports from the watcher ({"text", REPLY_TO_KEY: {"channel", "thread_ts"}}) and
+        questions to rewrite after a click ({UPDATE_KEY: {"channel", "ts", "text"}})."""
+        update = json_message.get(UPDATE_KEY)
+        if update:
+            text = await self._humanize(str(update.get("text", "")))
+            await web_api.update_message(self.client, update["channel"], update["ts"], text,
+                                         blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+            return
         where = json_message.get(REPLY_TO_KEY) or {}
         channel = where.get("channel") or self.slack_channel or recipient_id
-        await self._post(channel, where.get("thread_ts"), str(json_message.get("text", "")))
+        await self._post(recipient_id, channel, where.get("thread_ts"), str(json_message.get("text", "")))
 
 
 class DeploySlackInput(SlackInput):
@@ -104,6 +116,10 @@ class DeploySlackInput(SlackInput):
         profile = load_profiles()[current_assistant_id()]
         self.trusted = profile.trusted_build_systems
         self.start_threads = profile.slack_start_threads
+        self.team_ids = profile.slack_team_ids
+        if settings and not self.team_ids:
+            log.warning("%s: slack.team_ids is not set, so events from any workspace count (Slack Connect"
+                        " channels bring other companies' users): set it to your workspace's id", profile.name)
         database = Database(database_url())
         self.deliveries = Deliveries(database)
         self.audit_log = Permissions(database, profile, load_catalog())
@@ -148,6 +164,8 @@ class DeploySlackInput(SlackInput):
             raise ValueError("not an object")
         if envelope.get("type") == "url_verification":
             return response.json({"challenge": envelope["challenge"]})
+        if await self._from_another_workspace(envelope, envelope.get("event") or {}):
+            return response.text("ignored", headers={"X-Slack-No-Retry": "1"})
         incoming = request_from(envelope, self.trusted)
         if incoming is None:
             return response.text("ignored")
@@ -156,48 +174,66 @@ class DeploySlackInput(SlackInput):
         if not await asyncio.to_thread(self.deliveries.first_time, keys):
             log.info("Slack delivered %s again (retry %s); handled already", keys[0], request.headers.get("X-Slack-Retry-Num"))
             return response.text("", headers={"X-Slack-No-Retry": "1"})
+        if payloads.is_typed_intent(incoming.text):
+            await self._audit(incoming.sender, "typed_intent", "read as plain text: " + incoming.text[:200])
         thread = incoming.thread_ts or (incoming.ts if self.start_threads else None)
-        self._handle(on_new_message, incoming.text, incoming.sender, incoming.channel, thread, incoming)
+        metadata = {"out_channel": incoming.channel, "thread_id": thread, "build_system": incoming.build_system}
+        self._handle(on_new_message, incoming.text, incoming.sender, metadata)
         return response.text("")
+
+    async def _from_another_workspace(self, envelope: dict, event: dict) -> bool:
+        """Whether the request comes from a workspace other than the profile's (then audited)."""
+        foreign = foreign_teams(envelope, event, self.team_ids)
+        if foreign:
+            actor = (event.get("user") or {}).get("id") if isinstance(event.get("user"), dict) else event.get("user")
+            await self._audit(str(actor or "unknown"), "slack_request", f"from another workspace ({', '.join(foreign)})")
+        return bool(foreign)
+
+    async def _audit(self, actor: str, action: str, detail: str) -> None:
+        await asyncio.to_thread(self.audit_log.audit, actor[:64], action, "refused", detail=detail[:500])
 
     # -- interactivity (button clicks) -------------------------------------------------
 
     async def _interaction(self, request: Request, on_new_message) -> HTTPResponse:
+        """Answered at once (Slack wants an answer within 3 seconds); the click goes into the
+        conversation, and the action that handles it rewrites the question."""
         payload = json.loads(request.form["payload"][0])
         if payload.get("type") != "block_actions" or not payload.get("actions"):
             return response.text("ignored")
+        if await self._from_another_workspace(payload, {"user": payload.get("user"), "team": (payload.get("team") or {}).get("id"),
+                                                        "user_team": (payload.get("user") or {}).get("team_id")}):
+            return response.text("ignored")
         action, clicker = payload["actions"][0], payload["user"]["id"]
-        channel = payload["channel"]["id"] if payload.get("channel") else payload["container"]["channel_id"]
-        message = payload.get("message") or {}
-        thread = (payload.get("container") or {}).get("thread_ts") or message.get("thread_ts")
-        requester = str(action.get("block_id", "")).removeprefix(BUTTONS_BLOCK)
-        client = AsyncWebClient(self.settings.bot_token, base_url=self.settings.api_url)
-        if action.get("block_id", "").startswith(BUTTONS_BLOCK) and clicker != requester:
-            arguments = {"channel": channel, "user": clicker, "text": f"Only <@{requester}> can confirm this."}
-            if thread:
-                arguments["thread_ts"] = thread
-            await client.chat_postEphemeral(**arguments)
-            await asyncio.to_thread(self.audit_log.audit, clicker, "confirm", "refused",
-                                    detail=f"clicked {action.get('value')} on {requester}'s request in Slack")
+        container, message = payload.get("container") or {}, payload.get("message") or {}
+        channel = (payload.get("channel") or {}).get("id") or container["channel_id"]
+        thread = container.get("thread_ts") or message.get("thread_ts")
+        value = action.get("value")
+        if payloads.button_kind(value) is None:
+            await self._audit(clicker, "click", f"a click whose value none of my buttons carries: {str(value)[:100]}")
+            return response.text("ignored")
+        block_id = str(action.get("block_id", ""))
+        requester = block_id.removeprefix(BUTTONS_BLOCK)
+        if block_id.startswith(BUTTONS_BLOCK) and clicker != requester:
+            arguments = {"channel": channel, "user": clicker, "text": f"Only <@{requester}> can confirm this.",
+                         "thread_ts": thread}
+            await web_api.post_ephemeral(self._client(), **arguments)
+            await self._audit(clicker, "confirm", f"clicked {value} on {requester}'s request in Slack")
             return response.text("")
-        key = f"click:{channel}:{message.get('ts')}"
-        if not await asyncio.to_thread(self.deliveries.first_time, [key]):
-            return response.text("")  # the question was answered already
         question = next((b["text"]["text"] for b in message.get("blocks", []) if b.get("type") == "section"), message.get("text", ""))
-        decision = f"{question}\n→ {action.get('text', {}).get('text', '')} (<@{clicker}>)"
-        await client.chat_update(channel=channel, ts=message["ts"], text=decision,
-                                 blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": decision}}])
-        self._handle(on_new_message, action["value"], clicker, channel, thread, None)
+        clicked = {"channel": channel, "ts": container.get("message_ts") or message.get("ts"), "question": question,
+                   "choice": (action.get("text") or {}).get("text", ""), "user": clicker}
+        metadata = payloads.sealed({"out_channel": channel, "thread_id": thread, "clicked": clicked})
+        self._handle(on_new_message, value, clicker, metadata)
         return response.text("")
+
+    def _client(self) -> AsyncWebClient:
+        return web_api.async_web_client(self.settings)
 
     # -- into Rasa -------------------------------------------------------------------
 
-    def _handle(self, on_new_message, text: str, sender: str, channel: str, thread: Optional[str],
-                incoming: Optional[SlackRequest]) -> None:
+    def _handle(self, on_new_message, text: str, sender: str, metadata: Dict[str, Any]) -> None:
         """Answered in the background: Slack wants its HTTP answer within 3 seconds."""
-        metadata = {"out_channel": channel, "thread_id": thread,
-                    "build_system": incoming.build_system if incoming else None}
-        message = UserMessage(text, self.get_output_channel(channel, thread), sender,
+        message = UserMessage(text, self.get_output_channel(metadata["out_channel"], metadata["thread_id"]), sender,
                               input_channel=self.name(), metadata=metadata)
         task = asyncio.create_task(on_new_message(message))
         self._background_tasks.add(task)

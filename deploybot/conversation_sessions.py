@@ -27,8 +27,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 # would need this many events in between, within the reporter's timeout.
 MAX_EVENTS_AT_REST = 80
 
-# Rasa's record of the message metadata a session started with: not conversation state.
-NOT_CONVERSATION_STATE = frozenset({SESSION_START_METADATA_SLOT})
+# Rasa's record of the message metadata a session started with, and the questions that are
+# closed already (only used to tell a late click what became of its question): not
+# conversation state that a new session would lose.
+NOT_CONVERSATION_STATE = frozenset({SESSION_START_METADATA_SLOT, "closed_requests"})
 
 
 def events_in_session(tracker: DialogueStateTracker) -> int:

@@ -29,8 +29,6 @@ def confirmation_question(request: DeployRequest, catalog: Catalog) -> str:
     return f"{restate(request, catalog)}? (yes/no)"
 
 
-YES_NO_BUTTONS = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
-
 CANCELLED = "Cancelled, nothing was deployed."
 NOTHING_PENDING = "Nothing is waiting for your confirmation. To deploy, say for example “deploy cms 1.0.2”."
 
@@ -41,6 +39,41 @@ def stale_confirmation(timeout_seconds: int) -> str:
 
 def replaced_request(previous: str) -> str:
     return f"That replaces your pending request ({previous}), which will not be deployed."
+
+
+# What a click on a question that is no longer open hears (by what became of the question).
+CLOSED_QUESTION = {
+    "replaced": "That question was replaced by a newer one, so I did nothing with this click.",
+    "expired": "That question expired and I asked again, so I did nothing with this click.",
+    "confirmed": "That question was answered already (yes); this click changes nothing.",
+    "cancelled": "That question was answered already (no); this click changes nothing.",
+}
+UNKNOWN_QUESTION = "That question is no longer open, so I did nothing with this click."
+
+
+def closed_question(fate: str, open_question: str | None) -> str:
+    text = CLOSED_QUESTION.get(fate, UNKNOWN_QUESTION)
+    return text + (f" The open question is: {open_question}" if open_question else "")
+
+
+def question_elsewhere(restatement: str, place: str) -> str:
+    return (f"Your question ({restatement}) is waiting {place}: answer it there. "
+            "A yes counts only where the question was asked, so nothing was deployed.")
+
+
+def place_of_question(asked_in: dict) -> str:
+    """Where a question was asked, for people: "in <#C0DEPLOYS>, in the thread of your request"."""
+    channel, out_channel, thread = asked_in.get("channel"), asked_in.get("out_channel"), asked_in.get("thread")
+    if channel == "slack" and out_channel:
+        where = "in our direct messages" if str(out_channel).startswith("D") else f"in <#{out_channel}>"
+        return where + (", in the thread of your request" if thread else "")
+    return {"callback": "in the chat where you asked", "rest": "in the REST conversation where you asked"}.get(
+        channel, f"in the {channel} conversation where you asked")
+
+
+def decided(question: str, choice: str, user: str, outcome: str) -> str:
+    """A Slack question after a click: what was clicked, by whom, and what came of it."""
+    return f"{question}\n→ {choice} (<@{user}>): {outcome}"
 
 
 def ask_app(catalog: Catalog) -> str:

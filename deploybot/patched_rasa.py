@@ -16,6 +16,10 @@ class found for a type name is remembered; unknown names still go to Rasa's meth
 
 A turn's cost still grew with the session, so a long session at rest is ended as an
 expired one would be (deploybot.conversation_sessions says when, and why nothing is lost).
+
+One patch is about trust, not cost: a user message that starts with `/` is read as plain
+text unless an input channel sealed it as a click on one of the bots' own buttons
+(deploybot.payloads says why).
 """
 from __future__ import annotations
 
@@ -56,6 +60,7 @@ def install() -> bool:
     RemoteAction._validate_action_result = validate_action_result
     _remember_event_classes()
     _end_long_sessions_at_rest()
+    _read_typed_intents_as_text()
     return True
 
 
@@ -89,3 +94,22 @@ def _end_long_sessions_at_rest() -> None:
             and conversation_sessions.should_start_new_session(tracker))
 
     MessageProcessor._has_session_expired = has_session_expired
+
+
+def _read_typed_intents_as_text() -> None:
+    """Every user message becomes a UserUttered here, whichever channel it came from."""
+    from rasa.core.processor import MessageProcessor
+
+    from deploybot import payloads
+
+    rasa_handle = MessageProcessor._handle_message_with_tracker
+
+    async def handle_message_with_tracker(self, message, tracker) -> None:
+        is_button = payloads.take_seal(message.metadata)
+        if not is_button:
+            message.parse_data = None  # only the NLU (or a sealed button) decides the intent
+            if payloads.is_typed_intent(message.text):
+                message.text = payloads.as_plain_text(message.text)
+        return await rasa_handle(self, message, tracker)
+
+    MessageProcessor._handle_message_with_tracker = handle_message_with_tracker

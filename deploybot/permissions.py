@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from deploybot.catalog import Catalog
 from deploybot.deploy_request import DeployRequest, RequestRejected
+from deploybot.identity import is_plain_id
 from deploybot.profiles import AssistantProfile
 from deploybot.storage.database import Database
 from deploybot.storage.models import AuditEntry, Grant
@@ -79,13 +80,14 @@ class Permissions:
 
     # -- changes ---------------------------------------------------------------------
 
-    def grant(self, actor: str, user: Optional[str], app: Optional[str]) -> str:
-        return self._change("grant", actor, user, app)
+    def grant(self, actor: str, user: Optional[str], app: Optional[str], shown_as: Optional[str] = None) -> str:
+        return self._change("grant", actor, user, app, shown_as)
 
-    def revoke(self, actor: str, user: Optional[str], app: Optional[str]) -> str:
-        return self._change("revoke", actor, user, app)
+    def revoke(self, actor: str, user: Optional[str], app: Optional[str], shown_as: Optional[str] = None) -> str:
+        return self._change("revoke", actor, user, app, shown_as)
 
-    def _change(self, action: str, actor: str, user: Optional[str], app: Optional[str]) -> str:
+    def _change(self, action: str, actor: str, user: Optional[str], app: Optional[str], shown_as: Optional[str]) -> str:
+        """shown_as is how the reply names the user ("Theresa (U0THERESA1)" on Slack); the id counts."""
         example = f"“{'auth' if action == 'grant' else 'revoke'} jbrueder cms”"
         if self.profile.who_may_deploy != "granted":
             self.audit(actor, action, "refused", target_user=user, app=app, detail="bot needs no grants")
@@ -96,6 +98,9 @@ class Permissions:
         if not user:
             self.audit(actor, action, "refused", app=app, detail="no user named")
             return f"Who should I {action} that for? Say for example {example}."
+        if not is_plain_id(user):
+            self.audit(actor, action, "refused", target_user=str(user)[:64], app=app, detail="not a plain user id")
+            return f"That is not a user id I can {action} anything to (letters, digits and . _ @ + - only). Nothing was changed."
         if not app:
             self.audit(actor, action, "refused", target_user=user, detail="no app named")
             return f"Which app? Say for example {example}."
@@ -103,15 +108,15 @@ class Permissions:
         if found is None:
             self.audit(actor, action, "refused", target_user=user, app=app, detail="unknown app")
             return f"I don't know an app called “{app}”. I know: {self.catalog.describe_apps()}."
-        where = self._environments_text()
+        where, who = self._environments_text(), shown_as or user
         if action == "grant":
             changed = self._insert_grant(actor, user, app)
-            message = (f"{user} may now deploy {found.name} to {where}." if changed
-                       else f"{user} could already deploy {found.name} to {where}; nothing changed.")
+            message = (f"{who} may now deploy {found.name} to {where}." if changed
+                       else f"{who} could already deploy {found.name} to {where}; nothing changed.")
         else:
             changed = self._delete_grant(user, app)
-            message = (f"{user} may no longer deploy {found.name} to {where}." if changed
-                       else f"{user} had no grant for {found.name}; nothing changed.")
+            message = (f"{who} may no longer deploy {found.name} to {where}." if changed
+                       else f"{who} had no grant for {found.name}; nothing changed.")
         self.audit(actor, action, "done" if changed else "unchanged", target_user=user, app=app)
         return message
 

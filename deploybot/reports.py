@@ -134,6 +134,15 @@ class RasaReporter:
         return False
 
 
+def belongs_here(deployment: Optional[Deployment], report: str, assistant: str, conversation_id: str) -> bool:
+    """Whether a report may be said here: the deployment is this bot's, it came from this
+    conversation, and a watcher has claimed the report (it is due and being sent)."""
+    if deployment is None or deployment.assistant != assistant or deployment.conversation_id != conversation_id:
+        return False
+    claimed = deployment.start_reported_at if report == "start" else deployment.outcome_reported_at
+    return claimed is not None
+
+
 def already_said(events: Sequence[dict], deployment_id: int, report: str) -> bool:
     """Whether this report was triggered in the conversation and the bot spoke after it.
 

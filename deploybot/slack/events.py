@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Iterable, List, Optional
+
+from deploybot.slack.formatting import typed_text
 
 IGNORED_SUBTYPES = {"message_changed", "message_deleted", "channel_join", "channel_leave", "thread_broadcast"}
 
@@ -37,6 +39,8 @@ def request_from(envelope: dict, trusted: Iterable[str]) -> Optional[Request]:
     """The request an Events API envelope carries, or None when the bot should ignore it."""
     event = envelope.get("event") or {}
     text, channel, ts = event.get("text"), event.get("channel"), event.get("ts")
+    if isinstance(text, str):
+        text = typed_text(text)  # what the person typed: &gt; is >, <#C…|general> is #general
     if not (isinstance(text, str) and text.strip() and channel and ts) or event.get("subtype") in IGNORED_SUBTYPES:
         return None
     me = own_user_id(envelope)
@@ -54,6 +58,19 @@ def request_from(envelope: dict, trusted: Iterable[str]) -> Optional[Request]:
     if event.get("type") == "app_mention" or (event.get("type") == "message" and direct):
         return Request(user, strip_mention(text, me), channel, ts, event.get("thread_ts"))
     return None
+
+
+def foreign_teams(envelope: dict, event: dict, team_ids: Iterable[str]) -> List[str]:
+    """The workspace ids in a request that are not the profile's (none when it names none):
+    the envelope's team, its authorizations', and the team of the user who wrote the
+    message (Slack Connect channels bring users and messages from other workspaces)."""
+    allowed = set(team_ids)
+    if not allowed:
+        return []
+    authorizations = [a for a in envelope.get("authorizations") or [] if isinstance(a, dict)]
+    found = [envelope.get("team_id"), *(a.get("team_id") for a in authorizations),
+             event.get("team"), event.get("user_team"), event.get("source_team")]
+    return sorted({str(team) for team in found if team and team not in allowed})
 
 
 def strip_mention(text: str, me: Optional[str]) -> str:

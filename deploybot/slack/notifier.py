@@ -1,14 +1,10 @@
 """Bender's management channel on Slack: every production success, posted with slack-sdk."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
-from slack_sdk.errors import SlackApiError
-
+from deploybot.slack import web_api
 from deploybot.slack.users import SlackDirectory
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -16,7 +12,5 @@ class SlackNotifier:
     directory: SlackDirectory  # its client posts; its names replace user ids
 
     def post(self, channel: str, text: str) -> None:
-        try:
-            self.directory.client.chat_postMessage(channel=channel, text=self.directory.humanize(text))
-        except SlackApiError as error:
-            log.warning("could not post to %s on Slack: %s", channel, error.response.get("error"))
+        # web_api waits out rate limits and logs what it could not deliver; it never raises.
+        web_api.post_message_sync(self.directory.client, channel, self.directory.humanize(text))
