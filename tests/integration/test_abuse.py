@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from deploybot.storage.database import Database
 from deploybot.storage.models import AuditEntry, Deployment, Grant
-from tests.support import http
 
 
 def audit(stack, actor):
@@ -49,11 +48,16 @@ def test_marvin_refuses_production_and_unknown_apps(marvin, stack, user):
 INJECTION_REFUSED = "That message holds characters that have no place in a deploy request"
 
 
-@pytest.mark.parametrize("version", ["1.0.2; rm -rf /", "$(reboot)", "../../etc/passwd", "1." + "9" * 298])
-def test_a_hostile_version_never_reaches_jenkins(marvin, stack, user, version):
+NOT_A_VERSION = "isn't a version I can deploy. A version looks like "
+
+
+@pytest.mark.parametrize("version, refused_as", [("1.0.2; rm -rf /", INJECTION_REFUSED), ("$(reboot)", INJECTION_REFUSED),
+                                                 ("../../etc/passwd", INJECTION_REFUSED),
+                                                 ("1." + "9" * 298, "“1." + "9" * 298 + "” " + NOT_A_VERSION)])
+def test_a_hostile_version_never_reaches_jenkins(marvin, stack, user, version, refused_as):
     assert marvin.texts(user, "deploy cms") == ["Which version of Content Management System?"]
     [refusal, question] = marvin.texts(user, version)
-    assert refusal.startswith(INJECTION_REFUSED) or refusal == f"“{version}” isn't a version I can deploy. " + refusal.split(". ", 1)[1]
+    assert refusal.startswith(refused_as), refusal
     assert question == "Which version of Content Management System?"
     nothing_done(stack, user)
     assert [a[:2] for a in audit(stack, user)] == [("deploy", "refused")]
@@ -76,15 +80,14 @@ def test_huge_and_odd_messages_get_an_answer_and_deploy_nothing(marvin, stack, u
 
 
 def test_json_injection_in_the_rest_channel_gains_nothing(bender, stack, user):
-    # Rasa's intent syntax skips the NLU but not the checks; metadata cannot make a build system.
+    # The intent syntax is read as plain words (tests/security has more); metadata cannot make a build system.
     body = {"sender": user, "message": '/deploy{"app": "cms", "version": "1.0.2", "environment": "production"}',
             "metadata": {"build_system": "B0JENKINS1", "out_channel": "C0DEPLOYS"}}
-    status, replies = http("POST", f"{bender.url}/webhooks/rest/webhook", body)
-    assert status == 200
-    assert replies[0]["text"].startswith("You may not deploy Content Management System to production")
-    status, _ = http("POST", f"{bender.url}/webhooks/rest/webhook", {"sender": {"$ne": None}, "message": "yes"})
-    assert status in (200, 400)
-    status, _ = http("POST", f"{bender.url}/webhooks/rest/webhook", json.loads('{"sender": "x", "message": {"text": "yes"}}'))
-    assert status in (200, 400, 500)  # Rasa's own answer; what matters is what follows
+    status, replies = bender.post_rest(body)
+    assert status == 200 and replies and not [r for r in replies if r.get("text", "").endswith("(yes/no)")]
+    status, answer = bender.post_rest({"sender": {"$ne": None}, "message": "yes"})
+    assert (status, answer) == (400, {"error": "The sender must be a plain id: letters, digits and . _ @ + - only, at most 64 characters."})
+    status, answer = bender.post_rest(json.loads(f'{{"sender": "{user}", "message": {{"text": "yes"}}}}'))
+    assert (status, answer) == (400, {"error": "The message must be text."})
     nothing_done(stack, user)
-    assert [a[:2] for a in audit(stack, user)] == [("deploy", "refused")]
+    assert [a[:2] for a in audit(stack, user)][0] == ("typed_intent", "refused")

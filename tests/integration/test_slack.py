@@ -4,86 +4,35 @@ they are pointed at (SLACK_API_URL)."""
 import json
 import re
 import time
-import urllib.request
 import uuid
 
 from sqlalchemy import select
 
 from deploybot.storage.database import Database
-from deploybot.storage.models import AuditEntry, Deployment, Grant
+from deploybot.storage.models import Grant
 from tests import slack_requests as slack
+from tests.slack_chat import (
+    BENDER_ME, CHANNEL, MARVIN_ME, THERESA, audit_entries, click, deployments, mention, new_ts, post, posts, updates_of,
+)
 from tests.support import ADMIN
-
-MARVIN_ME, BENDER_ME = "UMARVIN01", "UBENDER01"
-THERESA = "U0THERESA"
-CHANNEL = "C0DEPLOYS"
-
-
-def post(bot, body: bytes, headers: dict) -> int:
-    request = urllib.request.Request(f"{bot.url}/webhooks/slack/webhook", data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
-def new_ts() -> str:
-    return f"{time.time():.6f}"
-
-
-def mention(stack, bot_id, user, text, thread_ts=None, **envelope):
-    """A user mentions a bot in the deploy channel; returns the message ts."""
-    ts = new_ts()
-    me = MARVIN_ME if bot_id == "marvin" else BENDER_ME
-    event = slack.app_mention(user, f"<@{me}> {text}", me, channel=CHANNEL, ts=ts, thread_ts=thread_ts)
-    body, headers = slack.event_callback(stack.slack_secret(bot_id), event, api_app_id=stack.slack_app(bot_id),
-                                         authorized_user=me, **envelope)
-    assert post(stack.bots[bot_id], body, headers) == 200
-    return ts
-
-
-def posts(stack, thread_ts, prefix="", method="chat.postMessage", timeout=60, count=1):
-    """Waits for the bots' posts in a thread whose text starts with prefix."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [c for c in stack.slack.calls(method)
-                 if c["args"].get("thread_ts") == thread_ts and str(c["args"].get("text", "")).startswith(prefix)]
-        if len(found) >= count:
-            return found
-        if time.monotonic() > deadline:
-            seen = [(c["method"], c["args"].get("thread_ts"), c["args"].get("text")) for c in stack.slack.calls()][-15:]
-            raise AssertionError(f"no {count} {method} in thread {thread_ts} starting {prefix!r}; last calls: {seen}")
-        time.sleep(0.3)
-
-
-def click(stack, bot_id, question, clicker, clicker_name, title):
-    """Clicks a button of a question the bot posted, as Slack delivers the click."""
-    blocks = json.loads(question["args"]["blocks"]) if isinstance(question["args"]["blocks"], str) else question["args"]["blocks"]
-    actions = next(b for b in blocks if b["type"] == "actions")
-    button = next(e for e in actions["elements"] if e["text"]["text"] == title)
-    body, headers = slack.block_actions(
-        stack.slack_secret(bot_id), clicker, clicker_name, question["args"]["channel"], question["answer"]["ts"],
-        button["value"], button["action_id"], block_id=actions["block_id"], blocks=blocks,
-        text=question["args"]["text"], thread_ts=question["args"].get("thread_ts"), api_app_id=stack.slack_app(bot_id))
-    assert post(stack.bots[bot_id], body, headers) == 200
 
 
 def test_a_mention_a_button_yes_and_both_reports_all_in_the_thread(stack):
     ts = mention(stack, "marvin", THERESA, "deploy cms 2.2.2")
     [question] = posts(stack, ts, "Deploy Content Management System 2.2.2 to staging? (yes/no)")
-    other = "U0WALTER"
+    other, since = "U0WALTER", max((a.id for a in audit_entries(stack)), default=0)
     click(stack, "marvin", question, other, "walter", "Yes")
     [ephemeral] = posts(stack, ts, method="chat.postEphemeral")
     assert ephemeral["args"]["user"] == other and ephemeral["args"]["text"] == f"Only <@{THERESA}> can confirm this."
     assert not [d for d in deployments(stack) if d.version == "2.2.2"]
-    assert [(a.action, a.outcome) for a in audit_entries(stack, other)] == [("confirm", "refused")]
+    assert [(a.action, a.outcome) for a in audit_entries(stack, other) if a.id > since] == [("confirm", "refused")]
 
     click(stack, "marvin", question, THERESA, "theresa", "Yes")
-    [update] = [c for c in stack.slack.calls("chat.update") if c["args"]["ts"] == question["answer"]["ts"]]
-    assert update["args"]["text"] == f"Deploy Content Management System 2.2.2 to staging? (yes/no)\n→ Yes (<@{THERESA}>)"
-    assert "actions" not in json.dumps(update["args"].get("blocks"))
     posts(stack, ts, "OK, deploying Content Management System 2.2.2 to staging")
+    [update] = updates_of(stack, question)
+    assert update["args"]["text"] == (f"Deploy Content Management System 2.2.2 to staging? (yes/no)\n→ Yes (<@{THERESA}>):"
+                                      " confirmed: Deploy Content Management System 2.2.2 to staging")
+    assert "actions" not in json.dumps(update["args"].get("blocks"))
     [started] = posts(stack, ts, "Deploying Content Management System 2.2.2 to staging: Jenkins build #")
     assert started["token_owner"] == "marvin"
     posts(stack, ts, "Content Management System: deployed version 2.2.2 to staging in ")
@@ -100,7 +49,7 @@ def test_a_typed_yes_in_the_thread_confirms(stack):
 
 def test_an_admin_grants_by_mention_and_an_unknown_user_is_refused(stack):
     ts = mention(stack, "bender", ADMIN, f"auth <@{THERESA}> search")
-    posts(stack, ts, "Theresa may now deploy Search API to production.")
+    posts(stack, ts, f"Theresa ({THERESA}) may now deploy Search API to production.")
     with Database(stack.database_url()).transaction() as session:
         assert [(g.user_id, g.app) for g in session.scalars(select(Grant).where(Grant.user_id == THERESA))] == [(THERESA, "search")]
     ts = mention(stack, "bender", ADMIN, "auth nobodyhere search")
@@ -111,7 +60,7 @@ def test_an_admin_grants_by_mention_and_an_unknown_user_is_refused(stack):
 
 def test_a_production_success_is_posted_to_the_management_channel(stack):
     ts = mention(stack, "bender", ADMIN, f"auth <@{THERESA}> intranet")
-    posts(stack, ts, "Theresa may now deploy Intranet Portal to production.")
+    posts(stack, ts, f"Theresa ({THERESA}) may now deploy Intranet Portal to production.")
     ts = mention(stack, "bender", THERESA, "deploy intranet 5.5.0")
     [question] = posts(stack, ts, "Deploy Intranet Portal 5.5.0 to production? (yes/no)")
     click(stack, "bender", question, THERESA, "theresa", "Yes")
@@ -168,16 +117,6 @@ def test_bad_signatures_stale_timestamps_and_malformed_bodies_are_refused(stack)
     assert post(stack.bots["marvin"], garbage, slack.sign(garbage, stack.slack_secret("marvin"))) == 400
     assert not [c for c in stack.slack.calls() if "6.6.6" in str(c["args"].get("text", ""))]
     assert [(a.action, a.outcome) for a in audit_entries(stack, "unknown")][-2:] == [("slack_request", "refused")] * 2
-
-
-def audit_entries(stack, actor):
-    with Database(stack.database_url()).transaction() as session:
-        return list(session.scalars(select(AuditEntry).where(AuditEntry.actor == actor).order_by(AuditEntry.id)))
-
-
-def deployments(stack):
-    with Database(stack.database_url()).transaction() as session:
-        return list(session.scalars(select(Deployment).order_by(Deployment.id)))
 
 
 def test_a_direct_message_is_answered_in_its_thread(stack):
