@@ -64,10 +64,10 @@ serve: $(MODEL)
 test-conversations: $(MODEL)
 	$(BIN)/rasa test core --model $(MODEL) --stories tests --fail-on-prediction-errors --out results/conversations
 
-test-unit: $(VENV)/.installed $(SPACY_PIPELINE)/meta.json
+test-unit: $(VENV)/.installed $(SPACY_PIPELINE)/meta.json services
 	$(BIN)/pytest -m "not stack" -q
 
-# PostgreSQL and Redis (Debian packages) for the production-topology tests.
+# PostgreSQL, Redis and nginx (Debian packages) for the production-topology, lock-race and proxy tests.
 services:
 	scripts/ensure-services
 
