@@ -8,11 +8,8 @@ import time
 import urllib.error
 import urllib.request
 
-from sqlalchemy import select
-
-from deploybot.storage.database import Database
-from deploybot.storage.models import AuditEntry, Deployment
 from tests import slack_requests as slack
+from tests.support import audit_entries, deployments  # noqa: F401 (the Slack tests read records through these)
 
 MARVIN_ME, BENDER_ME = "UMARVIN01", "UBENDER01"
 BOT_USERS = {"marvin": "UMARVIN01", "bender": "UBENDER01"}
@@ -79,21 +76,3 @@ def click(stack, bot_id, question, clicker, clicker_name, title, team_id=None) -
         text=question["args"]["text"], thread_ts=question["args"].get("thread_ts"), api_app_id=stack.slack_app(bot_id),
         **extra)
     return post(stack.bots[bot_id], body, headers)
-
-
-def audit_entries(stack, actor=None, action=None):
-    with Database(stack.database_url()).transaction() as session:
-        query = select(AuditEntry).order_by(AuditEntry.id)
-        if actor is not None:
-            query = query.where(AuditEntry.actor == actor)
-        if action is not None:
-            query = query.where(AuditEntry.action == action)
-        return list(session.scalars(query))
-
-
-def deployments(stack, **where):
-    with Database(stack.database_url()).transaction() as session:
-        query = select(Deployment).order_by(Deployment.id)
-        for column, value in where.items():
-            query = query.where(getattr(Deployment, column) == value)
-        return list(session.scalars(query))

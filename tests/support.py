@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
+from sqlalchemy import select
+
 from deploybot.slack.fake_api import TEAM_ID, FakeSlack
+from deploybot.storage.database import Database
+from deploybot.storage.models import AuditEntry, Deployment
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "deploybot.tar.gz"
@@ -215,6 +219,26 @@ def open_ports(stack: Stack) -> List[int]:
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     still_open.append(port)
     return still_open
+
+
+def deployments(stack: Stack, **where) -> List["Deployment"]:
+    """The deployment records, oldest first, whose columns have these values."""
+    with Database(stack.database_url()).transaction() as session:
+        query = select(Deployment).order_by(Deployment.id)
+        for column, value in where.items():
+            query = query.where(getattr(Deployment, column) == value)
+        return list(session.scalars(query))
+
+
+def audit_entries(stack: Stack, actor: Optional[str] = None, action: Optional[str] = None, since: int = 0) -> List["AuditEntry"]:
+    """The audit log after entry `since`, oldest first, by actor and action."""
+    with Database(stack.database_url()).transaction() as session:
+        query = select(AuditEntry).where(AuditEntry.id > since).order_by(AuditEntry.id)
+        if actor is not None:
+            query = query.where(AuditEntry.actor == actor)
+        if action is not None:
+            query = query.where(AuditEntry.action == action)
+        return list(session.scalars(query))
 
 
 def new_user_id() -> str:

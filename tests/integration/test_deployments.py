@@ -14,18 +14,10 @@ import time
 from sqlalchemy import select
 
 from deploybot.storage.database import Database
-from deploybot.storage.models import AuditEntry, Deployment
-from tests.support import ADMIN, grant, new_user_id
+from deploybot.storage.models import AuditEntry
+from tests.support import ADMIN, deployments, grant, new_user_id
 
 BUILD_URL = r"http://127\.0\.0\.1:\d+/job/{job}/(\d+)/"
-
-
-def deployments(stack, **where):
-    with Database(stack.database_url()).transaction() as session:
-        query = select(Deployment).order_by(Deployment.id)
-        for column, value in where.items():
-            query = query.where(getattr(Deployment, column) == value)
-        return list(session.scalars(query))
 
 
 def deploy(bot, user, message, expected_question):

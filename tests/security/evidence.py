@@ -8,18 +8,8 @@ from typing import List, Optional
 from sqlalchemy import select
 
 from deploybot.storage.database import Database
-from deploybot.storage.models import AuditEntry, Deployment, Grant
-
-
-def audit(stack, actor: Optional[str] = None, action: Optional[str] = None, since: int = 0) -> List[AuditEntry]:
-    """Audit entries after id `since` (see last_audit_id), by actor and action."""
-    with Database(stack.database_url()).transaction() as session:
-        query = select(AuditEntry).where(AuditEntry.id > since).order_by(AuditEntry.id)
-        if actor is not None:
-            query = query.where(AuditEntry.actor == actor)
-        if action is not None:
-            query = query.where(AuditEntry.action == action)
-        return list(session.scalars(query))
+from deploybot.storage.models import AuditEntry, Grant
+from tests.support import audit_entries, deployments
 
 
 def last_audit_id(stack) -> int:
@@ -29,18 +19,10 @@ def last_audit_id(stack) -> int:
 
 def refused(stack, action: str, since: int, actor: Optional[str] = None, containing: str = "") -> List[AuditEntry]:
     """The refusals of this kind since `since`; asserts there is at least one."""
-    found = [e for e in audit(stack, actor, action, since) if e.outcome == "refused" and containing in (e.detail or "")]
+    found = [e for e in audit_entries(stack, actor, action, since) if e.outcome == "refused" and containing in (e.detail or "")]
     assert found, f"no refused {action} by {actor} containing {containing!r} in the audit log: " \
-                  f"{[(e.actor, e.action, e.outcome, e.detail) for e in audit(stack, since=since)]}"
+                  f"{[(e.actor, e.action, e.outcome, e.detail) for e in audit_entries(stack, since=since)]}"
     return found
-
-
-def deployments_of(stack, **where) -> List[Deployment]:
-    with Database(stack.database_url()).transaction() as session:
-        query = select(Deployment).order_by(Deployment.id)
-        for column, value in where.items():
-            query = query.where(getattr(Deployment, column) == value)
-        return list(session.scalars(query))
 
 
 def grants_of(stack, user: str) -> List[str]:
@@ -55,10 +37,10 @@ def builds_with(stack, parameter: str, value: str) -> List[dict]:
 
 def nothing_deployed(stack, *, requested_by: Optional[str] = None, version: Optional[str] = None) -> None:
     if requested_by is not None:
-        assert deployments_of(stack, requested_by=requested_by) == []
+        assert deployments(stack, requested_by=requested_by) == []
         assert builds_with(stack, "REQUESTED_BY", requested_by) == []
     if version is not None:
-        assert deployments_of(stack, version=version) == []
+        assert deployments(stack, version=version) == []
         assert builds_with(stack, "VERSION", version) == []
 
 

@@ -4,8 +4,22 @@ deploy nothing, say why, and are audited."""
 import json
 
 from tests import slack_requests as slack
-from tests.security.evidence import deployments_of, last_audit_id, nothing_deployed, refused
-from tests.slack_chat import BOT_USERS, CHANNEL, click, mention, new_ts, post, posts, send_event, updates_of
+from tests.security.evidence import (
+    deployments,
+    last_audit_id,
+    nothing_deployed,
+    refused,
+)
+from tests.slack_chat import (
+    CHANNEL,
+    click,
+    mention,
+    new_ts,
+    post,
+    posts,
+    send_event,
+    updates_of,
+)
 from tests.support import new_user_id
 
 ELSEWHERE = "is waiting in <#C0DEPLOYS>, in the thread of your request: answer it there. A yes counts only where the question was asked, so nothing was deployed."
@@ -35,7 +49,7 @@ def test_a_click_on_a_replaced_question_deploys_nothing_and_the_new_one_deploys_
     posts(stack, thread, "Content Management System: deployed version 3.1.2 to staging in ")
     [update] = updates_of(stack, second)
     assert update["args"]["text"].endswith("confirmed: Deploy Content Management System 3.1.2 to staging")
-    assert [d.version for d in deployments_of(stack, requested_by=user)] == ["3.1.2"]
+    assert [d.version for d in deployments(stack, requested_by=user)] == ["3.1.2"]
 
 
 def test_a_second_click_on_an_answered_question_does_nothing_more(stack):
@@ -46,7 +60,7 @@ def test_a_second_click_on_an_answered_question_does_nothing_more(stack):
     since = last_audit_id(stack)
     assert click(stack, "marvin", question, user, "someone", "Yes") == 200
     posts(stack, thread, "That question was answered already (yes); this click changes nothing.")
-    assert len(deployments_of(stack, requested_by=user)) == 1
+    assert len(deployments(stack, requested_by=user)) == 1
     assert len(updates_of(stack, question)) == 1  # the answer it shows stays
     refused(stack, "confirm", since, actor=user, containing="click on a confirmed question")
 
@@ -116,7 +130,7 @@ def test_a_typed_yes_elsewhere_is_told_where_the_question_is(stack, marvin):
 
     mention(stack, "marvin", user, "yes", thread_ts=thread)  # where it was asked
     posts(stack, thread, "Web Shop: deployed version 3.6.1 to staging in ")
-    assert [d.version for d in deployments_of(stack, requested_by=user)] == ["3.6.1"]
+    assert [d.version for d in deployments(stack, requested_by=user)] == ["3.6.1"]
 
 
 def test_someone_elses_typed_yes_in_the_requesters_thread_is_theirs_alone(stack):

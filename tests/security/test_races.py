@@ -2,12 +2,13 @@
 after the deployment (never neither), and a refused cancel is audited like every refusal."""
 import threading
 
-from tests.security.evidence import deployments_of, last_audit_id, refused
-from tests.support import new_user_id
+from sqlalchemy import select
+
 from deploybot.deployments import utc
 from deploybot.storage.database import Database
 from deploybot.storage.models import Lock
-from sqlalchemy import select
+from tests.security.evidence import deployments, last_audit_id, refused
+from tests.support import new_user_id
 
 ROUNDS = 3
 
@@ -37,7 +38,7 @@ def test_a_lock_set_while_the_yes_arrives_wins_or_comes_after(marvin, stack):
         try:
             [lock] = [lock for lock in locks_now(stack) if lock.app == "billing"]
             assert answers[locker][0].startswith("Locked billing on staging"), answers
-            started = deployments_of(stack, requested_by=requester)
+            started = deployments(stack, requested_by=requester)
             if started:  # the deployment came first: it was recorded before the lock
                 assert utc(started[0].confirmed_at) < utc(lock.locked_at)
                 assert answers[requester][0].startswith(f"OK, deploying Billing Service {version} to staging")
@@ -60,7 +61,7 @@ def test_a_refused_cancel_is_audited(marvin, stack):
         assert marvin.texts(other, "cancel the shop deployment") == [
             f"Only {requester}, who asked for this deployment, or an admin can cancel it."]
         refused(stack, "cancel", since, actor=other, containing="can cancel it")
-        [record] = deployments_of(stack, requested_by=requester)
+        [record] = deployments(stack, requested_by=requester)
         assert record.state == "running" and record.cancelled_by is None
     finally:
         marvin.texts(requester, "cancel the shop deployment")

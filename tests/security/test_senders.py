@@ -6,9 +6,24 @@ import pytest
 
 from tests import slack_requests as slack
 from tests.security.evidence import (
-    builds_with, deployments_of, grants_of, last_audit_id, nothing_deployed, refused, user_texts,
+    builds_with,
+    deployments,
+    grants_of,
+    last_audit_id,
+    nothing_deployed,
+    refused,
+    user_texts,
 )
-from tests.slack_chat import BOT_USERS, CHANNEL, click, mention, new_ts, posts, send_event, updates_of
+from tests.slack_chat import (
+    BOT_USERS,
+    CHANNEL,
+    click,
+    mention,
+    new_ts,
+    posts,
+    send_event,
+    updates_of,
+)
 from tests.support import ADMIN, TOKENS, http, new_user_id
 
 TOKEN_REQUIRED = {"error": "A valid API token is required (Authorization: Bearer <token>)."}
@@ -73,7 +88,7 @@ def test_a_caller_cannot_pose_as_slack_or_as_a_trusted_build_system(marvin, stac
     status, replies = marvin.post_rest(body)
     assert status == 200
     assert [r["text"] for r in replies] == ["Deploy Customer Relationship Management 7.7.1 to staging? (yes/no)"]
-    assert deployments_of(stack, requested_by=user) == []  # a build system would not have been asked
+    assert deployments(stack, requested_by=user) == []  # a build system would not have been asked
     assert marvin.texts(user, "no") == ["Cancelled, nothing was deployed."]
     assert marvin.tracker(user)["latest_input_channel"] == "rest"
     assert not [c for c in stack.slack.calls() if "7.7.1" in str(c["args"].get("text", ""))]

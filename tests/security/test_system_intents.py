@@ -5,7 +5,13 @@ import json
 
 import pytest
 
-from tests.security.evidence import deployments_of, grants_of, last_audit_id, nothing_deployed, refused
+from tests.security.evidence import (
+    deployments,
+    grants_of,
+    last_audit_id,
+    nothing_deployed,
+    refused,
+)
 from tests.support import grant, http, new_user_id
 
 
@@ -29,7 +35,7 @@ def production_deployment(stack):
     assert bender.texts(requester, "deploy billing 8.0.1") == ["Deploy Billing Service 8.0.1 to production? (yes/no)"]
     bender.texts(requester, "yes")
     bender.wait_for(requester, "Billing Service: deployed version 8.0.1 to production in ")
-    [record] = deployments_of(stack, requested_by=requester)
+    [record] = deployments(stack, requested_by=requester)
     return record
 
 
@@ -44,7 +50,7 @@ def test_a_typed_report_cannot_suppress_the_real_one(marvin, stack, user):
     stack.jenkins.control("POST", "/next-build", {"job": "deploy-search", "seconds": 6})
     assert marvin.texts(user, "deploy search 8.1.0") == ["Deploy Search API 8.1.0 to staging? (yes/no)"]
     marvin.texts(user, "yes")
-    [record] = deployments_of(stack, requested_by=user)
+    [record] = deployments(stack, requested_by=user)
     for report in ("start", "outcome"):  # sent as the requester while the build runs
         assert not [r for r in marvin.texts(user, typed_report(record.id, report)) if "8.1.0" in r]
     marvin.wait_for(user, "Search API: deployed version 8.1.0 to staging in ", timeout=60)
@@ -87,7 +93,7 @@ def test_a_report_that_is_not_due_says_nothing(marvin, stack, user):
     assert marvin.texts(user, "deploy cms 8.2.0") == ["Deploy Content Management System 8.2.0 to staging? (yes/no)"]
     marvin.texts(user, "yes")
     marvin.wait_for(user, "Deploying Content Management System 8.2.0 to staging: Jenkins build #")
-    [record] = deployments_of(stack, requested_by=user)
+    [record] = deployments(stack, requested_by=user)
     try:
         assert trigger_report(marvin, user, record.id, "outcome") == []  # still running: no outcome to say
     finally:
