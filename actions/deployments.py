@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import catalog, deployer, deployment_store, first_entity, locks, permissions, profile, profiles, requester
 from actions.deploy import refuse
@@ -16,6 +17,7 @@ from actions.questions import ask
 from deploybot import messages, reports
 from deploybot.deploy_request import DeployRequest, RequestRejected, check_app, check_environment
 from deploybot.jenkins.client import JenkinsError
+from deploybot.outbox import Outbox
 from deploybot.slack.custom_messages import REPLY_TO_KEY
 
 log = logging.getLogger(__name__)
@@ -37,17 +39,30 @@ class ActionReportDeployment(DeployBotAction):
     def name(self) -> Text:
         return "action_report_deployment"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        # The watcher asked, not a person: with the database unreachable the report is not
+        # marked said, so the watcher sends it again later; an apology here would be noise.
+        try:
+            return await self.act(dispatcher, tracker, domain)
+        except SQLAlchemyError as error:
+            log.warning("report not said: the database is unreachable (%s)", error.__class__.__name__)
+            return []
+
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         deployment_id, report = str(first_entity(tracker, "deployment") or ""), first_entity(tracker, "report")
         if not deployment_id.isdigit() or report not in ("start", "outcome"):
             return []
+        outbox = Outbox(deployment_store().db)
         deployment = await asyncio.to_thread(deployment_store().get, int(deployment_id))
-        if not reports.belongs_here(deployment, report, profile().id, tracker.sender_id):
+        row = await asyncio.to_thread(outbox.row, int(deployment_id), report)
+        if not reports.belongs_here(deployment, report, profile().id, tracker.sender_id, row):
             log.warning("ignored a %s report of deployment %s in conversation %s: not this bot's, not this"
                         " conversation's, or not due", report, deployment_id, tracker.sender_id)
             return []
-        if reports.already_said(tracker.events, deployment.id, report):
-            return []  # a resend after a send that timed out but was said
+        # The idempotency key, in the database: a resend after a send that timed out, or one
+        # that lands in a new Rasa session, finds the report said and stays silent.
+        if not await asyncio.to_thread(outbox.mark_said, deployment.id, report):
+            return []
         text = reports.start_report(deployment, catalog()) if report == "start" else reports.outcome_report(deployment, catalog())
         if deployment.output_channel == "slack" and deployment.reply_to:
             # Into the thread of the request (channels/slack.py reads this).

@@ -22,9 +22,9 @@ from rasa.shared.core.constants import SESSION_START_METADATA_SLOT
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
-# A deploy request and its answer are about 50 events. A report's resend is checked against the session it is
-# said in (deploybot.reports.already_said): a new session between a report and its resend
-# would need this many events in between, within the reporter's timeout.
+# A deploy request and its answer are about 50 events. A report's resend is checked against
+# the outbox's said-mark (deploybot.outbox), not the session, so a new session between a
+# report and its resend is harmless.
 MAX_EVENTS_AT_REST = 80
 
 # Rasa's record of the message metadata a session started with, and the questions that are

@@ -4,7 +4,8 @@ The database is the single source of truth shared by every action server and wat
 - at most one active deployment per app and environment (a unique key, so two replicas
   can never both start one);
 - state changes only move forward (each update names the states it may leave);
-- each report is claimed by exactly one watcher before it is sent.
+- each report is a row of the report outbox, leased to one watcher at a time (deploybot.outbox);
+  start_reported_at and outcome_reported_at say when it was delivered.
 """
 from __future__ import annotations
 
@@ -144,27 +145,6 @@ class DeploymentStore:
                 .values(**values)
             )
             return result.rowcount == 1
-
-    # -- reports: claimed once ----------------------------------------------------------
-
-    def claim_report(self, deployment_id: int, report: str) -> bool:
-        """True for exactly one caller per deployment and report ("start" or "outcome")."""
-        column = self._report_column(report)
-        with self.db.transaction() as session:
-            result = session.execute(
-                update(Deployment).where(Deployment.id == deployment_id, column.is_(None)).values({column: now()})
-            )
-            return result.rowcount == 1
-
-    def release_report(self, deployment_id: int, report: str) -> None:
-        """The report could not be delivered: let the next watcher round try again."""
-        column = self._report_column(report)
-        with self.db.transaction() as session:
-            session.execute(update(Deployment).where(Deployment.id == deployment_id).values({column: None}))
-
-    @staticmethod
-    def _report_column(report: str):
-        return {"start": Deployment.start_reported_at, "outcome": Deployment.outcome_reported_at}[report]
 
     # -- questions ---------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Mapping, Optional, Sequence
 from deploybot.catalog import Catalog
 from deploybot.deployments import ago, utc
 from deploybot.messages import format_duration
-from deploybot.storage.models import Deployment
+from deploybot.storage.models import Deployment, ReportOutbox
 
 REPORT_INTENT = "EXTERNAL_deployment_report"
 log = logging.getLogger(__name__)
@@ -134,21 +134,21 @@ class RasaReporter:
         return False
 
 
-def belongs_here(deployment: Optional[Deployment], report: str, assistant: str, conversation_id: str) -> bool:
+def belongs_here(deployment: Optional[Deployment], report: str, assistant: str, conversation_id: str,
+                 outbox_row: Optional[ReportOutbox]) -> bool:
     """Whether a report may be said here: the deployment is this bot's, it came from this
-    conversation, and a watcher has claimed the report (it is due and being sent)."""
+    conversation, and the report is due (a watcher put it in the outbox)."""
     if deployment is None or deployment.assistant != assistant or deployment.conversation_id != conversation_id:
         return False
-    claimed = deployment.start_reported_at if report == "start" else deployment.outcome_reported_at
-    return claimed is not None
+    return outbox_row is not None and outbox_row.deployment_id == deployment.id and outbox_row.kind == report
 
 
 def already_said(events: Sequence[dict], deployment_id: int, report: str) -> bool:
     """Whether this report was triggered in the conversation and the bot spoke after it.
 
-    A send that timed out may still have been said: Rasa goes on after the client has
-    given up. The report action checks this before it speaks, so a resend says nothing
-    twice, and the watcher checks it in the tracker a send returns."""
+    The watcher checks it in the tracker a send returns. It only sees the current Rasa
+    session, so it is not what keeps a resend silent: the outbox's said-mark is
+    (deploybot.outbox, checked by the report action)."""
     triggered = False
     for event in events:
         if event.get("event") == "user":

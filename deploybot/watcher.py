@@ -10,10 +10,12 @@
   occupy the threads the actions need.
 - After a restart it simply finds the unfinished deployments in the database again.
 - The build number is recorded as soon as it is known: Jenkins forgets queue items.
-- Each report is claimed in the database before it is sent, so two watchers (replicas, or
-  a push racing a poll) never send one twice. A send that timed out may still have been
-  said, so it is sent again and the report action stays silent if the conversation already
-  has it (reports.already_said). The outcome follows the start report.
+- Each report, and each management post, is a row in the report outbox (deploybot.outbox),
+  taken with a lease before it is sent: two watchers (replicas, or a push racing a poll)
+  never send one at the same time, and one whose sender died is sent again once the lease
+  expires. A report counts as delivered when the report action marked its row said (it does
+  so just before it speaks); a resend finds the mark and stays silent, in any Rasa session. The outcome follows
+  the start report, the management post the outcome.
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ from deploybot.catalog import Catalog
 from deploybot.deployments import FINAL_STATES, STATE_OF_RESULT, DeploymentStore, now, utc
 from deploybot.jenkins.client import JenkinsClient, JenkinsError
 from deploybot.messages import format_duration
-from deploybot.notifier import Notifier
+from deploybot.notifier import Notifier, destinations
+from deploybot.outbox import MANAGEMENT, Outbox, management_kind, sender_id
 from deploybot.profiles import AssistantProfile
 from deploybot.reports import RasaReporter, management_post
 from deploybot.storage.models import Deployment
@@ -42,6 +45,10 @@ STUCK_CONFIRMED = timedelta(seconds=90)
 CLOCK_SKEW = timedelta(minutes=2)
 CONSOLE_LINES = 10
 REPORT_SENDERS = 4
+# How long a sender holds a report: longer than the longest send (RasaReporter's timeout, or
+# Slack waiting out a rate limit), as a live sender must not lose it; a dead one's report
+# waits this long before it is sent again.
+LEASE_SECONDS = 90.0
 
 
 def from_epoch_ms(milliseconds: int) -> datetime:
@@ -59,9 +66,12 @@ class Watcher:
     assistant: str
     poll_seconds: float = 5.0
     build_timeout_seconds: float = 1800.0
+    lease_seconds: float = LEASE_SECONDS
 
     def __post_init__(self):
         self._wake: Optional[asyncio.Event] = None
+        self.outbox = Outbox(self.store.db)
+        self.sender = sender_id()
         # Reports of different deployments go out side by side; one deployment's two
         # reports stay in order (_report sends the start before the outcome).
         self._senders = ThreadPoolExecutor(max_workers=REPORT_SENDERS, thread_name_prefix="reports")
@@ -91,6 +101,8 @@ class Watcher:
 
     def round(self) -> None:
         ids = [deployment.id for deployment in self.store.needing_attention(self.assistant)]
+        # Reported deployments whose management post is still owed.
+        ids += [i for i in self.outbox.deployments_with_pending(self.assistant) if i not in ids]
         # Jenkins first, for all: a finished build frees its app and environment at once,
         # however long the reports then take (each is a full Rasa turn, slow under load).
         for deployment_id in ids:
@@ -198,24 +210,64 @@ class Watcher:
     # -- reports -----------------------------------------------------------------------
 
     def _report(self, deployment: Deployment) -> None:
-        if deployment.build_number is not None and deployment.start_reported_at is None:
-            if not self._send(deployment, "start"):
-                return  # the outcome waits for the start report
-            deployment = self.store.get(deployment.id)
-        start_done = deployment.build_number is None or deployment.start_reported_at is not None
-        if deployment.state in FINAL_STATES and deployment.outcome_reported_at is None and start_done:
-            if self._send(deployment, "outcome") and deployment.state == "succeeded":
-                self._tell_management(deployment)
+        if start_due(deployment) and not self._deliver(deployment, "start"):
+            return  # the outcome waits for the start report
+        deployment = self.store.get(deployment.id)
+        if outcome_due(deployment) and not self._deliver(deployment, "outcome"):
+            return  # the management post waits for the outcome (its rows come with it)
+        for row in self.outbox.rows(deployment.id):
+            if row.kind.startswith(MANAGEMENT) and row.done_at is None:
+                self._post(deployment, row)
 
-    def _send(self, deployment: Deployment, report: str) -> bool:
-        if not self.store.claim_report(deployment.id, report):
-            return False  # another watcher has it
-        if self.reporter.send(deployment, report):
+    def _deliver(self, deployment: Deployment, report: str) -> bool:
+        """Whether the report is delivered (now, or before)."""
+        self.outbox.add(deployment.id, report)
+        row = self.outbox.row(deployment.id, report)
+        if row.done_at is not None:
             return True
-        self.store.release_report(deployment.id, report)
-        return False
+        if not self.outbox.take(row.id, self.sender, self.lease_seconds):
+            return False  # another watcher holds it, or a dead one's lease has not expired yet
+        # An exception here (the sender dying) keeps the lease: the row is taken again after it.
+        # Only the report action's said-mark counts: a send that timed out may still have been
+        # said (Rasa goes on after the client gives up), and one that "answered" may have been
+        # the action apologising for an unreachable database instead of saying the report.
+        self.reporter.send(deployment, report)
+        if not self.outbox.is_said(row.id):
+            self.outbox.release(row.id, self.sender)
+            return False
+        self.outbox.mark_done(row.id, then=self._management_kinds(deployment) if report == "outcome" else ())
+        return True
 
-    def _tell_management(self, deployment: Deployment) -> None:
+    def _management_kinds(self, deployment: Deployment) -> list:
         channel = self.profiles[deployment.assistant].management_channel
-        if channel:
-            self.notifier.post(channel, management_post(deployment, self.catalog))
+        if deployment.state != "succeeded" or not channel:
+            return []
+        return [management_kind(name) for name in destinations(self.notifier)]
+
+    def _post(self, deployment: Deployment, row) -> None:
+        """One management post to one destination, retried each round until delivered.
+        At least once, not exactly once: if the action server dies after the destination
+        (Slack) accepted the post and before the row is marked done, the post is sent again
+        once the lease expires. Slack has no idempotency key for chat.postMessage to close that."""
+        if not self.outbox.take(row.id, self.sender, self.lease_seconds):
+            return
+        destination = destinations(self.notifier).get(row.kind[len(MANAGEMENT):])
+        if destination is None:
+            log.warning("deployment %s: no management destination %r any more; not posting there", deployment.id, row.kind)
+            self.outbox.mark_done(row.id)
+            return
+        channel = self.profiles[deployment.assistant].management_channel
+        if destination.post(channel, management_post(deployment, self.catalog)):
+            self.outbox.mark_done(row.id)
+        else:
+            self.outbox.release(row.id, self.sender)
+
+
+def start_due(deployment: Deployment) -> bool:
+    return deployment.build_number is not None and deployment.start_reported_at is None
+
+
+def outcome_due(deployment: Deployment) -> bool:
+    """Final, not reported (a failure to start is said by the yes itself), and after the start report."""
+    start_done = deployment.build_number is None or deployment.start_reported_at is not None
+    return deployment.state in FINAL_STATES and deployment.outcome_reported_at is None and start_done

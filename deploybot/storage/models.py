@@ -1,5 +1,5 @@
 """The tables. Written in SQLAlchemy's 2.0 style (on the 1.4 that Rasa pins)."""
-from sqlalchemy import Column, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import declarative_base
 
 Base = declarative_base()
@@ -79,7 +79,7 @@ class Deployment(Base):
     queued_at = Column(DateTime(timezone=True))
     started_at = Column(DateTime(timezone=True))
     finished_at = Column(DateTime(timezone=True))
-    # Set by whichever watcher claims a report, so that each is sent exactly once.
+    # When each report was delivered (set when its outbox row is marked done: deploybot.outbox).
     start_reported_at = Column(DateTime(timezone=True))
     outcome_reported_at = Column(DateTime(timezone=True))
 
@@ -119,3 +119,24 @@ class EnvironmentGate(Base):
 
     environment = Column(String(32), primary_key=True)
     turns = Column(Integer, nullable=False)
+
+
+class ReportOutbox(Base):
+    """One message a deployment owes someone: its start report, its outcome report, and the
+    management post to each destination (kind "management:<destination>"). A watcher leases
+    a row, sends and marks it done; a dead sender's lease simply expires (deploybot.outbox)."""
+
+    __tablename__ = "report_outbox"
+    __table_args__ = (UniqueConstraint("deployment_id", "kind", name="uq_report_outbox_deployment_kind"),)
+
+    id = Column(Integer, primary_key=True)
+    deployment_id = Column(Integer, ForeignKey("deployments.id"), nullable=False)
+    kind = Column(String(32), nullable=False)          # start, outcome, management:<destination>
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    leased_until = Column(DateTime(timezone=True))     # NULL or past: free to take
+    leased_by = Column(String(128))
+    attempts = Column(Integer, nullable=False, default=0)
+    # Set by the report action just before it speaks, once per report across every Rasa
+    # session and replica: the idempotency key of a report.
+    said_at = Column(DateTime(timezone=True))
+    done_at = Column(DateTime(timezone=True), index=True)

@@ -59,15 +59,6 @@ def test_concurrent_confirmations_start_exactly_one(db):
     assert len([r for r in results if r]) == 1 and len(results) == 4
 
 
-def test_each_report_is_claimed_once(db):
-    store = DeploymentStore(db, CATALOG)
-    record = store.begin(new())
-    assert store.claim_report(record.id, "start") and not store.claim_report(record.id, "start")
-    store.release_report(record.id, "start")  # delivery failed: the next round may try again
-    assert store.claim_report(record.id, "start")
-    assert store.claim_report(record.id, "outcome") and not store.claim_report(record.id, "outcome")
-
-
 def test_rollback_and_promotion_versions_come_from_successes(db):
     store = DeploymentStore(db, CATALOG)
     assert store.previous_version("cms", "staging") is None

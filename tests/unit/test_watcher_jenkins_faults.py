@@ -17,6 +17,7 @@ from deploybot.jenkins.emulator import JenkinsEmulator, jobs_from_catalog
 from deploybot.profiles import load_profiles
 from deploybot.storage.database import Database, migrate
 from deploybot.storage.models import Deployment
+from deploybot.outbox import Outbox
 from deploybot.watcher import Watcher
 
 from tests.unit.test_jenkins_client import TOKEN, USER, control
@@ -26,23 +27,25 @@ BUILD_SECONDS, QUEUE_SECONDS = 0.3, 0.2
 
 
 class RecordingReporter:
-    """Stands in for RasaReporter: records each report it would put into the conversation
-    and, like a delivered one, answers True."""
+    """Stands in for RasaReporter and Rasa: records each report it would put into the
+    conversation and, as the report action does when it speaks, marks it said."""
 
-    def __init__(self):
+    def __init__(self, outbox: Outbox):
+        self.outbox = outbox
         self.sent: List[Tuple[int, str, str]] = []
 
     def send(self, deployment: Deployment, report: str) -> bool:
         self.sent.append((deployment.id, report, deployment.state))
-        return True
+        return self.outbox.mark_said(deployment.id, report)
 
 
 class RecordingNotifier:
     def __init__(self):
         self.posts: List[Tuple[str, str]] = []
 
-    def post(self, channel: str, text: str) -> None:
+    def post(self, channel: str, text: str) -> bool:
         self.posts.append((channel, text))
+        return True
 
 
 @pytest.fixture
@@ -72,8 +75,8 @@ def client(emulator) -> JenkinsClient:
 
 
 @pytest.fixture
-def reporter() -> RecordingReporter:
-    return RecordingReporter()
+def reporter(db) -> RecordingReporter:
+    return RecordingReporter(Outbox(db))
 
 
 @pytest.fixture
