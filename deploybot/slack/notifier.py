@@ -10,7 +10,9 @@ from deploybot.slack.users import SlackDirectory
 @dataclass
 class SlackNotifier:
     directory: SlackDirectory  # its client posts; its names replace user ids
+    name: str = "slack"
 
-    def post(self, channel: str, text: str) -> None:
+    def post(self, channel: str, text: str) -> bool:
         # web_api waits out rate limits and logs what it could not deliver; it never raises.
-        web_api.post_message_sync(self.directory.client, channel, self.directory.humanize(text))
+        # A post not delivered is retried by the watcher next round (deploybot.outbox).
+        return web_api.post_message_sync(self.directory.client, channel, self.directory.humanize(text)).delivered
