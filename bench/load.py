@@ -277,7 +277,7 @@ class Verdict:
 
 
 def unsettled(database_url: str) -> int:
-    """Deployments still active, or with a report not yet claimed, in the database."""
+    """Deployments still active, or with a report not yet delivered, in the database."""
     with Database(database_url).transaction() as session:
         return sum(1 for r in session.scalars(select(Deployment)) if r.state in ("confirmed", "queued", "running")
                    or (r.build_number is not None and r.start_reported_at is None) or r.outcome_reported_at is None)
@@ -285,7 +285,7 @@ def unsettled(database_url: str) -> int:
 
 def settle(database_url: str, until: float) -> int:
     """Waits (up to the monotonic time until) for every deployment to end with both reports
-    claimed; then a little longer, as a duplicate would come within a poll interval or two."""
+    delivered; then a little longer, as a duplicate would come within a poll interval or two."""
     while (left := unsettled(database_url)) and time.monotonic() < until:
         time.sleep(2)
     time.sleep(3)
@@ -293,7 +293,7 @@ def settle(database_url: str, until: float) -> int:
 
 
 def verify(stack: Stack, users: Sequence[User], database_url: str) -> Dict[str, Verdict]:
-    # The trackers first: each report is claimed in the database before it is sent.
+    # The trackers first: a report is marked delivered in the database only once it was said.
     said = {user.id: stack.bots[user.bot].said(user.id) for user in users if user.ok_at is not None}
     builds = defaultdict(list)
     for build in stack.jenkins.control("GET", "/builds"):

@@ -44,9 +44,11 @@ def test_deploy_to_staging_reports_the_start_and_the_success_in_the_conversation
     [done] = marvin.wait_for(user, "Content Management System: deployed")
     assert re.fullmatch(r"Content Management System: deployed version 1\.0\.2 to staging in \d+ sec", done), done
 
-    # Jenkins got exactly one build with the validated parameters, and the record is complete.
+    # Jenkins got exactly one build with the validated parameters (a real job lists its other
+    # parameters too, with their defaults), and the record is complete.
     [build] = [b for b in stack.jenkins.builds("deploy-cms") if b["parameters"].get("REQUESTED_BY") == user]
-    assert build["parameters"] == {"VERSION": "1.0.2", "ENVIRONMENT": "staging", "REQUESTED_BY": user}
+    sent = {name: value for name, value in build["parameters"].items() if name in ("VERSION", "ENVIRONMENT", "REQUESTED_BY")}
+    assert sent == {"VERSION": "1.0.2", "ENVIRONMENT": "staging", "REQUESTED_BY": user}
     [record] = deployments(stack, requested_by=user)
     assert (record.assistant, record.app, record.environment, record.version, record.state, record.jenkins_result) == (
         "marvin", "cms", "staging", "1.0.2", "succeeded", "SUCCESS")

@@ -159,3 +159,20 @@ def test_a_report_sent_again_after_a_timed_out_send_is_not_said_twice(marvin, st
         assert status == 200
     assert said_once(marvin, user, "Deploying Web Shop 4.4.4",
                      "Web Shop: deployed version 4.4.4")
+
+
+def test_a_report_resent_into_a_new_rasa_session_is_not_said_twice(marvin, stack, user):
+    # A long conversation at rest gets a new session (deploybot.conversation_sessions), and the
+    # tracker a resend sees starts there: only the outbox's said-mark can keep it silent.
+    marvin.texts(user, "deploy shop 4.5.6")
+    marvin.texts(user, "yes")
+    marvin.wait_for(user, "Web Shop: deployed version 4.5.6 to staging in ")
+    [record] = records(stack, user)
+    marvin.add_events(user, [{"event": "session_started"}, {"event": "action", "name": "action_listen"}])
+    status, answer = http("POST", f"{marvin.url}/conversations/{user}/trigger_intent?output_channel=latest&token={marvin.token}",
+                          {"name": "EXTERNAL_deployment_report", "entities": {"deployment": str(record.id), "report": "outcome"}})
+    assert status == 200
+    # The resend's tracker starts at the new session: the reports said before are not in it.
+    assert not any(e["event"] == "bot" and (e.get("text") or "").startswith("Deploying Web Shop")
+                   for e in answer["tracker"]["events"])
+    assert said_once(marvin, user, "Deploying Web Shop 4.5.6", "Web Shop: deployed version 4.5.6")
