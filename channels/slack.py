@@ -5,13 +5,21 @@ it by module path). What it changes, and why (see ../shared/notes/rasa-3.6.md):
   so GovSlack and the tests' fake work, and secrets stay out of files.
 - Replies, and reports that arrive minutes later, go into the thread of the request.
   Whether a top-level request starts a thread is the profile's `slack.start_threads`.
+- In a thread where the bot posted for someone (asked them something, answered them), that
+  person's plain replies count as if they had mentioned the bot; other people's do not.
+  Each post into a thread records (channel, thread, person) in the database
+  (deploybot.slack.deliveries), so replicas and restarts agree.
+- An edited request is not acted on: it gets "I act on new messages, not edits: send it
+  again." in its thread, once per edit (deploybot.slack.events says what is an edit).
 - Messages from bots are ignored unless the profile trusts them (build systems).
 - Every event and message is handled once: retries and the two events one mention can
   produce are deduplicated in the database (deploybot.slack.deliveries).
-- Yes/No buttons count only for the requester and carry the id of their question; a click
-  goes in as that button's payload, sealed as a real click (deploybot.payloads: anything
-  typed that looks like a payload is read as plain text). The action that handles the
-  click rewrites the question to say what was clicked, by whom and what came of it.
+- Yes/No buttons count only for the requester and carry the id of their question; more than
+  MAX_BUTTONS choices (the app picker) are a menu, whose options carry the same payloads
+  and are checked the same way. A click goes in as that button's or option's payload,
+  sealed as a real click (deploybot.payloads: anything typed that looks like a payload is
+  read as plain text). The action that handles the click rewrites the question to say
+  what was clicked, by whom and what came of it.
 - Events from a workspace that is not the profile's (`slack.team_ids`), such as a Slack
   Connect channel shared with another company, are refused and audited.
 - Bad signatures, stale timestamps and malformed bodies get a 4xx and are not processed;
@@ -23,7 +31,7 @@ import asyncio
 import json
 import logging
 from http import HTTPStatus
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
@@ -38,7 +46,7 @@ from deploybot.permissions import Permissions
 from deploybot.profiles import current_assistant_id, load_profiles
 from deploybot.slack.custom_messages import REPLY_TO_KEY, UPDATE_KEY
 from deploybot.slack.deliveries import Deliveries
-from deploybot.slack.events import foreign_teams, request_from
+from deploybot.slack.events import Request as SlackRequest, foreign_teams, request_from
 from deploybot.slack import web_api
 from deploybot.slack.settings import SlackSettings
 from deploybot.slack.users import USER_ID_IN_TEXT, display_name_of
@@ -46,7 +54,9 @@ from deploybot.storage.database import Database, database_url
 
 log = logging.getLogger(__name__)
 BUTTONS_BLOCK = "deploybot-buttons:"   # + the requester's id: only their click counts
-MAX_BUTTONS = 25                       # Block Kit: elements in one actions block
+MAX_BUTTONS = 5                        # more choices are a menu: a longer row of buttons is hard to read
+MAX_OPTIONS = web_api.MAX_OPTIONS      # Block Kit: options in one static_select
+EDIT_ANSWER = "I act on new messages, not edits: send it again."
 # Display names by user id, for the life of the process: an output channel is made per
 # message, and asking users.info on every reply would hit Slack's rate limits.
 DISPLAY_NAMES: Dict[str, str] = {}
@@ -58,9 +68,11 @@ class DeploySlackBot(SlackBot):
     limits, and a failure never raises (Rasa would lose the turn); where a person must act
     (invite the bot, unarchive a channel), the requester is told, in the thread or a DM."""
 
-    def __init__(self, settings: SlackSettings, channel: Optional[Text], thread_ts: Optional[Text]):
+    def __init__(self, settings: SlackSettings, channel: Optional[Text], thread_ts: Optional[Text],
+                 deliveries: Optional[Deliveries] = None):
         super().__init__(settings.bot_token, channel, thread_ts)
         self.client = web_api.async_web_client(settings)
+        self.deliveries = deliveries  # where posts into threads are recorded as conversations
 
     async def _humanize(self, text: Text) -> Text:
         for user_id in set(USER_ID_IN_TEXT.findall(text)) - set(DISPLAY_NAMES):
@@ -71,22 +83,30 @@ class DeploySlackBot(SlackBot):
 
     async def _post(self, recipient_id: Text, channel: Text, thread_ts: Optional[Text], text: Text,
                     blocks: Optional[List] = None) -> None:
-        delivery = await web_api.post_message(self.client, channel, await self._humanize(text), thread_ts, blocks)
+        text = await self._humanize(text)
+        delivery = await web_api.post_message(self.client, channel, text, thread_ts, blocks)
         if delivery.kind is web_api.Kind.TELL_USER and recipient_id and delivery.advice:
-            await web_api.tell_user(self.client, recipient_id, delivery.advice)
+            # By DM: what to fix in Slack, and what could not be said there (a report is not lost).
+            await web_api.tell_user(self.client, recipient_id, f"{delivery.advice}\n\nWhat I wanted to say there:\n{text}")
+        if delivery.delivered and thread_ts and recipient_id and self.deliveries:
+            # From now on the recipient's plain replies in this thread are for the bot.
+            await asyncio.to_thread(self.deliveries.remember_conversation, delivery.channel, thread_ts, recipient_id)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         await self._post(recipient_id, self.slack_channel or recipient_id, self.thread_id, text)
 
     async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
+        """Up to MAX_BUTTONS choices as buttons (Yes/No), more as a menu."""
         text = await self._humanize(text)
+        if len(buttons) > MAX_BUTTONS:
+            elements = [choice_menu(buttons)]
+            if len(buttons) > MAX_OPTIONS:
+                text += f"\n(The menu lists the first {MAX_OPTIONS} of {len(buttons)}: for another, type its name.)"
+        else:
+            elements = [button_element(n, button) for n, button in enumerate(buttons)]
         blocks = [
             {"type": "section", "text": {"type": "plain_text", "text": text}},
-            {"type": "actions", "block_id": BUTTONS_BLOCK + recipient_id, "elements": [
-                {"type": "button", "action_id": f"button-{n}", "text": {"type": "plain_text", "text": button["title"]},
-                 "value": button["payload"]}
-                for n, button in enumerate(buttons[:MAX_BUTTONS])
-            ]},
+            {"type": "actions", "block_id": BUTTONS_BLOCK + recipient_id, "elements": elements},
         ]
         await self._post(recipient_id, self.slack_channel or recipient_id, self.thread_id, text, blocks)
 
@@ -102,6 +122,39 @@ class DeploySlackBot(SlackBot):
         where = json_message.get(REPLY_TO_KEY) or {}
         channel = where.get("channel") or self.slack_channel or recipient_id
         await self._post(recipient_id, channel, where.get("thread_ts"), str(json_message.get("text", "")))
+
+
+def button_element(n: int, button: Dict[Text, Any]) -> Dict[Text, Any]:
+    return {"type": "button", "action_id": f"button-{n}", "value": button["payload"],
+            "text": {"type": "plain_text", "text": web_api.shorten(str(button["title"]), web_api.MAX_BUTTON_TEXT)}}
+
+
+def choice_menu(buttons: List[Dict[Text, Any]]) -> Dict[Text, Any]:
+    """A static_select whose options carry the buttons' payloads (a click is checked as a button's)."""
+    options = [{"text": {"type": "plain_text", "text": web_api.shorten(str(button["title"]), web_api.MAX_BUTTON_TEXT)},
+                "value": button["payload"]} for button in buttons[:MAX_OPTIONS]]
+    return {"type": "static_select", "action_id": "choice", "options": options,
+            "placeholder": {"type": "plain_text", "text": "Choose…"}}
+
+
+def chosen(action: Dict[str, Any]) -> Tuple[Any, str]:
+    """The payload and label of a click: a button's own, or those of the option picked in a menu."""
+    if action.get("type") == "static_select":
+        option = action.get("selected_option") or {}
+        return option.get("value"), (option.get("text") or {}).get("text", "")
+    return action.get("value"), (action.get("text") or {}).get("text", "")
+
+
+def delivery_keys(envelope: Dict[str, Any], incoming: SlackRequest) -> List[str]:
+    """What makes an event a repeat: its event_id (retries), and the message's channel and ts
+    (a mention's two events) or, for an edit, the edit's ts (its message_changed and its
+    edited app_mention)."""
+    keys = [f"event:{envelope['event_id']}"] if envelope.get("event_id") else []
+    if incoming.edited:
+        keys.append(f"edit:{incoming.channel}:{incoming.ts}:{incoming.edited}")
+    else:
+        keys.append(f"message:{incoming.channel}:{incoming.ts}")
+    return keys
 
 
 class DeploySlackInput(SlackInput):
@@ -125,7 +178,7 @@ class DeploySlackInput(SlackInput):
         self.audit_log = Permissions(database, profile, load_catalog())
 
     def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> DeploySlackBot:
-        return DeploySlackBot(self.settings, channel, thread_id)
+        return DeploySlackBot(self.settings, channel, thread_id, self.deliveries)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         slack_webhook = Blueprint("slack_webhook", __name__)
@@ -167,19 +220,26 @@ class DeploySlackInput(SlackInput):
         if await self._from_another_workspace(envelope, envelope.get("event") or {}):
             return response.text("ignored", headers={"X-Slack-No-Retry": "1"})
         incoming = request_from(envelope, self.trusted)
-        if incoming is None:
+        if incoming is None or (incoming.plain_reply and not await self._in_conversation(incoming)):
             return response.text("ignored")
-        keys = [f"event:{envelope.get('event_id')}"] if envelope.get("event_id") else []
-        keys.append(f"message:{incoming.channel}:{incoming.ts}")
+        keys = delivery_keys(envelope, incoming)
         if not await asyncio.to_thread(self.deliveries.first_time, keys):
             log.info("Slack delivered %s again (retry %s); handled already", keys[0], request.headers.get("X-Slack-Retry-Num"))
             return response.text("", headers={"X-Slack-No-Retry": "1"})
+        thread = incoming.thread_ts or (incoming.ts if self.start_threads else None)
+        if incoming.edited:
+            output = self.get_output_channel(incoming.channel, thread)
+            self._in_background(output.send_text_message(incoming.sender, EDIT_ANSWER))
+            return response.text("")
         if payloads.is_typed_intent(incoming.text):
             await self._audit(incoming.sender, "typed_intent", "read as plain text: " + incoming.text[:200])
-        thread = incoming.thread_ts or (incoming.ts if self.start_threads else None)
         metadata = {"out_channel": incoming.channel, "thread_id": thread, "build_system": incoming.build_system}
         self._handle(on_new_message, incoming.text, incoming.sender, metadata)
         return response.text("")
+
+    async def _in_conversation(self, incoming: SlackRequest) -> bool:
+        """Whether the bot posted in this thread for the sender of this plain reply."""
+        return await asyncio.to_thread(self.deliveries.in_conversation, incoming.channel, incoming.thread_ts, incoming.sender)
 
     async def _from_another_workspace(self, envelope: dict, event: dict) -> bool:
         """Whether the request comes from a workspace other than the profile's (then audited)."""
@@ -207,13 +267,16 @@ class DeploySlackInput(SlackInput):
         container, message = payload.get("container") or {}, payload.get("message") or {}
         channel = (payload.get("channel") or {}).get("id") or container["channel_id"]
         thread = container.get("thread_ts") or message.get("thread_ts")
-        value = action.get("value")
+        value, choice = chosen(action)
         if payloads.button_kind(value) is None:
             await self._audit(clicker, "click", f"a click whose value none of my buttons carries: {str(value)[:100]}")
             return response.text("ignored")
         block_id = str(action.get("block_id", ""))
+        if not block_id.startswith(BUTTONS_BLOCK):  # every question of these bots names its requester
+            await self._audit(clicker, "click", f"a click on a block none of my questions has: {block_id[:100]}")
+            return response.text("ignored")
         requester = block_id.removeprefix(BUTTONS_BLOCK)
-        if block_id.startswith(BUTTONS_BLOCK) and clicker != requester:
+        if clicker != requester:
             arguments = {"channel": channel, "user": clicker, "text": f"Only <@{requester}> can confirm this.",
                          "thread_ts": thread}
             await web_api.post_ephemeral(self._client(), **arguments)
@@ -221,7 +284,7 @@ class DeploySlackInput(SlackInput):
             return response.text("")
         question = next((b["text"]["text"] for b in message.get("blocks", []) if b.get("type") == "section"), message.get("text", ""))
         clicked = {"channel": channel, "ts": container.get("message_ts") or message.get("ts"), "question": question,
-                   "choice": (action.get("text") or {}).get("text", ""), "user": clicker}
+                   "choice": choice, "user": clicker}
         metadata = payloads.sealed({"out_channel": channel, "thread_id": thread, "clicked": clicked})
         self._handle(on_new_message, value, clicker, metadata)
         return response.text("")
@@ -235,6 +298,9 @@ class DeploySlackInput(SlackInput):
         """Answered in the background: Slack wants its HTTP answer within 3 seconds."""
         message = UserMessage(text, self.get_output_channel(metadata["out_channel"], metadata["thread_id"]), sender,
                               input_channel=self.name(), metadata=metadata)
-        task = asyncio.create_task(on_new_message(message))
-        self._background_tasks.add(task)
+        self._in_background(on_new_message(message))
+
+    def _in_background(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background_tasks.add(task)  # a reference, so the task is not collected before it ends
         task.add_done_callback(self._background_tasks.discard)

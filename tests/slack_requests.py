@@ -9,7 +9,7 @@ import json
 import secrets
 import string
 import time
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from deploybot.slack.fake_api import DEFAULT_BOTS, TEAM_ID
 
@@ -83,6 +83,51 @@ def bot_message(bot_id: str, text: str, channel: str = "C0DEPLOYS", app_id: str 
     return event
 
 
+def thread_reply(user: str, text: str, thread_ts: str, channel: str = "C0DEPLOYS", ts: str | None = None,
+                 broadcast: bool = False, parent_user: str | None = None) -> dict:
+    """A plain reply in a thread (no mention), as message.channels delivers it; broadcast is
+    "Also send to channel" (subtype thread_broadcast). parent_user wrote the thread's first
+    message (by default the one replying)."""
+    parent_user = parent_user or user
+    event = {**user_message("message", user, text, channel, ts, thread_ts), "parent_user_id": parent_user}
+    if broadcast:
+        event["subtype"] = "thread_broadcast"
+        event["root"] = {"type": "message", "user": parent_user, "ts": thread_ts, "thread_ts": thread_ts,
+                         "text": "…", "reply_count": 1, "latest_reply": event["ts"]}
+    return event
+
+
+def message_changed(original: dict, new_text: str, edited_at: str | None = None) -> dict:
+    """The `message_changed` event of a person's edit of `original` (a message event they
+    sent): the new message under `message`, the old under `previous_message`."""
+    edited_at = edited_at or new_ts()
+    kept = {k: v for k, v in original.items() if k not in ("channel", "channel_type", "event_ts", "subtype")}
+    new = {**kept, "type": "message", "text": new_text, "blocks": [rich_text(new_text)],
+           "edited": {"user": original["user"], "ts": edited_at}, "source_team": TEAM_ID, "user_team": TEAM_ID}
+    event_ts = new_ts()
+    return {"type": "message", "subtype": "message_changed", "hidden": True, "message": new,
+            "channel": original["channel"], "previous_message": {**kept, "type": "message"},
+            "event_ts": event_ts, "ts": event_ts, "channel_type": channel_type(original["channel"])}
+
+
+def edited_app_mention(original: dict, new_text: str, edited_at: str) -> dict:
+    """An edited mention delivered again as app_mention: the original ts and an `edited` field."""
+    return {**original, "text": new_text, "blocks": [rich_text(new_text)],
+            "edited": {"user": original["user"], "ts": edited_at}, "event_ts": new_ts()}
+
+
+def app_bot_message(bot_id: str, app_id: str, text: str, channel: str = "C0DEPLOYS", ts: str | None = None,
+                    bot_user: str | None = None, name: str = "Jenkins") -> dict:
+    """A message an app posted with its bot token (chat.postMessage): a bot_id, a user and a
+    bot_profile naming the app; no subtype and no top-level app_id."""
+    ts = ts or new_ts()
+    return {"type": "message", "text": text, "ts": ts, "user": bot_user or "U" + bot_id[1:], "bot_id": bot_id,
+            "bot_profile": {"id": bot_id, "app_id": app_id, "name": name, "deleted": False, "team_id": TEAM_ID,
+                            "updated": int(time.time()), "icons": {"image_36": "https://a.slack-edge.com/80588/img/plugins/jenkins/service_36.png"}},
+            "blocks": [rich_text(text)], "team": TEAM_ID, "channel": channel, "event_ts": ts,
+            "channel_type": channel_type(channel)}
+
+
 def user_message(kind: str, user: str, text: str, channel: str, ts: str | None, thread_ts: str | None) -> dict:
     ts = ts or new_ts()
     event = {"client_msg_id": secrets.token_hex(16), "type": kind, "text": text, "user": user, "ts": ts,
@@ -129,6 +174,33 @@ def block_actions(secret: str, user_id: str, user_name: str, channel: str, messa
     }
     body = urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
     return body, sign(body, secret, timestamp, content_type=FORM)
+
+
+def menu_choice(secret: str, user_id: str, user_name: str, channel: str, message_ts: str, option_label: str, *,
+                text: str, blocks: list, thread_ts: str | None = None, api_app_id: str = "AMARVIN01",
+                team_id: str = TEAM_ID) -> Request:
+    """An option picked in a static_select of a bot's message, as Slack delivers it: the
+    action has `selected_option` (no `value`), and the state holds the selection too."""
+    block, menu, option = chosen_option(blocks, option_label)
+    body, _ = block_actions(secret, user_id, user_name, channel, message_ts, "", menu["action_id"], thread_ts,
+                            text=text, blocks=blocks, block_id=block["block_id"], api_app_id=api_app_id, team_id=team_id)
+    payload = json.loads(parse_qs(body.decode())["payload"][0])
+    payload["actions"] = [{"type": "static_select", "action_id": menu["action_id"], "block_id": block["block_id"],
+                           "selected_option": option, "placeholder": menu.get("placeholder"), "action_ts": new_ts()}]
+    payload["state"] = {"values": {block["block_id"]: {menu["action_id"]: {"type": "static_select", "selected_option": option}}}}
+    body = urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
+    return body, sign(body, secret, content_type=FORM)
+
+
+def chosen_option(blocks: list, label: str) -> tuple[dict, dict, dict]:
+    """The actions block, static_select and option labelled `label` in a message's blocks."""
+    menus = [(block, element) for block in blocks for element in block.get("elements") or []
+             if element.get("type") == "static_select"]
+    for block, menu in menus:
+        for option in menu.get("options") or []:
+            if option["text"]["text"] == label:
+                return block, menu, option
+    raise LookupError(f"no menu option {label!r} in the blocks")
 
 
 def clicked_button(blocks: list, action_id: str, block_id: str | None) -> tuple[str, str]:

@@ -150,12 +150,13 @@ SLACK_APPS = {
     "marvin": {"token": "xoxb-marvin-test", "signing_secret": "marvin-signing-secret-not-secret", "app_id": "AMARVIN01"},
     "bender": {"token": "xoxb-bender-test", "signing_secret": "bender-signing-secret-not-secret", "app_id": "ABENDER01"},
 }
-TRUSTED_BUILD_SYSTEM = "B0JENKINS1"  # Marvin's trusted build system in the tests
+TRUSTED_BUILD_SYSTEM = "B0JENKINS1"  # Marvin's trusted build system in the tests, by bot id
+TRUSTED_BUILD_APP = "A0JENKINS1"     # and one trusted by its app id (bot_profile.app_id)
 
 
 def slack_settings(fake: FakeSlack) -> Dict[str, str]:
     """The environment that makes both bots Slack apps of the fake's workspace talking to the fake."""
-    settings = {"SLACK_API_URL": fake.api_url, "MARVIN_TRUSTED_BUILD_SYSTEMS": TRUSTED_BUILD_SYSTEM}
+    settings = {"SLACK_API_URL": fake.api_url, "MARVIN_TRUSTED_BUILD_SYSTEMS": f"{TRUSTED_BUILD_SYSTEM},{TRUSTED_BUILD_APP}"}
     for bot, app in SLACK_APPS.items():
         settings[f"{bot.upper()}_SLACK_BOT_TOKEN"] = app["token"]
         settings[f"{bot.upper()}_SLACK_SIGNING_SECRET"] = app["signing_secret"]
