@@ -45,7 +45,7 @@ def profile() -> AssistantProfile:
     ids, unknown = directory.resolve_handles(handles)
     for entry in unknown:
         log.warning("%s's admin %r is no Slack user's handle: it gives nobody admin rights on Slack", configured.name, entry)
-    return replace(configured, configured_admins=tuple(dict.fromkeys(configured.configured_admins + ids)))
+    return replace(configured, resolved_admins=ids)
 
 
 @lru_cache(maxsize=1)

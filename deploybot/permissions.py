@@ -36,7 +36,7 @@ class Permissions:
     # -- questions -------------------------------------------------------------------
 
     def is_admin(self, user: str) -> bool:
-        return user in self.profile.admins()
+        return self.profile.is_admin(user)
 
     def grants_of(self, user: str) -> List[str]:
         with self.db.transaction() as session:

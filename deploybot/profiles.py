@@ -47,6 +47,9 @@ class AssistantProfile:
     channels: Mapping[str, bool] = field(default_factory=dict)
     # Whether the profile named its admins; a profile that does not gets the others' admins.
     admins_given: bool = True
+    # The Slack user ids of admins given by handle, resolved when the action server starts
+    # (actions/context.py): they count as admins, and the admins are still shown as given.
+    resolved_admins: Tuple[str, ...] = ()
     personality: Mapping[str, object] = field(default_factory=dict)
 
     @property
@@ -72,6 +75,9 @@ class AssistantProfile:
         """Admins from the profile plus DEPLOYBOT_ADMINS (comma-separated user ids)."""
         extra = [a.strip() for a in environ.get("DEPLOYBOT_ADMINS", "").split(",") if a.strip()]
         return tuple(dict.fromkeys(self.configured_admins + tuple(extra)))
+
+    def is_admin(self, user: str) -> bool:
+        return user in self.admins() or user in self.resolved_admins
 
     def lines(self, key: str) -> Tuple[str, ...]:
         """The bot's own wording for small talk (greet, goodbye, thank, ...)."""

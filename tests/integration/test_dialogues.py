@@ -15,7 +15,10 @@ STARTED_CMS = "OK, deploying Content Management System 1.0.2 to staging: Jenkins
 def test_a_complete_request_is_restated_with_yes_no_buttons(marvin, user):
     replies = marvin.say(user, "Marvin, put cms 1.0.2 on staging")
     assert [r["text"] for r in replies] == [CONFIRM_CMS]
-    assert replies[0]["buttons"] == [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+    # The buttons carry the id of this question, and only this one (deploybot.payloads).
+    request_id = marvin.tracker(user)["slots"]["pending_deploy"]["request_id"]
+    assert replies[0]["buttons"] == [{"title": "Yes", "payload": '/affirm{"request": "%s"}' % request_id},
+                                     {"title": "No", "payload": '/deny{"request": "%s"}' % request_id}]
 
 
 def test_yes_starts_the_deployment_and_a_second_yes_finds_nothing_pending(marvin, user):
