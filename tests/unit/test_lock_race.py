@@ -6,41 +6,20 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import text
 
 from deploybot.catalog import load_catalog
 from deploybot.deploy_request import DeployRequest, RequestRejected
 from deploybot.deployments import DeploymentStore, NewDeployment, utc
 from deploybot.locks import Locks, check_unlocked
-from deploybot.storage.database import Database, migrate
 from deploybot.storage.models import Deployment
-from tests.services import Postgres
 
 CATALOG = load_catalog()
 THE_MOMENT = 0.5  # how long the start lingers between its lock check and its record
 
 
-@pytest.fixture(scope="module")
-def postgres():
-    server = Postgres().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'deploybot.db'}"
-    else:
-        server = request.getfixturevalue("postgres")
-        url = server.url("deploybot")
-    migrate(url)
-    database = Database(url)
-    yield database
-    with database.transaction() as session:  # the PostgreSQL database is shared by the module's tests
-        for table in ("deployments", "locks", "environment_gates"):
-            session.execute(text(f"DELETE FROM {table}"))
-    database.engine.dispose()
+@pytest.fixture
+def db(db_on_both):
+    return db_on_both
 
 
 def new(version="1.0.2"):

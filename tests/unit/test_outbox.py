@@ -6,39 +6,19 @@ from datetime import datetime, timezone
 from threading import Barrier, Thread
 
 import pytest
-from sqlalchemy import text
 
 from deploybot.catalog import load_catalog
 from deploybot.deploy_request import DeployRequest
 from deploybot.deployments import DeploymentStore, NewDeployment
 from deploybot.outbox import Outbox, management_kind
-from deploybot.storage.database import Database, migrate
-from tests.services import Postgres
 
 CATALOG = load_catalog()
 TAKERS = 4
 
 
-@pytest.fixture(scope="module")
-def postgres():
-    server = Postgres().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'deploybot.db'}"
-    else:
-        url = request.getfixturevalue("postgres").url("deploybot")
-    migrate(url)
-    database = Database(url)
-    yield database
-    with database.transaction() as session:  # the PostgreSQL database is shared by the module's tests
-        for table in ("report_outbox", "deployments", "environment_gates"):
-            session.execute(text(f"DELETE FROM {table}"))
-    database.engine.dispose()
+@pytest.fixture
+def db(db_on_both):
+    return db_on_both
 
 
 @pytest.fixture
