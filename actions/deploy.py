@@ -3,7 +3,7 @@ Rollbacks and promotions end in the same yes or no (pending_deploy says which ki
 import asyncio
 import time
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -58,8 +58,9 @@ def check_requester_of(tracker: Tracker) -> None:
     check_requester(requester(tracker), tracker.get_latest_input_channel(), message_metadata(tracker).get("build_system"))
 
 
-async def start_deployment(tracker: Tracker, request: DeployRequest, kind: str, asked_at: float) -> str:
-    """Records and triggers the deployment; what to tell the requester."""
+async def start_deployment(tracker: Tracker, request: DeployRequest, kind: str, asked_at: float) -> Tuple[str, bool]:
+    """Records and triggers the deployment; what to tell the requester, and whether it was
+    recorded (False: a lock or another deployment stood in the way)."""
     metadata = message_metadata(tracker)
     reply_to = {"channel": metadata.get("out_channel"), "thread_ts": metadata.get("thread_id")} if from_slack(tracker) else None
     new = NewDeployment(
@@ -68,11 +69,11 @@ async def start_deployment(tracker: Tracker, request: DeployRequest, kind: str, 
         requested_at=datetime.fromtimestamp(asked_at, tz=timezone.utc), reply_to=reply_to,
     )
     try:
-        return await asyncio.to_thread(deployer().start, new)
+        return await asyncio.to_thread(deployer().start, new), True
     except (RequestRejected, JenkinsError) as refusal:  # a lock, another deployment, no Jenkins configured
         await asyncio.to_thread(permissions().audit, requester(tracker), "deploy", "refused", app=request.app,
                                 environment=request.environment, detail=str(refusal)[:500])
-        return str(refusal)
+        return str(refusal), False
 
 
 def refuse(dispatcher: CollectingDispatcher, tracker: Tracker, rejection: Exception, **details) -> None:
@@ -188,7 +189,7 @@ class ActionConfirmDeploy(DeployBotAction):
         events = [SlotSet("environment", request.environment), SlotSet("version", request.version)]
         if message_metadata(tracker).get("build_system") and profile().build_systems_skip_confirmation:
             # A trusted build system's request needs no yes (the profile says so).
-            dispatcher.utter_message(text=await start_deployment(tracker, request, "deploy", time.time()))
+            dispatcher.utter_message(text=(await start_deployment(tracker, request, "deploy", time.time()))[0])
             return clear_request()
         source = tracker.get_slot("promoted_from")
         if source:
@@ -229,8 +230,11 @@ class ActionDeploy(DeployBotAction):
             dispatcher.utter_message(text=messages.stale_confirmation(timeout))
             show_decision(dispatcher, tracker, "expired, nothing was deployed; asked again")
             return ask(dispatcher, tracker, request, kind, pending.get("question"), previous_fate="expired")
-        show_decision(dispatcher, tracker, f"confirmed: {messages.restate(request, catalog())}")
-        dispatcher.utter_message(text=await start_deployment(tracker, request, kind, pending["asked_at"]))
+        text, started = await start_deployment(tracker, request, kind, pending["asked_at"])
+        # What the question now shows is what happened: confirmed and started, or not deployed and why.
+        show_decision(dispatcher, tracker, f"confirmed: {messages.restate(request, catalog())}" if started
+                      else f"not deployed: {text}")
+        dispatcher.utter_message(text=text)
         return close_pending(tracker, "confirmed") + clear_request()
 
 

@@ -143,3 +143,17 @@ def test_someone_elses_typed_yes_in_the_requesters_thread_is_theirs_alone(stack)
     nothing_deployed(stack, requested_by=user)
     mention(stack, "marvin", user, "no", thread_ts=thread)
     posts(stack, thread, "Cancelled, nothing was deployed.")
+
+
+def test_a_yes_that_a_lock_stops_says_so_on_the_question(stack, marvin):
+    user, locker = new_user_id(), new_user_id()
+    thread, question = ask(stack, user, "deploy search 3.8.1", "Deploy Search API 3.8.1 to staging? (yes/no)")
+    assert marvin.texts(locker, "lock search on staging because of a migration")[0].startswith("Locked search on staging")
+    try:
+        assert click(stack, "marvin", question, user, "someone", "Yes") == 200
+        posts(stack, thread, f"No: search on staging is locked by {locker}")
+        [update] = updates_of(stack, question)
+        assert f"→ Yes (<@{user}>): not deployed: No: search on staging is locked by {locker}" in update["args"]["text"]
+        nothing_deployed(stack, requested_by=user)
+    finally:
+        marvin.texts(locker, "unlock search on staging")
