@@ -127,3 +127,11 @@ def test_a_direct_message_is_answered_in_its_thread(stack):
     assert post(stack.bots["bender"], body, headers) == 200
     [reply] = posts(stack, ts, "I deploy these apps to production:")
     assert (reply["args"]["channel"], reply["token_owner"]) == ("D0THERESA", "bender")
+
+
+def test_slacks_escaped_text_is_read_as_the_person_typed_it(stack):
+    # Slack sends "->" as "-&gt;" and wraps channel names: the request is understood, not refused as shell syntax.
+    ts = mention(stack, "marvin", THERESA, "deploy cms 1.0.5 -&gt; <#C0STAGING1|staging>")
+    posts(stack, ts, "Deploy Content Management System 1.0.5 to staging? (yes/no)")
+    mention(stack, "marvin", THERESA, "no", thread_ts=ts)
+    posts(stack, ts, "Cancelled, nothing was deployed.")
