@@ -8,7 +8,8 @@ Ports come from the profiles (MARVIN_PORT, BENDER_PORT, ..._ACTIONS_PORT overrid
 Each bot's Rasa HTTP API, and its REST and callback channels, need that bot's API token,
 <BOT>_API_TOKEN (MARVIN_API_TOKEN, BENDER_API_TOKEN); when one is unset a token is
 generated and printed, and so is DEPLOYBOT_JENKINS_PUSH_TOKEN, which protects the endpoint
-Jenkins' Notification plugin posts to. A bot's action servers run actions only for callers that
+Jenkins' Notification plugin posts to, and DEPLOYBOT_CALLBACK_KEY, which the bots' posts into
+the terminal chat carry (nothing else may print into it). A bot's action servers run actions only for callers that
 send its <BOT>_ACTIONS_TOKEN (generated when unset), that is, for that bot's Rasa servers. Each process logs to var/log/<process>.log
 (DEPLOYBOT_VAR_DIR moves var/).
 """
@@ -34,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from deploybot.profiles import ASSISTANT_ENV, AssistantProfile, load_profiles
 from deploybot.rasa_server import ACTIONS_TOKEN_ENV, API_TOKEN_ENV
 from deploybot.storage.database import database_url, migrate
-from deploybot.terminal_chat import callback_port, management_url, run_chat
+from deploybot.terminal_chat import CALLBACK_KEY_ENV, callback_port, chat_url, management_url, run_chat
 
 HOST = "127.0.0.1"
 # Tracker databases and logs; tests point this elsewhere.
@@ -91,8 +92,8 @@ def with_jenkins_emulator(profiles: Mapping[str, AssistantProfile], push_token: 
     return {"JENKINS_URL": f"http://{HOST}:{port}", "JENKINS_USER": user, "JENKINS_API_TOKEN": token}, process
 
 
-def bot_callback_url(profile: AssistantProfile, port: int) -> str:
-    return f"http://{HOST}:{port}/{profile.id}"
+def bot_callback_url(profile: AssistantProfile, port: int, key: str) -> str:
+    return chat_url(port, profile.id, key)
 
 
 def slack_environment(profile: AssistantProfile, environ: Mapping[str, str]) -> Dict[str, str]:
@@ -126,7 +127,7 @@ def api_token_variable(profile: AssistantProfile) -> str:
 
 
 def plan(profiles: Mapping[str, AssistantProfile], model: Path, tokens: Mapping[str, str], push_token: str,
-         chat_port: int, environ: Mapping[str, str]) -> List[Process]:
+         chat_port: int, chat_key: str, environ: Mapping[str, str]) -> List[Process]:
     """The processes of the stack, with each bot's own endpoints."""
     jenkins, emulator = with_jenkins_emulator(profiles, push_token, environ)
     base = {**environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": os.getcwd()}
@@ -142,7 +143,7 @@ def plan(profiles: Mapping[str, AssistantProfile], model: Path, tokens: Mapping[
                     name=replica_name(f"{profile.id}-actions", index),
                     command=[sys.executable, "-m", "deploybot.action_server", "--host", HOST, "--port", str(port)],
                     env={**base, **jenkins, **slack, ASSISTANT_ENV: profile.id, API_TOKEN_ENV: token,
-                         ACTIONS_TOKEN_ENV: actions_token, "DEPLOYBOT_JENKINS_PUSH_TOKEN": push_token, "DEPLOYBOT_MANAGEMENT_URL": management_url(chat_port)},
+                         ACTIONS_TOKEN_ENV: actions_token, "DEPLOYBOT_JENKINS_PUSH_TOKEN": push_token, "DEPLOYBOT_MANAGEMENT_URL": management_url(chat_port, chat_key)},
                     ready_url=f"http://{HOST}:{port}/health",
                 )
             )
@@ -167,7 +168,7 @@ def plan(profiles: Mapping[str, AssistantProfile], model: Path, tokens: Mapping[
                         API_TOKEN_ENV: token,
                         ACTIONS_TOKEN_ENV: actions_token,
                         "DEPLOYBOT_ACTION_SERVER_URL": f"http://{HOST}:{actions_port}/webhook",
-                        "DEPLOYBOT_CALLBACK_URL": bot_callback_url(profile, chat_port),
+                        "DEPLOYBOT_CALLBACK_URL": bot_callback_url(profile, chat_port, chat_key),
                     },
                     ready_url=f"http://{HOST}:{port}/status?token={token}",
                 )
@@ -287,8 +288,9 @@ def main(argv=None) -> int:
         if new:
             generated.append(profile)
     push_token, push_generated = secret(os.environ, "DEPLOYBOT_JENKINS_PUSH_TOKEN")
+    chat_key, chat_key_generated = secret(os.environ, CALLBACK_KEY_ENV)
     chat_port = callback_port(os.environ)
-    stack = Stack(plan(profiles, Path(args.model), tokens, push_token, chat_port, os.environ))
+    stack = Stack(plan(profiles, Path(args.model), tokens, push_token, chat_port, chat_key, os.environ))
 
     signal.signal(signal.SIGTERM, _raise_stopped)
     signal.signal(signal.SIGINT, _raise_stopped)
@@ -302,13 +304,15 @@ def main(argv=None) -> int:
         for profile in generated:
             print(f"{profile.name}'s API token (generated; set {api_token_variable(profile)} to choose one):"
                   f" {tokens[profile.id]}", flush=True)
+        if chat_key_generated and not args.chat:
+            print(f"Terminal chat key (generated; set {CALLBACK_KEY_ENV} to choose one): {chat_key}", flush=True)
         if push_generated and os.environ.get("JENKINS_URL"):
             print(f"Jenkins push token (generated; set DEPLOYBOT_JENKINS_PUSH_TOKEN to choose one): {push_token}", flush=True)
         if not os.environ.get("JENKINS_URL"):
             print(f"Jenkins: the emulator ({LOG_DIR}/jenkins-emulator.log); set JENKINS_URL to use a real Jenkins", flush=True)
         threading.Thread(target=stack.supervise, name="supervisor", daemon=True).start()
         if args.chat:
-            run_chat(profiles, chat_port, tokens, user=args.user)
+            run_chat(profiles, chat_port, tokens, chat_key, user=args.user)
         else:
             print("Ready. Ctrl-C stops everything.", flush=True)
             while True:

@@ -24,16 +24,19 @@ import os
 import re
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Mapping, Optional, Tuple
 
+from deploybot.identity import same_secret
 from deploybot.profiles import AssistantProfile, load_profiles
 
 HOST = "127.0.0.1"
 DEFAULT_CALLBACK_PORT = 5080  # where the bots' callback channel posts (see credentials.yml)
 SEND_TIMEOUT_SECONDS = 330  # Rasa waits up to 300 s for an action
 MANAGEMENT_PATH = "management"  # where the action servers post management-channel messages
+CALLBACK_KEY_ENV = "DEPLOYBOT_CALLBACK_KEY"  # the secret the bots' posts into this chat carry
 
 
 def addressed_bot(line: str, names: Mapping[str, str]) -> Optional[str]:
@@ -74,10 +77,17 @@ class Printer:
             print(text, flush=True)
 
 
-def start_receiver(port: int, profiles: Mapping[str, AssistantProfile], printer: Printer) -> ThreadingHTTPServer:
+def start_receiver(port: int, profiles: Mapping[str, AssistantProfile], printer: Printer, key: str) -> ThreadingHTTPServer:
+    """Prints what the bots post; only posts that carry the chat's key (the bots' callback
+    URLs have it), so another local process cannot put words in a bot's mouth."""
     class Receiver(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 (http.server's naming)
-            path = self.path.strip("/")
+            url = urllib.parse.urlsplit(self.path)
+            if not same_secret(dict(urllib.parse.parse_qsl(url.query)).get("key"), key):
+                self.send_response(403)
+                self.end_headers()
+                return
+            path = url.path.strip("/")
             bot = profiles.get(path)
             length = int(self.headers.get("Content-Length") or 0)
             try:
@@ -125,13 +135,13 @@ def _error_text(error: urllib.error.HTTPError) -> str:
         return f"HTTP {error.code}"
 
 
-def run_chat(profiles: Mapping[str, AssistantProfile], callback_port: int, tokens: Mapping[str, str],
+def run_chat(profiles: Mapping[str, AssistantProfile], callback_port: int, tokens: Mapping[str, str], key: str,
              user: Optional[str] = None) -> None:
     user = user or getpass.getuser()
     names = {p.name.lower(): p.id for p in profiles.values()}
     last_bot: Optional[str] = None
     printer = Printer()
-    server = start_receiver(callback_port, profiles, printer)
+    server = start_receiver(callback_port, profiles, printer, key)
     bots = " and ".join(f"{p.name} ({', '.join(p.environments)})" for p in profiles.values())
     printer.say(
         f"\nYou are {user}, in a channel with {bots}.\n"
@@ -164,8 +174,13 @@ def run_chat(profiles: Mapping[str, AssistantProfile], callback_port: int, token
         server.shutdown()
 
 
-def management_url(port: int) -> str:
-    return f"http://{HOST}:{port}/{MANAGEMENT_PATH}"
+def chat_url(port: int, path: str, key: str) -> str:
+    """Where the bots (path: the bot's id) and the management view post into the chat."""
+    return f"http://{HOST}:{port}/{path}?{urllib.parse.urlencode({'key': key})}"
+
+
+def management_url(port: int, key: str) -> str:
+    return chat_url(port, MANAGEMENT_PATH, key)
 
 
 def callback_port(environ=os.environ) -> int:
@@ -179,9 +194,11 @@ def main(argv=None) -> None:
     profiles = load_profiles()
     tokens = {p.id: os.environ.get(f"{p.id.upper()}_API_TOKEN", "") for p in profiles.values()}
     missing = [f"{p.id.upper()}_API_TOKEN" for p in profiles.values() if not tokens[p.id]]
-    if missing:
-        raise SystemExit(f"Set {' and '.join(missing)} (make serve prints them): the bots accept messages only with them.")
-    run_chat(profiles, callback_port(), tokens, user=args.user)
+    key = os.environ.get(CALLBACK_KEY_ENV, "")
+    if missing or not key:
+        names = " and ".join(missing + ([] if key else [CALLBACK_KEY_ENV]))
+        raise SystemExit(f"Set {names} (make serve prints them): the bots and this chat accept messages only with them.")
+    run_chat(profiles, callback_port(), tokens, key, user=args.user)
 
 
 if __name__ == "__main__":

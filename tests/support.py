@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "deploybot.tar.gz"
 # Each bot's API token (<BOT>_API_TOKEN): its Rasa HTTP API and its REST and callback channels.
 TOKENS = {"marvin": "marvin-test-token-not-secret", "bender": "bender-test-token-not-secret"}
+CHAT_KEY = "chat-key-not-secret"  # what the bots' posts into the terminal chat carry
 # Admins of the test stack (DEPLOYBOT_ADMINS), in addition to the profile's.
 ADMIN = "UADMIN0001"
 
@@ -182,7 +183,7 @@ def start_stack(var_dir: Path, settings: Mapping[str, str], startup_timeout: flo
     many Rasa servers and action servers per bot."""
     ports = {name: [free_port() for _ in range(replicas if name in REPLICATED else 1)] for name in PORT_VARIABLES}
     env = {**os.environ, **{k: ",".join(map(str, v)) for k, v in ports.items()},
-           **{f"{bot.upper()}_API_TOKEN": token for bot, token in TOKENS.items()},
+           **{f"{bot.upper()}_API_TOKEN": token for bot, token in TOKENS.items()}, "DEPLOYBOT_CALLBACK_KEY": CHAT_KEY,
            "DEPLOYBOT_VAR_DIR": str(var_dir), "RASA_TELEMETRY_ENABLED": "false", "DEPLOYBOT_ADMINS": ADMIN,
            **(slack_settings(slack) if slack else {}), **settings}
     env.pop("JENKINS_URL", None)  # always the emulator

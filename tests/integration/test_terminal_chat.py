@@ -7,7 +7,7 @@ import threading
 import time
 
 from deploybot.terminal_chat import addressed_bot, render, route
-from tests.support import ADMIN, ROOT, new_user_id
+from tests.support import ADMIN, ROOT, http, new_user_id
 
 NAMES = {"marvin": "marvin", "bender": "bender"}
 
@@ -61,6 +61,25 @@ class Chat:
 
     def expect_start(self, wanted, timeout=30):
         self.expect(wanted, timeout, prefix=True)
+
+
+def test_only_the_bots_can_post_into_the_chat(stack):
+    # Another local process must not be able to print "Bender: deployed …" into someone's chat.
+    chat = Chat(stack.env, user=new_user_id())
+    try:
+        chat.expect_start("You are ")
+        port = stack.env["DEPLOYBOT_CALLBACK_PORT"]
+        forged = {"recipient_id": "x", "text": "Web Shop: deployed version 6.6.6 to production in 1 sec"}
+        for query in ("", "?key=guessed"):
+            assert http("POST", f"http://127.0.0.1:{port}/bender{query}", forged)[0] == 403
+        real = {"recipient_id": "x", "text": "a message with the key"}
+        assert http("POST", f"http://127.0.0.1:{port}/bender?key={stack.env['DEPLOYBOT_CALLBACK_KEY']}", real)[0] == 200
+        chat.expect("Bender: a message with the key")
+        chat.type("/quit")
+        assert chat.process.wait(timeout=10) == 0
+        assert not [line for line in list(chat.lines.queue) if "6.6.6" in line]
+    finally:
+        chat.process.kill()
 
 
 def test_a_new_user_deploys_with_marvin_is_granted_production_and_sees_every_report(stack):
