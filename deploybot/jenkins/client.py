@@ -17,6 +17,8 @@ import requests
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT_SECONDS = 10.0
+# How much of a console's end is read for its last lines (ten lines of a build log fit many times).
+CONSOLE_TAIL_BYTES = 64 * 1024
 # python-jenkins reports 401/403/500 only inside its message: "... failed [403]: Forbidden".
 STATUS_IN_MESSAGE = re.compile(r"\[(\d{3})\]")
 # Jenkins starting up or restarting (503), or the proxy in front of it without an answer
@@ -196,13 +198,22 @@ class JenkinsClient:
         return found
 
     def console_tail(self, job: str, number: int, lines: int = 10) -> List[str]:
-        """The last lines of the build's console output."""
-        text = self._call(
-            lambda: self._jenkins.jenkins_open(requests.Request("GET", self._url(f"{_job_url_path(job)}{int(number)}/consoleText"))),
-            doing=f"reading the console of {job} #{number}",
-            missing=lambda: self._no_build(job, number),
-        )
-        return text.splitlines()[-lines:] if lines > 0 else []
+        """The last lines of the build's console output, read as a bounded range: a real
+        deploy's console is often megabytes. Jenkins' progressiveText sends the text from byte
+        `start` on and its whole size in X-Text-Size; a start past the end would count as text
+        that rolled over and bring all of it, so the size is asked first (HEAD, no body)."""
+        url = self._url(f"{_job_url_path(job)}{int(number)}/logText/progressiveText")
+
+        def read_tail() -> List[str]:
+            head = self._jenkins.jenkins_request(requests.Request("HEAD", url, params={"start": "0"}))
+            start = max(0, int(head.headers.get("X-Text-Size") or 0) - CONSOLE_TAIL_BYTES)
+            text = self._jenkins.jenkins_open(requests.Request("GET", url, params={"start": str(start)}))
+            read = text.splitlines()
+            return read[1:] if start > 0 else read  # a range's first line may be cut
+
+        found = self._call(read_tail, doing=f"reading the console of {job} #{number}",
+                           missing=lambda: self._no_build(job, number))
+        return found[-lines:] if lines > 0 else []
 
     def stop_build(self, job: str, number: int) -> None:
         """Aborts a running build; a finished one stays as it is."""

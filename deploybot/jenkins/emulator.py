@@ -211,6 +211,7 @@ class Run:
     stop_at: Optional[float] = None  # a stop was asked for: the build ends ABORTED then
     stop_asked_by: Optional[str] = None
     requests: int = 1  # identical build requests merged into this queue item
+    console_bytes_sent: int = 0  # how much of its console went over the wire
 
     @property
     def left_at(self) -> Optional[float]:
@@ -236,6 +237,7 @@ class Run:
             "parameters": dict(self.parameters), "requested_at": self.requested_at,
             "started_at": self.started_at, "finished_at": self.finished_at, "result": self.result,
             "cancelled": self.cancelled_at is not None, "requests": self.requests,
+            "console_bytes_sent": self.console_bytes_sent,
         }
 
 
@@ -573,6 +575,7 @@ class Reply:
     body: bytes = b""
     content_type: str = "text/html;charset=utf-8"
     headers: Dict[str, str] = field(default_factory=dict)
+    console_of: Optional["Run"] = None  # a build whose console this body is
 
 
 def json_reply(status: int, data: Any, headers: Optional[Dict[str, str]] = None) -> Reply:
@@ -581,6 +584,11 @@ def json_reply(status: int, data: Any, headers: Optional[Dict[str, str]] = None)
 
 def text_reply(status: int, text: str) -> Reply:
     return Reply(status, text.encode(), "text/plain;charset=utf-8")
+
+
+def console_reply(body: bytes, run: "Run") -> Reply:
+    """Console text; the bytes sent are counted on the build (tests check a tail stays a tail)."""
+    return Reply(200, body, "text/plain;charset=utf-8", console_of=run)
 
 
 def html_reply(status: int, title: str) -> Reply:
@@ -616,6 +624,11 @@ class Server(ThreadingHTTPServer):
             except OSError:
                 pass  # already gone
 
+    def answered_bytes(self, reply: Reply) -> None:
+        if reply.console_of is not None:
+            with self.connections_lock:  # handlers run on threads of their own
+                reply.console_of.console_bytes_sent += len(reply.body)
+
     def handle_error(self, request, client_address) -> None:
         # Cut connections end their handlers with errors that mean nothing.
         log.debug("connection from %s ended with an error", client_address, exc_info=True)
@@ -642,17 +655,24 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._handle()
 
-    def _handle(self) -> None:
+    def do_HEAD(self) -> None:
+        # Jetty answers HEAD as GET without the body (the headers, Content-Length included, stay).
+        self._handle(send_body=False)
+
+    def _handle(self, send_body: bool = True) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         url = urlsplit(self.path)
-        request = Request(self.command, url.path, dict(parse_qsl(url.query)), self.headers, self.rfile.read(length))
+        method = "GET" if self.command == "HEAD" else self.command
+        request = Request(method, url.path, dict(parse_qsl(url.query)), self.headers, self.rfile.read(length))
         reply = self.server.answer(request)
         self.send_response(reply.status)
         for name, value in {**reply.headers, "Content-Type": reply.content_type}.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
-        self.wfile.write(reply.body)
+        if send_body:
+            self.wfile.write(reply.body)
+            self.server.answered_bytes(reply)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
@@ -811,12 +831,23 @@ class JenkinsApi:
         if method == "GET" and rest == ["api", "json"]:
             return json_reply(200, self._build_json(run))
         if method == "GET" and rest == ["consoleText"]:
-            return text_reply(200, "\n".join(console_lines(run, self.model.settings.build_seconds)) + "\n")
+            return console_reply(self._console(run), run)
+        if method == "GET" and rest == ["logText", "progressiveText"]:
+            # Jenkins' LargeText: the text from byte `start` on, its whole size in X-Text-Size; a
+            # start past the end counts as text that rolled over, and the whole text is sent.
+            text = self._console(run)
+            start = int(request.query.get("start") or 0)
+            reply = console_reply(text[start if 0 <= start <= len(text) else 0:], run)
+            reply.headers.update({"X-Text-Size": str(len(text)), **({"X-More-Data": "true"} if run.building else {})})
+            return reply
         if method == "POST" and rest == ["stop"]:
             self.model.stop(run, self.user)
             # Jenkins redirects back to the build page, which python-jenkins follows.
             return Reply(302, headers={"Location": self._build_url(run)})
         return html_reply(404, "Not Found")
+
+    def _console(self, run: Run) -> bytes:
+        return ("\n".join(console_lines(run, self.model.settings.build_seconds)) + "\n").encode()
 
     # JSON shapes
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, List
 
 import pytest
+import requests
 
 from deploybot.catalog import load_catalog
 from deploybot.jenkins.client import JenkinsClient, JenkinsError, JenkinsSettings, sent_parameters_match
@@ -480,3 +481,34 @@ def test_a_proxy_error_on_a_build_request(emulator, client, status, kind):
     with pytest.raises(JenkinsError) as error:
         client.trigger("deploy-cms", CMS_PARAMETERS)
     assert error.value.kind == kind and error.value.transient and f"HTTP {status}" in str(error.value)
+
+
+def raw_console(emulator, job_path: str, number: int, **params) -> requests.Response:
+    """Jenkins' console as any HTTP client reads it (not through JenkinsClient)."""
+    return requests.get(f"{emulator.url}/job/{job_path}/{number}/{'logText/progressiveText' if params else 'consoleText'}",
+                        params=params, auth=(USER, TOKEN), timeout=10)
+
+
+def test_the_tail_of_a_console_of_megabytes_is_read_as_a_bounded_range(emulator, client):
+    # A real deploy's console is often megabytes: only its end may go over the wire.
+    console = [f"step {n}: " + "x" * 80 for n in range(60_000)] + ["ERROR: deploy failed"]
+    control(emulator, "POST", "/next-build", {"result": "FAILURE", "job": "deploy-shop", "console": console})
+    build = finished(client, "deploy-shop", client.trigger("deploy-shop", CMS_PARAMETERS))
+    tail = client.console_tail("deploy-shop", build.number)
+    [record] = [b for b in control(emulator, "GET", "/builds") if b["number"] == build.number and b["job"] == "deploy-shop"]
+    assert record["console_bytes_sent"] <= 64 * 1024
+    whole = raw_console(emulator, "deploy-shop", build.number).text
+    assert len(whole) > 5_000_000
+    assert tail == whole.splitlines()[-10:] and "ERROR: deploy failed" in tail
+
+
+def test_a_short_console_is_read_whole_and_a_start_past_its_end_rolls_over(emulator, client):
+    control(emulator, "POST", "/next-build", {"result": "FAILURE", "job": "deploy-shop", "console": ["one", "two"]})
+    build = finished(client, "deploy-shop", client.trigger("deploy-shop", CMS_PARAMETERS))
+    whole = raw_console(emulator, "deploy-shop", build.number).text
+    assert client.console_tail("deploy-shop", build.number, 50) == whole.splitlines()
+    # As Jenkins' LargeText does: a start beyond the text sends the whole text again.
+    answer = raw_console(emulator, "deploy-shop", build.number, start="999999")
+    assert (answer.status_code, answer.text, answer.headers["X-Text-Size"]) == (200, whole, str(len(whole.encode())))
+    answer = raw_console(emulator, "deploy-shop", build.number, start=str(len(whole.encode()) - 5))
+    assert answer.text == whole[-5:]
