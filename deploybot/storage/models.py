@@ -25,6 +25,7 @@ class AuditEntry(Base):
     """Every permission change and every refused attempt, in order."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_action_at", "action", "at"),)  # the ledger's audit filter (0006)
 
     id = Column(Integer, primary_key=True)
     at = Column(DateTime(timezone=True), nullable=False, index=True)
@@ -48,6 +49,10 @@ class Deployment(Base):
     __table_args__ = (
         UniqueConstraint("active_key", name="uq_deployments_active_key"),
         Index("ix_deployments_app_environment", "app", "environment"),
+        # The ledger's periods, person filter and "what runs where" (migration 0006).
+        Index("ix_deployments_requested_at", "requested_at"),
+        Index("ix_deployments_requested_by", "requested_by"),
+        Index("ix_deployments_app_environment_state_id", "app", "environment", "state", "id"),
     )
 
     id = Column(Integer, primary_key=True)
@@ -140,3 +145,18 @@ class ReportOutbox(Base):
     # session and replica: the idempotency key of a report.
     said_at = Column(DateTime(timezone=True))
     done_at = Column(DateTime(timezone=True), index=True)
+
+
+class TwoFactorEnrolment(Base):
+    """A user's authenticator secret (encrypted) and the state of its codes (deploybot.two_factor)."""
+
+    __tablename__ = "two_factor_enrolments"
+
+    user_id = Column(String(USER_ID), primary_key=True)
+    secret = Column(Text, nullable=False)              # Fernet token of the base32 secret
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    confirmed_at = Column(DateTime(timezone=True))     # set by the first good code; until then it does not count
+    last_step = Column(Integer)                        # the last 30-second step whose code was accepted
+    failures = Column(Integer, nullable=False, default=0)
+    failures_since = Column(DateTime(timezone=True))
+    locked_at = Column(DateTime(timezone=True))        # too many wrong codes: until an admin resets
