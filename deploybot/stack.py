@@ -1,5 +1,6 @@
 """Runs the local stack: per bot one Rasa server and one action server, all on loopback,
-and, when JENKINS_URL is unset, the Jenkins emulator with quick demo builds.
+and, when JENKINS_URL is unset, the Jenkins emulator with quick demo builds; and the ledger's
+read-only dashboard (DEPLOYBOT_WEB_PORT, default 5090), whose one-time sign-in link is printed.
 
     python -m deploybot.stack            # `make serve`: in the foreground until Ctrl-C/SIGTERM
     python -m deploybot.stack --chat     # `make run`: the same, plus the terminal chat
@@ -19,6 +20,7 @@ import argparse
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +34,7 @@ from typing import Dict, List, Mapping, Optional
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from deploybot.ledger.address import PORT_ENV as WEB_PORT_ENV, SECRET_ENV as WEB_SECRET_ENV, SIGNIN_TOKEN_ENV, signin_link, web_port
 from deploybot.profiles import ASSISTANT_ENV, AssistantProfile, load_profiles
 from deploybot.rasa_server import ACTIONS_TOKEN_ENV, API_TOKEN_ENV
 from deploybot.storage.database import database_url, migrate
@@ -176,6 +179,28 @@ def plan(profiles: Mapping[str, AssistantProfile], model: Path, tokens: Mapping[
     return processes
 
 
+def ledger_web(environ: Mapping[str, str], signin_token: str) -> Optional[Process]:
+    """The ledger's dashboard (deploybot.ledger.web) with a one-time sign-in token. On its
+    default port it is left out when something else listens there (another stack, say),
+    rather than failing the bots; a port chosen with DEPLOYBOT_WEB_PORT must be free."""
+    port = web_port(environ)
+    if not environ.get(WEB_PORT_ENV) and port_in_use(port):
+        print(f"Dashboard: not started, port {port} is in use (set {WEB_PORT_ENV} to choose another)", flush=True)
+        return None
+    cookie_secret, _ = secret(environ, WEB_SECRET_ENV)
+    return Process(
+        name="ledger-web",
+        command=[sys.executable, "-m", "deploybot.ledger.web", "--host", HOST, "--port", str(port)],
+        env={**environ, "PYTHONPATH": os.getcwd(), SIGNIN_TOKEN_ENV: signin_token, WEB_SECRET_ENV: cookie_secret},
+        ready_url=f"http://{HOST}:{port}/health",
+    )
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((HOST, port)) == 0
+
+
 def is_ready(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -290,7 +315,10 @@ def main(argv=None) -> int:
     push_token, push_generated = secret(os.environ, "DEPLOYBOT_JENKINS_PUSH_TOKEN")
     chat_key, chat_key_generated = secret(os.environ, CALLBACK_KEY_ENV)
     chat_port = callback_port(os.environ)
-    stack = Stack(plan(profiles, Path(args.model), tokens, push_token, chat_port, chat_key, os.environ))
+    processes = plan(profiles, Path(args.model), tokens, push_token, chat_port, chat_key, os.environ)
+    signin_token = secrets.token_urlsafe(24)
+    dashboard = ledger_web(os.environ, signin_token)
+    stack = Stack(processes + ([dashboard] if dashboard else []))
 
     signal.signal(signal.SIGTERM, _raise_stopped)
     signal.signal(signal.SIGINT, _raise_stopped)
@@ -308,6 +336,8 @@ def main(argv=None) -> int:
             print(f"Terminal chat key (generated; set {CALLBACK_KEY_ENV} to choose one): {chat_key}", flush=True)
         if push_generated and os.environ.get("JENKINS_URL"):
             print(f"Jenkins push token (generated; set DEPLOYBOT_JENKINS_PUSH_TOKEN to choose one): {push_token}", flush=True)
+        if dashboard:
+            print(f"Dashboard (read-only; this sign-in link works once): {signin_link(web_port(os.environ), signin_token)}", flush=True)
         if not os.environ.get("JENKINS_URL"):
             print(f"Jenkins: the emulator ({LOG_DIR}/jenkins-emulator.log); set JENKINS_URL to use a real Jenkins", flush=True)
         threading.Thread(target=stack.supervise, name="supervisor", daemon=True).start()
