@@ -51,6 +51,11 @@ class CallbackNotifier:
     timeout: float = 5.0
     name: str = "chat"
 
+    @property
+    def shown_url(self) -> str:
+        """The URL for log lines: without its query, which carries the chat's key."""
+        return self.url.split("?", 1)[0]
+
     def post(self, channel: str, text: str) -> bool:
         body = json.dumps({"recipient_id": channel, "text": text}).encode()
         request = urllib.request.Request(self.url, data=body, method="POST", headers={"Content-Type": "application/json"})
@@ -60,9 +65,9 @@ class CallbackNotifier:
             if nobody_listening(error):
                 # No terminal chat is running: the view has no reader to deliver to, and the
                 # log file has the post. Retrying would keep the row open for ever.
-                log.info("management view at %s not running; the post is in the log file", self.url)
+                log.info("management view at %s not running; the post is in the log file", self.shown_url)
                 return True
-            log.warning("management view at %s did not take the post (%s); trying again next round", self.url, error)
+            log.warning("management view at %s did not take the post (%s); trying again next round", self.shown_url, error)
             return False
         return True
 

@@ -857,11 +857,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--users", help="a YAML list of users instead of the default ones")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):  # before the line that says it is ready
+        signal.signal(signum, lambda *_: stopping.set())
     fake = FakeSlack(users=load_users(args.users) if args.users else None, port=args.port).start()
     print(f"Slack API fake on {fake.url}", flush=True)
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
     stopping.wait()
     fake.stop()
     return 0

@@ -183,19 +183,19 @@ def test_a_jenkins_restart_while_a_build_is_queued_keeps_the_app_busy_and_report
     # deployment must not be called dropped, its app stays busy, and the build is reported once.
     stack.jenkins.control("POST", "/settings", {"queue_seconds": 3})
     try:
-        assert marvin.texts(user, "deploy shop 7.1.0") == ["Deploy Web Shop 7.1.0 to staging? (yes/no)"]
-        assert marvin.texts(user, "yes")[0].startswith("OK, deploying Web Shop 7.1.0 to staging: Jenkins has queued it.")
+        assert marvin.texts(user, "deploy shop 7.6.0") == ["Deploy Web Shop 7.6.0 to staging? (yes/no)"]
+        assert marvin.texts(user, "yes")[0].startswith("OK, deploying Web Shop 7.6.0 to staging: Jenkins has queued it.")
         stack.jenkins.control("POST", "/restart", {"seconds": 8})
         time.sleep(4)  # several watcher rounds meet the restart
         [record] = records(stack, user)
         assert record.state == "queued", (record.state, record.error)
         other = user + "x"
-        assert marvin.texts(other, "deploy shop 7.2.0") == ["Deploy Web Shop 7.2.0 to staging? (yes/no)"]
+        assert marvin.texts(other, "deploy shop 7.6.1") == ["Deploy Web Shop 7.6.1 to staging? (yes/no)"]
         assert marvin.texts(other, "yes")[0].startswith(f"shop is already being deployed to staging by {user}")
-        marvin.wait_for(user, "Web Shop: deployed version 7.1.0 to staging in ", timeout=90)
+        marvin.wait_for(user, "Web Shop: deployed version 7.6.0 to staging in ", timeout=90)
     finally:
         stack.jenkins.control("POST", "/reset")
     time.sleep(2)
-    assert said_once(marvin, user, "Deploying Web Shop 7.1.0", "Web Shop: deployed version 7.1.0")
+    assert said_once(marvin, user, "Deploying Web Shop 7.6.0", "Web Shop: deployed version 7.6.0")
     [record] = records(stack, user)
     assert record.state == "succeeded" and record.error is None
