@@ -24,10 +24,14 @@ from deploybot.versions import normalize_version
 RULE_LABELS = {"APP": "app", "ENVIRONMENT": "environment", "VERSION": "version", "USER": "user"}
 SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$", re.IGNORECASE)
 # Words that DIET sometimes tags but that never name a user.
-NOT_A_USER = {"i", "me", "my", "myself", "mine", "we", "us", "you", "everyone", "everybody", "anyone", "someone"}
+NOT_A_USER = {"u", "ya", "i", "me", "my", "myself", "mine", "we", "us", "you", "everyone", "everybody", "anyone", "someone"}
 # Intents whose messages name a user, and chat words that are no English words but no handles either.
 PERMISSION_INTENTS = {"grant_permission", "revoke_permission", "list_permissions"}
 CHAT_WORDS = {"pls", "plz", "thx", "ty", "asap", "btw", "rn", "tho", "perms", "perm", "ok", "okay", "yo", "hey", "dont", "cant", "wont", "isnt", "shouldnt", "doesnt", "im", "ive", "whats", "whos", "hes", "shes", "theyre"}
+# The commands' own words, which are no English words either: "unauth f.garcia cms", "list deployers".
+COMMAND_WORDS = {"auth", "unauth", "deauth", "reauth", "authorize", "authorise", "unauthorize", "unauthorise",
+                 "deauthorize", "deauthorise", "deployer", "deployers", "deployment", "deployments", "deploys",
+                 "releaser", "releasers", "permission", "permissions", "grants", "revoke", "revok", "rollout", "rollouts"}
 HANDLE = re.compile(r"^[a-z][a-z0-9._-]{2,39}$")
 # Log-probabilities (spaCy's lexeme_prob): at or above this a word is ordinary English.
 ENGLISH_LOG_PROB = -17.0
@@ -83,7 +87,7 @@ def user_value(text: str, vocabulary: Vocabulary) -> Optional[str]:
     if mention:
         return mention.group(1).upper()  # Slack ids are upper case
     handle = text.lstrip("@").strip(" .,;:!?'\"")
-    if not handle or handle.lower() in NOT_A_USER or handle.lower() in vocabulary.bot_names:
+    if not handle or handle.lower() in NOT_A_USER | COMMAND_WORDS or handle.lower() in vocabulary.bot_names:
         return None
     return handle
 
@@ -144,6 +148,7 @@ def unknown_handle(text: str, tokens: Sequence[Span], taken: List[Entity], block
         if (
             HANDLE.match(lowered)
             and lowered not in CHAT_WORDS
+            and lowered not in COMMAND_WORDS
             and lowered not in NOT_A_USER
             and not vocabulary.is_english_word(lowered)
             and is_free(token.start, token.end, taken, blocked)
