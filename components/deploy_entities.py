@@ -1,6 +1,6 @@
 """Rasa glue: the final entity step of the NLU pipeline (see deploybot.language.entities).
 
-It runs after DIET and replaces the message's entities with resolved, normalized ones,
+It runs after the statistical entity extractor (CRF) and replaces the message's entities with resolved, normalized ones,
 so /model/parse already returns catalog ids, environment ids, clean versions and user ids.
 Everything it knows comes from the spaCy pipeline that `make` builds from apps.yml and
 the assistant profiles: the entity ruler's patterns and the word probabilities.
@@ -90,7 +90,7 @@ class DeployEntityExtractor(GraphComponent, EntityExtractorMixin):
                     "start": e.start,
                     "end": e.end,
                     "value": e.value,
-                    "confidence_entity": confidences.get((e.start, e.end), 1.0) if e.source == "diet" else 1.0,
+                    "confidence_entity": confidences.get((e.start, e.end), 1.0) if e.source == "model" else 1.0,
                     "extractor": self.__class__.__name__,
                     "source": e.source,
                 }

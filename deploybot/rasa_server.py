@@ -6,15 +6,15 @@
 comes from DEPLOYBOT_API_TOKEN and is handed to Rasa inside this process only (changing
 sys.argv does not change what /proc/<pid>/cmdline shows). DEPLOYBOT_ACTIONS_TOKEN, which
 endpoints.yml sends to the action server, must be set too: without it anyone on the host
-could run the bot's actions. deploybot.patched_rasa's fixes to Rasa's per-turn costs are
-installed first.
+could run the bot's actions. deploybot.lazy_tensorflow (no TensorFlow unless the model
+needs it) and deploybot.patched_rasa's fixes to Rasa's per-turn costs are installed first.
 """
 from __future__ import annotations
 
 import os
 import sys
 
-from deploybot import patched_rasa
+from deploybot import lazy_tensorflow, patched_rasa
 
 API_TOKEN_ENV = "DEPLOYBOT_API_TOKEN"
 ACTIONS_TOKEN_ENV = "DEPLOYBOT_ACTIONS_TOKEN"
@@ -34,6 +34,7 @@ def rasa_argv(arguments: list[str], environ) -> list[str]:
 
 def main() -> None:
     sys.argv = rasa_argv(sys.argv[1:], os.environ)
+    lazy_tensorflow.install()  # before anything imports spaCy or Rasa's NLU
     patched_rasa.install()  # Rasa's per-turn costs, see there
     from rasa.__main__ import main as rasa_main
 

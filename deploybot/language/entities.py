@@ -1,4 +1,4 @@
-"""Turns what the spaCy rules, the typo matcher and DIET found into final entities.
+"""Turns what the spaCy rules, the typo matcher and the statistical extractor found into final entities.
 
 Every entity leaves here with its normalized value, the one the actions use:
   app          the catalog id ("content management system", "cmss" -> "cms")
@@ -8,9 +8,11 @@ Every entity leaves here with its normalized value, the one the actions use:
 
 Precedence, by span: the bots' own names block everything; then the spaCy entity ruler
 (exact catalog spellings, version and mention patterns); then the typo matcher on words
-that are no English words; then DIET, whose values are normalized the same way. Last,
+that are no English words; then the statistical extractor (CRF in config.yml), whose
+values are normalized the same way. Last,
 in permission commands where nobody is named yet, a handle-like word that is no English
-word is taken as the user ("auth okonkwo.a billing"): DIET only knows names it has seen.
+word is taken as the user ("auth okonkwo.a billing"): the extractor only knows names like
+the ones it has seen.
 """
 from __future__ import annotations
 
@@ -23,11 +25,15 @@ from deploybot.versions import normalize_version
 
 RULE_LABELS = {"APP": "app", "ENVIRONMENT": "environment", "VERSION": "version", "USER": "user"}
 SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$", re.IGNORECASE)
-# Words that DIET sometimes tags but that never name a user.
-NOT_A_USER = {"i", "me", "my", "myself", "mine", "we", "us", "you", "everyone", "everybody", "anyone", "someone"}
+# Words that a statistical extractor sometimes tags but that never name a user.
+NOT_A_USER = {"u", "ya", "i", "me", "my", "myself", "mine", "we", "us", "you", "everyone", "everybody", "anyone", "someone"}
 # Intents whose messages name a user, and chat words that are no English words but no handles either.
 PERMISSION_INTENTS = {"grant_permission", "revoke_permission", "list_permissions"}
 CHAT_WORDS = {"pls", "plz", "thx", "ty", "asap", "btw", "rn", "tho", "perms", "perm", "ok", "okay", "yo", "hey", "dont", "cant", "wont", "isnt", "shouldnt", "doesnt", "im", "ive", "whats", "whos", "hes", "shes", "theyre"}
+# The commands' own words, which are no English words either: "unauth f.garcia cms", "list deployers".
+COMMAND_WORDS = {"auth", "unauth", "deauth", "reauth", "authorize", "authorise", "unauthorize", "unauthorise",
+                 "deauthorize", "deauthorise", "deployer", "deployers", "deployment", "deployments", "deploys",
+                 "releaser", "releasers", "permission", "permissions", "grants", "revoke", "revok", "rollout", "rollouts"}
 HANDLE = re.compile(r"^[a-z][a-z0-9._-]{2,39}$")
 # Log-probabilities (spaCy's lexeme_prob): at or above this a word is ordinary English.
 ENGLISH_LOG_PROB = -17.0
@@ -53,7 +59,7 @@ class Entity:
     value: str
     start: int
     end: int
-    source: str  # rules | typo | diet | handle
+    source: str  # rules | typo | model (the statistical extractor) | handle
 
     def overlaps(self, start: int, end: int) -> bool:
         return self.start < end and start < self.end
@@ -83,7 +89,7 @@ def user_value(text: str, vocabulary: Vocabulary) -> Optional[str]:
     if mention:
         return mention.group(1).upper()  # Slack ids are upper case
     handle = text.lstrip("@").strip(" .,;:!?'\"")
-    if not handle or handle.lower() in NOT_A_USER or handle.lower() in vocabulary.bot_names:
+    if not handle or handle.lower() in NOT_A_USER | COMMAND_WORDS or handle.lower() in vocabulary.bot_names:
         return None
     return handle
 
@@ -144,6 +150,7 @@ def unknown_handle(text: str, tokens: Sequence[Span], taken: List[Entity], block
         if (
             HANDLE.match(lowered)
             and lowered not in CHAT_WORDS
+            and lowered not in COMMAND_WORDS
             and lowered not in NOT_A_USER
             and not vocabulary.is_english_word(lowered)
             and is_free(token.start, token.end, taken, blocked)
@@ -182,7 +189,7 @@ def resolve_entities(
             continue
         value = normalize(entity, text[start:end], vocabulary)
         if value:
-            entities.append(Entity(entity, value, start, end, "diet"))
+            entities.append(Entity(entity, value, start, end, "model"))
 
     if intent in PERMISSION_INTENTS and not any(e.entity == "user" for e in entities):
         handle = unknown_handle(text, tokens, entities, blocked, vocabulary)

@@ -104,5 +104,13 @@ def test_diet_never_makes_a_bot_or_a_pronoun_a_user(nlp):
 def test_an_unknown_handle_is_the_user_only_in_permission_commands(nlp):
     assert resolve(nlp, "auth okonkwo.a billing", intent="grant_permission") == [("user", "okonkwo.a"), ("app", "billing")]
     assert resolve(nlp, "deauthorize hkaraca for intranet", intent="revoke_permission") == [("user", "hkaraca"), ("app", "intranet")]
+
+
+def test_command_words_are_never_the_user(nlp):
+    assert resolve(nlp, "unauth f.garcia cms", intent="revoke_permission") == [("user", "f.garcia"), ("app", "cms")]
+    assert resolve(nlp, "list deployers", intent="list_permissions") == []
+    assert resolve(nlp, "who are the deployers of billing", intent="list_permissions") == [("app", "billing")]
+    statistical = [{"entity": "user", "start": 5, "end": 14}]  # what a statistical extractor might tag
+    assert resolve(nlp, "list deployers", statistical, intent="list_permissions") == []
     assert resolve(nlp, "auth okonkwo.a billing", intent="deploy") == [("app", "billing")]
     assert resolve(nlp, "what can I deploy", intent="list_permissions") == []
