@@ -61,25 +61,35 @@ class Page:
         return self.number < self.pages
 
 
-def history(session: Session, where: DeploymentFilter, page: int = 1) -> Page:
-    """The deployments matching the filter, newest first, PAGE_SIZE at a time."""
-    total = session.scalar(where.apply(select(func.count(Deployment.id))))
+def newest_first(session: Session, model, where, page: int) -> Page:
+    """One page of the filtered rows of a table (deployments, audit log), newest first; a
+    page number past the end shows the last page."""
+    total = session.scalar(where.apply(select(func.count(model.id))))
     number = min(max(1, page), max(1, -(-total // PAGE_SIZE)))
-    query = where.apply(select(Deployment)).order_by(Deployment.id.desc())
-    rows = list(session.scalars(query.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
-    return Page(rows, number, total)
+    query = where.apply(select(model)).order_by(model.id.desc())
+    return Page(list(session.scalars(query.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE))), number, total)
 
 
-def deployments(session: Session, where: DeploymentFilter, batch: int = 2000):
-    """Every matching deployment, oldest first, read in batches (for exports)."""
+def oldest_first(session: Session, model, where, batch: int = 2000):
+    """Every filtered row of a table, oldest first, read in batches by id (for exports)."""
     last_id = 0
     while True:
-        query = where.apply(select(Deployment)).where(Deployment.id > last_id).order_by(Deployment.id).limit(batch)
+        query = where.apply(select(model)).where(model.id > last_id).order_by(model.id).limit(batch)
         rows = list(session.scalars(query))
         yield from rows
         if len(rows) < batch:
             return
         last_id = rows[-1].id
+
+
+def history(session: Session, where: DeploymentFilter, page: int = 1) -> Page:
+    """The deployments matching the filter, newest first, PAGE_SIZE at a time."""
+    return newest_first(session, Deployment, where, page)
+
+
+def deployments(session: Session, where: DeploymentFilter, batch: int = 2000):
+    """Every matching deployment, oldest first (for exports)."""
+    return oldest_first(session, Deployment, where, batch)
 
 
 def people(session: Session) -> List[str]:
@@ -187,22 +197,12 @@ class AuditFilter:
 
 
 def audit_log(session: Session, where: AuditFilter, page: int = 1) -> Page:
-    total = session.scalar(where.apply(select(func.count(AuditEntry.id))))
-    number = min(max(1, page), max(1, -(-total // PAGE_SIZE)))
-    query = where.apply(select(AuditEntry)).order_by(AuditEntry.id.desc())
-    return Page(list(session.scalars(query.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE))), number, total)
+    return newest_first(session, AuditEntry, where, page)
 
 
 def audit_entries(session: Session, where: AuditFilter, batch: int = 2000):
     """Every matching audit entry, oldest first (for exports)."""
-    last_id = 0
-    while True:
-        query = where.apply(select(AuditEntry)).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
-        rows = list(session.scalars(query))
-        yield from rows
-        if len(rows) < batch:
-            return
-        last_id = rows[-1].id
+    return oldest_first(session, AuditEntry, where, batch)
 
 
 def audit_actions(session: Session) -> List[str]:

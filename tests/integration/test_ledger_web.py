@@ -4,7 +4,6 @@ pagination, filters, period boundaries in time zones, exports, and how long each
 (measured and printed; the bound asserted is generous, the figure is what to read)."""
 import csv
 import io
-import json
 import os
 import statistics
 import subprocess
