@@ -231,8 +231,10 @@ class Watcher:
         # Only the report action's said-mark counts: a send that timed out may still have been
         # said (Rasa goes on after the client gives up), and one that "answered" may have been
         # the action apologising for an unreachable database instead of saying the report.
-        self.reporter.send(deployment, report)
+        answered = self.reporter.send(deployment, report)
         if not self.outbox.is_said(row.id):
+            if answered:  # Rasa ran the turn, but the action did not say it (action server or database down)
+                log.warning("deployment %s (%s): the report was not said; trying again next round", deployment.id, report)
             self.outbox.release(row.id, self.sender)
             return False
         self.outbox.mark_done(row.id, then=self._management_kinds(deployment) if report == "outcome" else ())

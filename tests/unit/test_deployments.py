@@ -8,7 +8,7 @@ from deploybot.catalog import CatalogError, load_catalog
 from deploybot.deploy_request import DeployRequest, RequestRejected
 from deploybot.deployments import AlreadyDeploying, DeploymentStore, NewDeployment
 from deploybot.locks import NO_REASON, Locks, reason_from_text
-from deploybot.reports import REPORT_INTENT, about, already_said, outcome_report, start_report
+from deploybot.reports import about, outcome_report, start_report
 from deploybot.storage.database import Database, migrate
 
 CATALOG = load_catalog()
@@ -133,21 +133,3 @@ def test_apps_may_rename_the_job_parameters(tmp_path):
                    " jenkins_parameters: {version: 'bad name'}}\n")
     with pytest.raises(CatalogError, match="is not a Jenkins parameter name"):
         load_catalog(bad)
-
-
-def report_trigger(deployment: int, report: str) -> dict:
-    """The user event Rasa logs for POST /conversations/<id>/trigger_intent."""
-    entities = [{"entity": "deployment", "value": str(deployment)}, {"entity": "report", "value": report}]
-    return {"event": "user", "text": None, "parse_data": {"intent": {"name": REPORT_INTENT}, "entities": entities}}
-
-
-def test_a_report_counts_as_said_only_when_the_bot_spoke_after_its_trigger():
-    said = [report_trigger(6, "start"), {"event": "action", "name": "action_report_deployment"},
-            {"event": "bot", "text": "Deploying ..."}, {"event": "action", "name": "action_listen"}]
-    assert already_said(said, 6, "start")
-    assert not already_said(said, 6, "outcome") and not already_said(said, 7, "start")
-    # Triggered, but the action server was down: nothing was said after it.
-    unsaid = [{"event": "bot", "text": "OK, deploying ..."}, report_trigger(6, "outcome"),
-              {"event": "action", "name": "action_report_deployment"}, {"event": "user", "text": "status"}]
-    assert not already_said(unsaid, 6, "outcome")
-    assert not already_said([], 6, "outcome")
