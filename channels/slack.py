@@ -81,9 +81,8 @@ class DeploySlackBot(SlackBot):
                 DISPLAY_NAMES[user_id] = display_name_of(user)
         return USER_ID_IN_TEXT.sub(lambda m: DISPLAY_NAMES.get(m.group(0), m.group(0)), text)
 
-    async def _post(self, recipient_id: Text, channel: Text, thread_ts: Optional[Text], text: Text,
+    async def _post(self, recipient_id: Text, channel: Text, thread_ts: Optional[Text], text: Text,  # humanized
                     blocks: Optional[List] = None) -> None:
-        text = await self._humanize(text)
         delivery = await web_api.post_message(self.client, channel, text, thread_ts, blocks)
         if delivery.kind is web_api.Kind.TELL_USER and recipient_id and delivery.advice:
             # By DM: what to fix in Slack, and what could not be said there (a report is not lost).
@@ -93,7 +92,7 @@ class DeploySlackBot(SlackBot):
             await asyncio.to_thread(self.deliveries.remember_conversation, delivery.channel, thread_ts, recipient_id)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self._post(recipient_id, self.slack_channel or recipient_id, self.thread_id, text)
+        await self._post(recipient_id, self.slack_channel or recipient_id, self.thread_id, await self._humanize(text))
 
     async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
         """Up to MAX_BUTTONS choices as buttons (Yes/No), more as a menu."""
@@ -121,7 +120,7 @@ class DeploySlackBot(SlackBot):
             return
         where = json_message.get(REPLY_TO_KEY) or {}
         channel = where.get("channel") or self.slack_channel or recipient_id
-        await self._post(recipient_id, channel, where.get("thread_ts"), str(json_message.get("text", "")))
+        await self._post(recipient_id, channel, where.get("thread_ts"), await self._humanize(str(json_message.get("text", ""))))
 
 
 def button_element(n: int, button: Dict[Text, Any]) -> Dict[Text, Any]:

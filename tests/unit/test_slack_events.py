@@ -50,7 +50,7 @@ def test_other_bots_and_the_bot_itself_are_ignored():
 
 def test_joins_empty_messages_and_changes_without_a_new_message_are_ignored():
     assert request_from(envelope(type="message", subtype="message_changed", channel_type="im", user="U0THERESA1", text="x"), TRUSTED) is None
-    assert request_from(envelope(type="message", subtype="channel_join", user="U0THERESA1", text=f"<@U0THERESA1> has joined",
+    assert request_from(envelope(type="message", subtype="channel_join", user="U0THERESA1", text="<@U0THERESA1> has joined",
                                  thread_ts="1732620000.000001"), TRUSTED) is None
     assert request_from(envelope(type="app_mention", user="U0THERESA1", text="   "), TRUSTED) is None
     assert request_from({"type": "event_callback"}, TRUSTED) is None
