@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, Mapping, Optional, Tuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from deploybot.config_files import read_mapping
 
@@ -51,6 +52,8 @@ class AssistantProfile:
     # (actions/context.py): they count as admins, and the admins are still shown as given.
     resolved_admins: Tuple[str, ...] = ()
     personality: Mapping[str, object] = field(default_factory=dict)
+    # The bot's local time: the days of "this week" in chat and the weekly digest's schedule.
+    time_zone: str = "UTC"
 
     @property
     def rasa_port(self) -> int:
@@ -108,6 +111,14 @@ def _ports(raw: dict, key: str, env_name: str, where: str, environ: Mapping[str,
     return tuple(ports)
 
 
+def _time_zone(value, where: str) -> str:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ProfileError(f"{where}: time_zone must be a zone like Europe/Berlin or UTC, got {value!r}") from None
+    return str(value)
+
+
 def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> AssistantProfile:
     path = Path(path)
     where = str(path)
@@ -149,6 +160,7 @@ def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> A
         channels=channels,
         admins_given="admins" in raw,
         personality=raw.get("personality") or {},
+        time_zone=_time_zone(raw.get("time_zone", "UTC"), where),
     )
 
 
