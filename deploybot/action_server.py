@@ -20,6 +20,8 @@ from rasa_sdk.endpoint import create_app
 from sanic import response
 
 from actions.context import catalog, deployment_store, jenkins_client, profile, profiles, slack_directory
+from deploybot.ledger.address import public_url
+from deploybot.ledger.digest import DigestSender
 from deploybot.notifier import AllOf, local_notifier
 from deploybot.slack.notifier import SlackNotifier
 from deploybot.reports import RasaReporter
@@ -45,6 +47,7 @@ def make_watcher() -> Watcher:
         notifier=notifier,
         profiles=profiles(), catalog=catalog(), assistant=me.id,
         poll_seconds=me.poll_seconds, build_timeout_seconds=me.build_timeout_seconds,
+        digest=DigestSender(deployment_store().db, me, notifier, public_url()),
     )
 
 

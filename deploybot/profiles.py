@@ -9,6 +9,7 @@ from typing import Dict, Mapping, Optional, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from deploybot.config_files import read_mapping
+from deploybot.ledger.digest_schedule import DigestSchedule, parse_schedule
 
 DEFAULT_PROFILES_DIR = Path("assistants")
 # The action server learns which bot it serves from this variable (set by deploybot.stack).
@@ -54,6 +55,8 @@ class AssistantProfile:
     personality: Mapping[str, object] = field(default_factory=dict)
     # The bot's local time: the days of "this week" in chat and the weekly digest's schedule.
     time_zone: str = "UTC"
+    # When the weekly digest goes to the management channel; None: never (deploybot.ledger.digest).
+    digest: Optional[DigestSchedule] = None
 
     @property
     def rasa_port(self) -> int:
@@ -119,6 +122,13 @@ def _time_zone(value, where: str) -> str:
     return str(value)
 
 
+def _digest(raw, time_zone: str, where: str, environ: Mapping[str, str]) -> Optional[DigestSchedule]:
+    try:
+        return parse_schedule(raw, time_zone, where, environ)
+    except ValueError as error:
+        raise ProfileError(str(error)) from None
+
+
 def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> AssistantProfile:
     path = Path(path)
     where = str(path)
@@ -161,6 +171,7 @@ def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> A
         admins_given="admins" in raw,
         personality=raw.get("personality") or {},
         time_zone=_time_zone(raw.get("time_zone", "UTC"), where),
+        digest=_digest(raw.get("digest"), _time_zone(raw.get("time_zone", "UTC"), where), where, environ),
     )
 
 

@@ -29,6 +29,7 @@ from typing import Mapping, Optional
 from deploybot.catalog import Catalog
 from deploybot.deployments import FINAL_STATES, STATE_OF_RESULT, DeploymentStore, now, utc
 from deploybot.jenkins.client import JenkinsClient, JenkinsError
+from deploybot.ledger.digest import DigestSender
 from deploybot.messages import format_duration
 from deploybot.notifier import Notifier, destinations
 from deploybot.outbox import MANAGEMENT, Outbox, management_kind, sender_id
@@ -67,6 +68,8 @@ class Watcher:
     poll_seconds: float = 5.0
     build_timeout_seconds: float = 1800.0
     lease_seconds: float = LEASE_SECONDS
+    # The weekly digest to the management channel: looked at every round, sent when due.
+    digest: Optional[DigestSender] = None
 
     def __post_init__(self):
         self._wake: Optional[asyncio.Event] = None
@@ -108,6 +111,11 @@ class Watcher:
         for deployment_id in ids:
             self._safely(self.follow, deployment_id)
         list(self._senders.map(lambda deployment_id: self._safely(self.report, deployment_id), ids))
+        if self.digest is not None:
+            try:
+                self.digest.tick(now())
+            except Exception:  # a digest not sent now is tried again next round
+                log.exception("weekly digest: not sent this round")
 
     @staticmethod
     def _safely(step, deployment_id: int) -> None:

@@ -1,5 +1,5 @@
 """The tables. Written in SQLAlchemy's 2.0 style (on the 1.4 that Rasa pins)."""
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Column, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import declarative_base
 
 Base = declarative_base()
@@ -160,3 +160,24 @@ class TwoFactorEnrolment(Base):
     failures = Column(Integer, nullable=False, default=0)
     failures_since = Column(DateTime(timezone=True))
     locked_at = Column(DateTime(timezone=True))        # too many wrong codes: until an admin resets
+
+
+class DigestPost(Base):
+    """The weekly digest of one bot's week to one management destination: created once (the
+    unique key), leased by one sender at a time and marked done when delivered, like the
+    report outbox (deploybot.ledger.digest). Its text is written when the row is created, so
+    a retry and every destination say the same numbers."""
+
+    __tablename__ = "digest_posts"
+    __table_args__ = (UniqueConstraint("assistant", "week_start", "destination", name="uq_digest_posts_week"),)
+
+    id = Column(Integer, primary_key=True)
+    assistant = Column(String(32), nullable=False)
+    week_start = Column(Date, nullable=False)         # the local Monday of the week reported
+    destination = Column(String(32), nullable=False)  # a notifier's name: log, chat, slack
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    leased_until = Column(DateTime(timezone=True))
+    leased_by = Column(String(128))
+    attempts = Column(Integer, nullable=False, default=0)
+    done_at = Column(DateTime(timezone=True))
