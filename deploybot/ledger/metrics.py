@@ -18,8 +18,9 @@ import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from bisect import bisect_right
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -104,13 +105,15 @@ def summarize(facts: Iterable[Fact], period: Period, following: Sequence[Fact] =
     for fact in list(facts) + list(following):
         by_target[(fact.app, fact.environment)].append(fact)
     start, end = period.start, period.end
+    local_day = _day_finder(period)
     for sequence in by_target.values():
         sequence.sort(key=lambda f: f.id)
         outage: Optional[Tuple[datetime, date]] = None     # its first failure's end and request day
         outage_counts = False                              # it began in the period
         for index, fact in enumerate(sequence):
-            in_period = start <= utc(fact.requested_at) < end
-            day = period.local(fact.requested_at).date()
+            requested_at = utc(fact.requested_at)
+            in_period = start <= requested_at < end
+            day = local_day(requested_at) if in_period else None   # only the period's days are counted
             next_fact = sequence[index + 1] if index + 1 < len(sequence) else None
             rolled_back = fact.state == "succeeded" and next_fact is not None and next_fact.kind == "rollback"
             failed = fact.state in FAILED_STATES or rolled_back
@@ -123,7 +126,7 @@ def summarize(facts: Iterable[Fact], period: Period, following: Sequence[Fact] =
                 metrics.rolled_back += rolled_back
             if in_period and fact.state == "succeeded":
                 metrics.successes += 1
-                metrics.leads.append((day, (utc(fact.finished_at) - utc(fact.requested_at)).total_seconds()))
+                metrics.leads.append((day, (utc(fact.finished_at) - requested_at).total_seconds()))
             if failed and outage is None:
                 outage, outage_counts = (utc(fact.finished_at), day), in_period
             elif fact.state == "succeeded" and not failed and outage is not None:
@@ -133,6 +136,18 @@ def summarize(facts: Iterable[Fact], period: Period, following: Sequence[Fact] =
         if outage is not None and outage_counts:
             metrics.unrestored += 1
     return metrics
+
+
+def _day_finder(period: Period) -> Callable[[datetime], date]:
+    """The local day of a moment in the period, by bisecting the UTC instants of its local
+    midnights: the same answer as converting each moment to the time zone, in a fraction
+    of the time (a year holds 100,000 deployments)."""
+    days = [period.since + timedelta(days=n) for n in range(period.days)]
+    midnights = [datetime.combine(day, time(0), period.tz).astimezone(timezone.utc) for day in days]
+
+    def local_day(moment: datetime) -> date:
+        return days[bisect_right(midnights, moment) - 1]
+    return local_day
 
 
 def facts(session: Session, period: Period, environment: Optional[str] = None, app: Optional[str] = None) -> List[Fact]:

