@@ -2,6 +2,7 @@
 cms on production this month". The numbers are the dashboard's (deploybot.ledger); this
 only checks what was asked against this bot and talks."""
 import asyncio
+import re
 from datetime import datetime
 from typing import Any, Dict, List, Text
 from zoneinfo import ZoneInfo
@@ -17,6 +18,8 @@ from deploybot.ledger import chat_periods, chat_stats
 from deploybot.ledger.address import public_url
 from deploybot.ledger.periods import PeriodError
 
+PLAIN_NAME = re.compile(r"[\w.-]{1,40}")
+
 
 def stats_question(tracker: Tracker, today=None) -> chat_stats.StatsQuestion:
     """What was asked, checked: only this bot's environments (Marvin cannot read production's
@@ -27,7 +30,9 @@ def stats_question(tracker: Tracker, today=None) -> chat_stats.StatsQuestion:
     if app is not None:
         found = catalog().app(app)
         if found is None:
-            raise RequestRejected(f"I don't know an app called “{app}”. I know: {catalog().describe_apps()}.")
+            # Echoed only when it is a plain name: a chat renders markup and mentions.
+            named = f"an app called “{app}”" if PLAIN_NAME.fullmatch(app) else "that app"
+            raise RequestRejected(f"I don't know {named}. I know: {catalog().describe_apps()}.")
         if environment not in found.environments:
             raise RequestRejected(f"{found.name} is never deployed to {environment}, so it has no numbers there.")
         app = found.id
