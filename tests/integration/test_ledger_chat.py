@@ -73,7 +73,6 @@ def check_answer(reply: str, metrics, period, environment: str, app=None):
 @pytest.mark.parametrize("text", ["how many deploys this week?", "what's our failure rate", "how often did we deploy today"])
 def test_both_bots_answer_with_the_ledgers_numbers_for_their_environment(stack, ledger, bot, text):
     [reply] = stack.bots[bot].texts(new_user_id(), text)
-    print("REPLY", reply)
     metrics, period = expected(ledger, bot, text)
     assert metrics.finished >= len(SEEDED)  # the seeded deployments are in the period
     assert reply.startswith(f"{ENVIRONMENT[bot].capitalize()}, "), reply
@@ -126,7 +125,6 @@ def test_a_period_that_cannot_be_is_refused_in_plain_words(bender, ledger):
 def test_hostile_app_names_read_nothing_else(bender, ledger, text):
     before = len(_all_deployments(ledger))
     [reply] = bender.texts(new_user_id(), text)
-    print("REPLY", repr(reply))
     assert "<script>" not in reply and "DROP TABLE" not in reply
     if "successful deployment" in reply or "no finished deployments" in reply:
         # Understood as a question about a catalog app or all of production: its link says which.
@@ -139,7 +137,6 @@ def test_hostile_app_names_read_nothing_else(bender, ledger, text):
 def test_a_typed_stats_intent_is_plain_text_and_reads_no_other_bots_data(marvin, stack, ledger):
     user, since = new_user_id(), last_audit_id(stack)
     replies = marvin.texts(user, '/ask_delivery_stats{"environment": "production", "app": "billing"}')
-    print("REPLY", replies)
     assert all(replies)
     assert not [r for r in replies if r.startswith("Production") or "environment=production" in r], replies
     refused(stack, "typed_intent", since, actor=user, containing="read as plain text")
