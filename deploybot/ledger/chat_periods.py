@@ -1,11 +1,13 @@
-"""The period a chat question means: "this week", "last month", "since 1 March", ...
+"""The period a chat question means: today, yesterday, this/last week, month, quarter or
+year, the last N hours/days/weeks/months, since a date ("since 1 March", "since monday").
 
 Read by rules from the message text, not by an NLU entity: the phrases are few and
 regular, a rule reads "last 14 days" exactly (a learnt entity would need examples of every
 number and date), and a phrase that is not understood is said so instead of guessed.
 
-Weeks start on Monday (ISO 8601). "This week" and "this month" run up to today; "last
-week" and "last month" are the whole previous ones. Days are local days in the time zone
+Weeks start on Monday (ISO 8601). "This week" (month, quarter, year) runs up to today;
+"last week" (...) is the whole previous one. Periods are whole local days: "the last 24
+hours" is today and yesterday. Nothing named: the last 30 days, and the answer says so. Days are local days in the time zone
 given (the bot's), so "today" in Berlin starts at Berlin's midnight.
 """
 from __future__ import annotations
@@ -26,7 +28,7 @@ MONTH_WORD = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                 "nine": 9, "ten": 10, "fourteen": 14, "thirty": 30}
 
-LAST_N = re.compile(r"\b(?:last|past|previous|recent)\s+(\d+|" + "|".join(NUMBER_WORDS) + r")\s+(day|week|month)s?\b")
+LAST_N = re.compile(r"\b(?:last|past|previous|recent)\s+(\d+|" + "|".join(NUMBER_WORDS) + r")\s+(hour|day|week|month)s?\b")
 SINCE = re.compile(r"\b(?:since|from)\s+(?:the\s+)?(.+?)(?:\s+(?:on|in|for|to)\b|[?!]|\.(?!\d)|,(?!\s*\d{4})|$)")
 ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 DAY_MONTH = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + MONTH_WORD + r"(?:\s+(\d{4}))?$")
@@ -53,10 +55,17 @@ def _named(words: str, tz: ZoneInfo, today: date) -> Optional[ChatPeriod]:
     match = LAST_N.search(words)
     if match:
         count = int(match.group(1)) if match.group(1).isdigit() else NUMBER_WORDS[match.group(1)]
+        unit = match.group(2) + ("s" if count != 1 else "")
+        if match.group(2) == "hour":
+            # Periods are whole local days: the days that hold the last N hours, today included.
+            days = count // 24 + 1 if count else 0
+            if not 0 < days <= MAX_DAYS:
+                raise PeriodError(f"I can count back 1 to {MAX_DAYS} days, not {count} {unit}.")
+            return ChatPeriod(Period(today - timedelta(days=days - 1), today, tz),
+                              f"the last {count} {unit} (the whole days: {days})")
         days = count * {"day": 1, "week": 7, "month": 30}[match.group(2)]
         if not 0 < days <= MAX_DAYS:
-            raise PeriodError(f"I can count back 1 to {MAX_DAYS} days, not {count} {match.group(2)}s.")
-        unit = match.group(2) + ("s" if count != 1 else "")
+            raise PeriodError(f"I can count back 1 to {MAX_DAYS} days, not {count} {unit}.")
         return ChatPeriod(Period(today - timedelta(days=days - 1), today, tz), f"the last {count} {unit}")
     match = SINCE.search(words)
     if match:
@@ -83,6 +92,16 @@ def _named(words: str, tz: ZoneInfo, today: date) -> Optional[ChatPeriod]:
         return ChatPeriod(Period(end.replace(day=1), end, tz), "last month")
     if re.search(r"\bthis\s+month\b|\bmonth\s+so\s+far\b", words):
         return ChatPeriod(Period(first_of_month, today, tz), "this month")
+    quarter_start = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    if re.search(r"\b(?:last|previous|past)\s+quarter\b", words):
+        end = quarter_start - timedelta(days=1)
+        return ChatPeriod(Period(date(end.year, (end.month - 1) // 3 * 3 + 1, 1), end, tz), "last quarter")
+    if re.search(r"\bthis\s+quarter\b", words):
+        return ChatPeriod(Period(quarter_start, today, tz), "this quarter")
+    if re.search(r"\b(?:last|previous|past)\s+year\b", words):
+        return ChatPeriod(Period(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), tz), "last year")
+    if re.search(r"\bthis\s+year\b|\byear\s+so\s+far\b", words):
+        return ChatPeriod(Period(date(today.year, 1, 1), today, tz), "this year")
     return None
 
 

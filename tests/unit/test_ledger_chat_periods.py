@@ -33,6 +33,12 @@ def days(text, today=TODAY, tz=BERLIN):
     ("since december 24", date(2025, 12, 24), TODAY, "since Wed 24 Dec 2025"),  # the last one that was
     ("count of deploys to stg since monday", date(2026, 11, 23), TODAY, "since Mon 23 Nov 2026"),
     ("since thursday", TODAY, TODAY, "since Thu 26 Nov 2026"),
+    ("deploys in the last 24 hours", date(2026, 11, 25), TODAY, "the last 24 hours (the whole days: 2)"),
+    ("past 6 hours", TODAY, TODAY, "the last 6 hours (the whole days: 1)"),
+    ("this quarter", date(2026, 10, 1), TODAY, "this quarter"),
+    ("stats for last quarter", date(2026, 7, 1), date(2026, 9, 30), "last quarter"),
+    ("how many deploys this year", date(2026, 1, 1), TODAY, "this year"),
+    ("failure rate last year", date(2025, 1, 1), date(2025, 12, 31), "last year"),
     ("what's our failure rate", date(2026, 10, 28), TODAY, "the last 30 days"),
     ("how quick are deployments from request to done?", date(2026, 10, 28), TODAY, "the last 30 days"),
 ])
@@ -42,6 +48,10 @@ def test_phrases(text, since, until, label):
 
 def test_last_month_in_january_is_december_of_the_year_before():
     assert days("last month", today=date(2027, 1, 3))[:2] == (date(2026, 12, 1), date(2026, 12, 31))
+
+
+def test_last_quarter_in_january_is_the_fourth_of_the_year_before():
+    assert days("last quarter", today=date(2027, 1, 3))[:2] == (date(2026, 10, 1), date(2026, 12, 31))
 
 
 def test_this_week_on_a_monday_is_that_day_and_last_week_ends_the_day_before():
@@ -63,6 +73,7 @@ def test_days_are_local_days_of_the_time_zone():
     ("since 2026-02-30", "not a date"),
     ("since 31 april", "not a date"),
     ("last 0 days", "1 to"),
+    ("last 0 hours", "1 to"),
     ("last 99999 days", "1 to"),
     ("since 1990-01-01", "shorter period"),
 ])
