@@ -47,6 +47,8 @@ def microseconds(moment: Optional[datetime]) -> int:
 class Target:
     """One app and environment's deployments, by id, as arrays."""
 
+    FIELDS = ("ids", "requested", "finished", "state", "rollback")
+
     def __init__(self, rows: Dict[int, tuple]):
         ids = sorted(rows)
         self.ids = np.array(ids, dtype=np.int64)
@@ -55,13 +57,24 @@ class Target:
         self.state = np.array([rows[i][2] for i in ids], dtype=np.int8)
         self.rollback = np.array([rows[i][3] for i in ids], dtype=bool)
 
+    def merge(self, changed: "Target") -> None:
+        """Takes the rows read again (their new values) and the new ones (kept in id order)."""
+        at = np.searchsorted(self.ids, changed.ids)
+        known = (at < len(self.ids)) & (self.ids[np.minimum(at, max(len(self.ids) - 1, 0))] == changed.ids) \
+            if len(self.ids) else np.zeros(len(changed.ids), dtype=bool)
+        for name in self.FIELDS[1:]:
+            getattr(self, name)[at[known]] = getattr(changed, name)[known]
+        if not known.all():
+            order = np.argsort(np.concatenate([self.ids, changed.ids[~known]]), kind="stable")
+            for name in self.FIELDS:
+                setattr(self, name, np.concatenate([getattr(self, name), getattr(changed, name)[~known]])[order])
+
 
 class FactStore:
     def __init__(self, database: Database):
         self.database = database
         self._lock = threading.Lock()
-        self._rows: Dict[Tuple[str, str], Dict[int, tuple]] = defaultdict(dict)  # (environment, app) -> id -> row
-        self._targets: Dict[Tuple[str, str], Target] = {}
+        self._targets: Dict[Tuple[str, str], Target] = {}   # (environment, app) -> its deployments
         self._open: Dict[int, Tuple[str, str]] = {}      # deployments not finished yet
         self._max_id = 0
 
@@ -71,23 +84,23 @@ class FactStore:
             floor = max(0, self._max_id - RECHECK)
             query = select(*FACT_COLUMNS).where(or_(Deployment.id > floor,
                                                     Deployment.id.in_([i for i in self._open if i <= floor])))
-            changed = set()
+            read: Dict[Tuple[str, str], Dict[int, tuple]] = defaultdict(dict)
             with self.database.transaction() as session:
                 for row in session.execute(query):
                     deployment_id, app, environment, kind, state, requested_at, finished_at = row
                     key = (environment, app)
-                    value = (microseconds(requested_at), microseconds(finished_at), STATE_CODES.get(state, OTHER_STATE),
-                             kind == "rollback")
-                    if self._rows[key].get(deployment_id) != value:
-                        self._rows[key][deployment_id] = value
-                        changed.add(key)
+                    read[key][deployment_id] = (microseconds(requested_at), microseconds(finished_at),
+                                                STATE_CODES.get(state, OTHER_STATE), kind == "rollback")
                     if state in FINAL_STATES:
                         self._open.pop(deployment_id, None)
                     else:
                         self._open[deployment_id] = key
                     self._max_id = max(self._max_id, deployment_id)
-            for key in changed:
-                self._targets[key] = Target(self._rows[key])
+            for key, rows in read.items():
+                if key in self._targets:
+                    self._targets[key].merge(Target(rows))
+                else:
+                    self._targets[key] = Target(rows)
 
     def metrics_by_target(self, period: Period, environment: Optional[str] = None,
                           app: Optional[str] = None) -> Dict[Tuple[str, Optional[str]], Metrics]:

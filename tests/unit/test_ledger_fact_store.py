@@ -5,7 +5,7 @@ changes."""
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, select, update
 
 from deploybot.ledger.fact_store import FactStore
 from deploybot.ledger.metrics import metrics_by_target
@@ -81,3 +81,18 @@ def test_it_follows_new_and_changing_deployments(ledger):
     after = store.metrics_by_target(chosen)
     assert after == from_database(ledger, chosen, None, None)
     assert after[("staging", "intranet")].successes >= 1
+
+
+def test_a_deployment_committed_late_with_a_lower_id_is_found(ledger):
+    # On PostgreSQL, ids come from a sequence at insert time: a transaction that commits
+    # later can hold a lower id than rows already read.
+    with ledger.transaction() as session:
+        late = session.get(Deployment, session.scalar(select(func.max(Deployment.id))) - 10)
+        values = {c.name: getattr(late, c.name) for c in Deployment.__table__.columns}
+        session.delete(late)
+    store = FactStore(ledger)
+    chosen = period("2026-12-01", "2026-12-31", "UTC")
+    without = store.metrics_by_target(chosen)
+    with ledger.transaction() as session:
+        session.execute(insert(Deployment), [values])
+    assert store.metrics_by_target(chosen) == from_database(ledger, chosen, None, None) != without
