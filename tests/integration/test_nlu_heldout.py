@@ -2,9 +2,10 @@
 scored through the running server's /model/parse (the whole pipeline, including the
 spaCy-based entity step that `rasa test nlu` would skip).
 
-Two sets: heldout.yml, written alongside the project, and heldout_independent.yml, written
+Three sets: heldout.yml, written alongside the project; heldout_independent.yml, written
 by someone who saw only a description of the bots, never data/ or tests/nlu/ (copied from
-the main worktree's tests/nlu/, commit a2c1bfc)."""
+the main worktree's tests/nlu/, commit a2c1bfc); and heldout_stats.yml, stats questions
+(issue 17) written before their training examples in data/nlu/delivery_stats.yml."""
 import json
 from pathlib import Path
 
