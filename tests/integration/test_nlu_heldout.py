@@ -13,16 +13,19 @@ from rasa.shared.nlu.training_data.loading import load_data
 
 from deploybot.language.scoring import format_scores, labelled_from_rasa, predicted_from_parse, score
 
-HELDOUT_SETS = {
-    "heldout": Path("tests/nlu/heldout.yml"),
-    "heldout_independent": Path("tests/nlu/heldout_independent.yml"),
-}
+# Every held-out set, as make bench scores them (bench/understanding.py): heldout.yml,
+# heldout_independent.yml and any heldout_<name>.yml added later.
+HELDOUT_SETS = {path.stem: path for path in sorted(Path("tests/nlu").glob("heldout*.yml"))}
 MIN_INTENT_ACCURACY = 0.95
 MIN_ENTITY_F1 = 0.95
 # Misreading these does harm: a deployment or a grant taken for something else. Issue 15's
 # goal is none; they are reported (and counted in the report) but not yet a failure: 2 on
 # heldout.yml and 3 on heldout_independent.yml at the last measurement (README).
 HARMFUL_IF_MISREAD = ("deploy", "grant_permission")
+
+
+def test_both_heldout_sets_are_there():
+    assert {"heldout", "heldout_independent"} <= set(HELDOUT_SETS)
 
 
 def normalized(text: str) -> str:
