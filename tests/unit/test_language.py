@@ -1,5 +1,7 @@
-"""The spaCy pipeline (built here from spacy.blank("en") exactly as `make` builds it) and
+"""The spaCy pipeline (built from spacy.blank("en") exactly as `make` builds it) and
 the entity resolution that the Rasa component runs on its output."""
+from pathlib import Path
+
 import pytest
 import spacy
 
@@ -8,9 +10,24 @@ from deploybot.catalog import load_catalog
 from deploybot.language.entities import Span, resolve_entities
 from deploybot.language.spacy_pipeline import build_pipeline, save_pipeline
 
+ROOT = Path(__file__).resolve().parents[2]
+BUILT = ROOT / "build" / "spacy-en"
+
+
+def built_pipeline_is_current() -> bool:
+    """Whether `make` has built build/spacy-en after the last change of its inputs (the
+    Makefile's SPACY_INPUTS): then it is what this module would build."""
+    meta = BUILT / "meta.json"
+    inputs = [ROOT / "apps.yml", *ROOT.glob("assistants/*.yml"), *ROOT.glob("deploybot/language/*.py")]
+    return meta.exists() and all(path.stat().st_mtime <= meta.stat().st_mtime for path in inputs)
+
 
 @pytest.fixture(scope="module")
 def nlp(tmp_path_factory):
+    # `make test` has just built the pipeline from the same sources (building it takes
+    # seconds); built again here when it is missing or older than a source.
+    if built_pipeline_is_current():
+        return spacy.load(BUILT)
     out = tmp_path_factory.mktemp("spacy") / "pipeline"
     save_pipeline(build_pipeline(load_catalog("apps.yml"), ["Marvin", "Bender"]), out)
     return spacy.load(out)  # what Rasa loads: the saved pipeline, not the object
