@@ -19,8 +19,8 @@ HELDOUT_SETS = {path.stem: path for path in sorted(Path("tests/nlu").glob("heldo
 MIN_INTENT_ACCURACY = 0.95
 MIN_ENTITY_F1 = 0.95
 # Misreading these does harm: a deployment or a grant taken for something else. Issue 15's
-# goal is none; they are reported (and counted in the report) but not yet a failure: 2 on
-# heldout.yml and 3 on heldout_independent.yml at the last measurement (README).
+# goal is none; they are reported (and counted in the report) but not yet a failure: 1 on
+# heldout.yml and 1 on heldout_independent.yml at the last measurement (README).
 HARMFUL_IF_MISREAD = ("deploy", "grant_permission")
 
 
