@@ -103,3 +103,37 @@ def test_make_test_time_comes_from_a_record_and_says_which(tmp_path, monkeypatch
     assert failed.met is False and "exit code 2" in failed.measured
     slow = goals.make_test_goal({"seconds": 518, "commit": "abc1234", "date": "x", "file": "docs/make-test-time.json"})
     assert (slow.met, slow.gap) == (False, "38 s over")
+
+
+def test_the_page_shows_every_goal_and_every_set():
+    from bench import document
+    from bench.footprint import Resident
+    from bench.speed import TurnRun, spread
+    from bench.understanding import DefaultPipeline
+
+    ours = scores_with_misreads()
+    turns = [TurnRun(c, 4, 0, spread([0.05, 0.2]), 1.0, {"deploy": spread([0.2]), "no": spread([0.05])}) for c in (1, 10, 50)]
+    memory = [Resident("marvin Rasa server", 11, 950.0), Resident("marvin action server", 12, 80.0),
+              Resident("bender Rasa server", 13, 530.0), Resident("bender action server", 14, 77.0)]
+    results = {
+        "started": 0, "total_seconds": 600, "load": {"start": 3.5, "parse": 0.4, "training": 1.0},
+        "heldout": {"tests/nlu/heldout.yml": ours, ALL_SETS: ours},
+        "default_scores": {"tests/nlu/heldout.yml": ours, ALL_SETS: ours},
+        "default": DefaultPipeline("", ["WhitespaceTokenizer"], 400.0, None),
+        "parse": spread([0.003, 0.004]), "turns": turns, "growth": [spread([0.05])], "yes_to_jenkins": spread([0.02]),
+        "report_push": [0.05, 0.04], "report_polling": [1.0, 2.0], "memory": memory, "tensorflow": {11: True, 13: False},
+        "training_seconds": 75.0, "model_mb": 0.6, "trained_model_mb": 0.6, "ready_seconds": 16.2,
+        "make_test": {"seconds": 470, "exit_code": 0, "commit": "abc1234", "date": "2026-11-30 18:00 UTC",
+                      "file": "results/make-test-time.json"},
+    }
+    page = document.render(results)
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in page.splitlines() if line.startswith("| ")}
+    assert "| ≤ 60 s | 75 s | **missed** | 15 s over | load average 1.0 on" in rows["training (`rasa train --force`, NLU and rules)"]
+    assert "16.2 s | **missed** | 1.2 s over | load average 3.5" in rows["both bots ready after `deploybot.stack` (`make serve`) starts them together"]
+    assert "950 MB (marvin Rasa server) | **missed** | 50 MB over | TensorFlow is loaded in it |" in \
+        rows["resident memory of each Rasa server (the larger)"]
+    assert "3.5 ms | **met** |" in rows["`/model/parse` p50, one request at a time"]
+    assert "470 s (results/make-test-time.json" in rows["`make test` on a clean clone (recorded, not measured by this run)"]
+    assert "**missed** | 1 too many | read as: deploy → lock_environment 1 |" in \
+        rows["deploy or grant read as something else, tests/nlu/heldout.yml"]
+    assert "deployers" not in page and "ship shop" not in page  # messages are never quoted, only their intents
