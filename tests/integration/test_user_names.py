@@ -2,7 +2,10 @@
 a plain name or handle, in the places such commands put it, is found; a command word is
 nobody. The parse is the whole pipeline: classifier, CRF and the entity step."""
 import pytest
+from sqlalchemy import select
 
+from deploybot.storage.database import Database
+from deploybot.storage.models import Grant
 from tests.support import ADMIN
 
 
@@ -35,3 +38,10 @@ def test_an_admin_grants_and_revokes_by_first_name(bender):
     assert "tom" in bender.texts(ADMIN, "who can deploy crm?")[0]
     assert bender.texts(ADMIN, "@bender revoke @tom crm") == [
         "tom may no longer deploy Customer Relationship Management to production."]
+
+
+def test_naming_someone_by_first_name_grants_nothing_unless_an_admin_asks(bender, stack, user):
+    # The person found by its place is only whom the command is about; who may grant is the sender.
+    assert bender.texts(user, "@bender kim can deploy crm now")[0].startswith("Only admins can grant")
+    with Database(stack.database_url()).transaction() as session:
+        assert session.scalars(select(Grant).where(Grant.user_id == "kim")).all() == []
