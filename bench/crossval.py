@@ -44,6 +44,8 @@ SPACY = [{"name": "SpacyNLP", "model": "build/spacy-en", "case_sensitive": False
 WORDS = {"name": "CountVectorsFeaturizer"}
 WORD_BIGRAMS = {"name": "CountVectorsFeaturizer", "min_ngram": 1, "max_ngram": 2}
 RAW_WORDS = {"name": "CountVectorsFeaturizer", "use_lemma": False}
+WORD_TRIGRAMS = {"name": "CountVectorsFeaturizer", "min_ngram": 1, "max_ngram": 3}
+RAW_BIGRAMS = {"name": "CountVectorsFeaturizer", "use_lemma": False, "min_ngram": 1, "max_ngram": 2}
 CHARS = {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4}
 CHARS_25 = {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 2, "max_ngram": 5}
 DIET = {"name": "DIETClassifier", "epochs": 60, "number_of_transformer_layers": 1, "transformer_size": 128,
@@ -71,6 +73,12 @@ CANDIDATES: Dict[str, List[dict]] = {
     "svm-rich": SPACY + [WORD_BIGRAMS, RAW_WORDS, CHARS, svm(), CRF] + TAIL,
     "svm-rich-chars25": SPACY + [WORD_BIGRAMS, RAW_WORDS, CHARS_25, svm(), CRF] + TAIL,
     "svm-rich-C3": SPACY + [WORD_BIGRAMS, RAW_WORDS, CHARS, svm(C=3.0), CRF] + TAIL,
+    "svm-rich-C0.5": SPACY + [WORD_BIGRAMS, RAW_WORDS, CHARS, svm(C=0.5), CRF] + TAIL,
+    "svm-rich-C2": SPACY + [WORD_BIGRAMS, RAW_WORDS, CHARS, svm(C=2.0), CRF] + TAIL,
+    # word trigrams on lemmas ("__user__ can deploy", "access to __app__")
+    "svm-rich-trigrams": SPACY + [WORD_TRIGRAMS, RAW_WORDS, CHARS, svm(), CRF] + TAIL,
+    # the words as written in bigrams too ("un lock" stays apart from "lock")
+    "svm-rich-raw-bigrams": SPACY + [WORD_BIGRAMS, RAW_BIGRAMS, CHARS, svm(), CRF] + TAIL,
     "svm-rich-unnormalized": SPACY + [WORD_BIGRAMS, RAW_WORDS, CHARS, svm(normalize="none"), CRF] + TAIL,
     # no statistical entity extractor: only the rules, the typo matcher and the handle guess
     "svm-rich-nocrf": SPACY + [WORD_BIGRAMS, RAW_WORDS, CHARS, svm()] + TAIL,

@@ -1,7 +1,7 @@
 """Start-up, memory and parse speed of the local stack, in one short run (about a minute):
 
 - seconds from starting `deploybot.stack` until both bots are ready (it prints "Ready."
-  once both Rasa servers answer; checked here once a second);
+  once both Rasa servers answer; checked here every 0.2 s);
 - VmRSS of both Rasa servers and both action servers, after 30 warm-up parses and 300
   measured ones (both bots);
 - `/model/parse` p50 and p95 on Marvin, one request at a time, and whether each Rasa
@@ -49,7 +49,7 @@ def main() -> None:
         finally:
             stop_stack(stack)
     timings.sort()
-    print(f"both bots ready after {ready:.1f} s (checked once a second)")
+    print(f"both bots ready after {ready:.1f} s (checked every 0.2 s)")
     print(f"/model/parse on Marvin: p50 {statistics.median(timings):.1f} ms, p95 {timings[int(len(timings) * 0.95)]:.1f} ms")
     for resident in memory:
         loaded = f", TensorFlow {'loaded' if tensorflow[resident.pid] else 'not loaded'}" if "Rasa" in resident.process else ""

@@ -8,9 +8,11 @@ import pytest
 from deploybot.slack.fake_api import FakeSlack
 from tests.support import MODEL, Bot, StackDidNotStart, new_user_id, open_ports, start_stack, stop_stack
 
-# Quick builds, quick polling, a build limit and a Jenkins timeout a test can wait for.
+# Quick builds, quick polling, a build limit and a Jenkins timeout a test can wait for. The
+# build limit is more than twice the longest build a test runs (6 s), and the hanging
+# build's test waits for it.
 TEST_SETTINGS = {"JENKINS_TIMEOUT": "5", "DEPLOYBOT_EMULATOR_BUILD_SECONDS": "2", "DEPLOYBOT_POLL_SECONDS": "1",
-                 "DEPLOYBOT_BUILD_TIMEOUT_SECONDS": "25", "DEPLOYBOT_JENKINS_PUSH_TOKEN": "test-push-token",
+                 "DEPLOYBOT_BUILD_TIMEOUT_SECONDS": "15", "DEPLOYBOT_JENKINS_PUSH_TOKEN": "test-push-token",
                  # No weekly digest in the management channels that tests read (a Monday
                  # morning run would get one); tests/integration/test_ledger_digest.py turns it on.
                  "DEPLOYBOT_DIGEST": "off"}

@@ -173,6 +173,11 @@ class StackDidNotStart(RuntimeError):
     pass
 
 
+# How often start_stack looks for "Ready." in the stack's log: the bench's start-up figure
+# is this late at most.
+READY_POLL_SECONDS = 0.2
+
+
 REPLICATED = ("MARVIN_PORT", "BENDER_PORT", "MARVIN_ACTIONS_PORT", "BENDER_ACTIONS_PORT")
 
 
@@ -197,7 +202,7 @@ def start_stack(var_dir: Path, settings: Mapping[str, str], startup_timeout: flo
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise StackDidNotStart("the stack did not start:\n" + log_path.read_text()[-3000:])
-        time.sleep(1)
+        time.sleep(READY_POLL_SECONDS)
     every = {bot: [Bot(bot, port) for port in ports[f"{bot.upper()}_PORT"]] for bot in ("marvin", "bender")}
     jenkins = Jenkins(f"http://127.0.0.1:{ports['DEPLOYBOT_JENKINS_EMULATOR_PORT'][0]}",
                       f"http://127.0.0.1:{ports['DEPLOYBOT_JENKINS_EMULATOR_CONTROL_PORT'][0]}")

@@ -12,13 +12,18 @@ that are no English words; then the statistical extractor (CRF in config.yml), w
 values are normalized the same way. Last,
 in permission commands where nobody is named yet, a handle-like word that is no English
 word is taken as the user ("auth okonkwo.a billing"): the extractor only knows names like
-the ones it has seen.
+the ones it has seen. If there is none either, a rare word where such commands put the
+person is (right after "let", "allow", "revoke", ...; or first, before "can", "may", ...:
+"kim can deploy crm now"): first names like "kim" are English words to the word
+probabilities, so only their place can tell.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from spacy.lang.en.stop_words import STOP_WORDS
 
 from deploybot.catalog import normalize_name, resolve_name, typo_budget
 from deploybot.versions import normalize_version
@@ -37,6 +42,15 @@ COMMAND_WORDS = {"auth", "unauth", "deauth", "reauth", "authorize", "authorise",
 HANDLE = re.compile(r"^[a-z][a-z0-9._-]{2,39}$")
 # Log-probabilities (spaCy's lexeme_prob): at or above this a word is ordinary English.
 ENGLISH_LOG_PROB = -17.0
+# Where permission commands put the person: after these verbs ("let kim ship billing",
+# "disallow tom to deploy cms"), or first, before these words ("kim can deploy crm now").
+PERSON_AFTER = {"let", "allow", "permit", "auth", "authorize", "authorise", "grant", "give", "enable", "approve",
+                "whitelist", "revoke", "unauth", "deauth", "deauthorize", "deauthorise", "disallow", "forbid", "block", "ban"}
+PERSON_BEFORE = {"can", "may", "could", "should", "will", "gets", "needs", "wants", "is"}
+NAME = re.compile(r"^[a-z][a-z0-9._-]{1,39}$")
+# In those places, a word rarer than this may be a name: "kim" -14.5, "lee" -12.7 in
+# lexeme_prob; "admin" -11.6, "team" -8.1 and stop words ("the", "everyone") never are.
+NAME_LOG_PROB = -12.5
 UNSEEN_WORD_LOG_PROB = -25.0
 
 
@@ -59,7 +73,7 @@ class Entity:
     value: str
     start: int
     end: int
-    source: str  # rules | typo | model (the statistical extractor) | handle
+    source: str  # rules | typo | model (the statistical extractor) | handle | slot
 
     def overlaps(self, start: int, end: int) -> bool:
         return self.start < end and start < self.end
@@ -159,6 +173,25 @@ def unknown_handle(text: str, tokens: Sequence[Span], taken: List[Entity], block
     return min(candidates)[2] if candidates else None
 
 
+def person_in_slot(text: str, tokens: Sequence[Span], taken: List[Entity], blocked: Sequence[Span], vocabulary: Vocabulary) -> Optional[Entity]:
+    """A rare word where permission commands name the person; None when that place holds a
+    common word ("let the team ..."), a pronoun, a command word or something already found."""
+    words = [(token, text[token.start:token.end].lower()) for token in tokens
+             if is_free(token.start, token.end, [], blocked) and any(c.isalnum() for c in text[token.start:token.end])]
+    places = [words[0]] if len(words) > 1 and words[1][1] in PERSON_BEFORE else []
+    places += [words[i + 1] for i in range(len(words) - 1) if words[i][1] in PERSON_AFTER]
+    for token, word in places:
+        if (
+            NAME.match(word)
+            and word not in STOP_WORDS | NOT_A_USER | COMMAND_WORDS | CHAT_WORDS | PERSON_AFTER | PERSON_BEFORE
+            and word not in vocabulary.bot_names
+            and vocabulary.log_prob(word) < NAME_LOG_PROB
+            and is_free(token.start, token.end, taken, blocked)
+        ):
+            return Entity("user", text[token.start:token.end], token.start, token.end, "slot")
+    return None
+
+
 def resolve_entities(
     text: str,
     rule_spans: Iterable[Span],
@@ -192,7 +225,7 @@ def resolve_entities(
             entities.append(Entity(entity, value, start, end, "model"))
 
     if intent in PERMISSION_INTENTS and not any(e.entity == "user" for e in entities):
-        handle = unknown_handle(text, tokens, entities, blocked, vocabulary)
+        handle = unknown_handle(text, tokens, entities, blocked, vocabulary) or person_in_slot(text, tokens, entities, blocked, vocabulary)
         if handle:
             entities.append(handle)
 

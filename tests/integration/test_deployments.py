@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from deploybot.storage.database import Database
 from deploybot.storage.models import AuditEntry
+from tests.conftest import TEST_SETTINGS
 from tests.support import ADMIN, deployments, grant, new_user_id
 
 BUILD_URL = r"http://127\.0\.0\.1:\d+/job/{job}/(\d+)/"
@@ -229,8 +230,9 @@ def test_a_build_that_never_ends_is_reported_as_timed_out(marvin, stack, user):
     stack.jenkins.control("POST", "/next-build", {"job": "deploy-search", "hang": True})
     deploy(marvin, user, "deploy search 6.6.6", "Deploy Search API 6.6.6 to staging? (yes/no)")
     [timed_out] = marvin.wait_for(user, "Search API: deploying version 6.6.6 to staging timed out", timeout=90)
+    limit = TEST_SETTINGS["DEPLOYBOT_BUILD_TIMEOUT_SECONDS"]
     assert re.fullmatch(r"Search API: deploying version 6\.6\.6 to staging timed out: build #(\d+) was still running after "
-                        r"25 sec, so I asked Jenkins to stop it\. Build #\1: " + BUILD_URL.format(job="deploy-search"), timed_out), timed_out
+                        rf"{limit} sec, so I asked Jenkins to stop it\. Build #\1: " + BUILD_URL.format(job="deploy-search"), timed_out), timed_out
     [record] = deployments(stack, requested_by=user)
     assert (record.state, record.active_key) == ("timed_out", None)
 

@@ -49,23 +49,24 @@ def dashboard(tmp_path_factory):
     stop(running)
 
 
+def click_and_load(driver, element, timeout: float = 30) -> None:
+    """Clicks a link or submit button and waits for the next page: a click returns before
+    the navigation is done, and on a busy machine the old page is still there."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(page))
+
+
 def shoot(driver, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     height = driver.execute_script("return document.body.scrollHeight")
     driver.set_window_size(1280, min(max(height + 40, 600), 3000))
     driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
     driver.set_window_size(1280, 1000)
-
-
-def follow(driver, element) -> None:
-    """Clicks a link or a submit button and waits for the next page: a click returns before
-    the navigation ends (the test read the old address once under load)."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-    page = driver.find_element(By.TAG_NAME, "html")
-    element.click()
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
 
 
 def test_sign_in_open_every_page_and_follow_a_deployment(browser, dashboard):
@@ -83,7 +84,7 @@ def test_sign_in_open_every_page_and_follow_a_deployment(browser, dashboard):
 
     # from the matrix to the running deployment of cms on production, and its timeline
     running = browser.find_element(By.CSS_SELECTOR, ".matrix .active a")
-    follow(browser, running)
+    click_and_load(browser, running)
     assert browser.current_url.startswith(dashboard.url + "/deployments/")
     assert "Timeline" in browser.page_source and "running" in browser.find_element(By.CSS_SELECTOR, ".timeline").text
     shoot(browser, "deployment")
@@ -91,14 +92,14 @@ def test_sign_in_open_every_page_and_follow_a_deployment(browser, dashboard):
     # History: filter by the form (keyboard: the button is a real submit), then page on
     browser.get(dashboard.url + "/history")
     browser.find_element(By.CSS_SELECTOR, "select[name=state] option[value=failed]").click()
-    follow(browser, browser.find_element(By.CSS_SELECTOR, "form.filters button"))
+    click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "form.filters button"))
     assert "state=failed" in browser.current_url
     states = {cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "td.state")}
     assert states == {"failed"}
-    follow(browser, browser.find_element(By.CSS_SELECTOR, "a[rel=next]"))
+    click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "a[rel=next]"))
     assert "Page 2 of" in browser.page_source
     shoot(browser, "history")
-    follow(browser, browser.find_element(By.CSS_SELECTOR, "td a[href^='/deployments/']"))
+    click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "td a[href^='/deployments/']"))
     assert "End of the console" in browser.page_source
     shoot(browser, "deployment-failed")
 

@@ -14,20 +14,22 @@ from rasa.shared.nlu.training_data.loading import load_data
 
 from deploybot.language.scoring import format_scores, labelled_from_rasa, predicted_from_parse, score
 
-HELDOUT_SETS = {
-    "heldout": Path("tests/nlu/heldout.yml"),
-    "heldout_independent": Path("tests/nlu/heldout_independent.yml"),
-    # Stats questions (issue 17), written before data/nlu/delivery_stats.yml.
-    "heldout_stats": Path("tests/nlu/heldout_stats.yml"),
-}
-# The general sets are large; the stats set covers one intent.
-MIN_MESSAGES = {"heldout": 150, "heldout_independent": 150, "heldout_stats": 30}
+# Every held-out set, as make bench scores them (bench/understanding.py): heldout.yml,
+# heldout_independent.yml and any heldout_<name>.yml added later.
+HELDOUT_SETS = {path.stem: path for path in sorted(Path("tests/nlu").glob("heldout*.yml"))}
+# The general sets are large; a set for one topic (heldout_stats.yml, issue 17) is smaller.
+MIN_MESSAGES = {"heldout": 150, "heldout_independent": 150}
+MIN_TOPIC_MESSAGES = 30
 MIN_INTENT_ACCURACY = 0.95
 MIN_ENTITY_F1 = 0.95
 # Misreading these does harm: a deployment or a grant taken for something else. Issue 15's
-# goal is none; they are reported (and counted in the report) but not yet a failure: 2 on
-# heldout.yml and 3 on heldout_independent.yml at the last measurement (README).
+# goal is none; they are reported (and counted in the report) but not yet a failure: 1 on
+# heldout.yml and 1 on heldout_independent.yml at the last measurement (README).
 HARMFUL_IF_MISREAD = ("deploy", "grant_permission")
+
+
+def test_both_heldout_sets_are_there():
+    assert {"heldout", "heldout_independent"} <= set(HELDOUT_SETS)
 
 
 def normalized(text: str) -> str:
@@ -38,7 +40,7 @@ def normalized(text: str) -> str:
 def test_heldout_messages_are_not_in_the_training_data(name):
     training = {normalized(m.get("text")) for m in load_data("data/nlu").training_examples}
     heldout = [m.get("text") for m in load_data(str(HELDOUT_SETS[name])).training_examples]
-    assert len(heldout) >= MIN_MESSAGES[name]
+    assert len(heldout) >= MIN_MESSAGES.get(name, MIN_TOPIC_MESSAGES)
     assert [t for t in heldout if normalized(t) in training] == []
 
 
