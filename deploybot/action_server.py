@@ -24,6 +24,7 @@ from deploybot.notifier import AllOf, local_notifier
 from deploybot.slack.notifier import SlackNotifier
 from deploybot.reports import RasaReporter
 from deploybot.profiles import rasa_urls
+from deploybot.step_up import startup_problem
 from deploybot.rasa_server import ACTIONS_TOKEN_ENV
 from deploybot.storage.database import var_dir
 from deploybot.watcher import Watcher
@@ -94,6 +95,9 @@ def main(argv=None) -> int:
         print(f"deploybot.action_server: set {ACTIONS_TOKEN_ENV}, the secret this bot's Rasa sends "
               "(endpoints.yml); without it anyone on the host could run the actions.", file=sys.stderr)
         return 2
+    problem = startup_problem(profile(), catalog())  # production safeguards (issue 14)
+    if problem:
+        log.warning(problem)
     app = build_app(actions_token)
     app.run(args.host, args.port, workers=1, access_log=False)
     return 0

@@ -51,6 +51,9 @@ class AssistantProfile:
     # (actions/context.py): they count as admins, and the admins are still shown as given.
     resolved_admins: Tuple[str, ...] = ()
     personality: Mapping[str, object] = field(default_factory=dict)
+    # Production safeguards (deploybot.step_up): whether a deploy needs a code from the
+    # requester's authenticator app after the yes; apps.yml may override per environment and app.
+    two_factor: str = "off"
 
     @property
     def rasa_port(self) -> int:
@@ -91,6 +94,17 @@ def parse_duration(value, where: str) -> int:
     if not match or int(match.group(1)) <= 0:
         raise ProfileError(f"{where}: expected a duration like 10m, 600s or 1h, got {value!r}")
     return int(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
+TWO_FACTOR_SETTINGS = ("required", "off")
+
+
+def two_factor_setting(value, where: str) -> str:
+    """required or off (YAML reads a bare off as False: that counts as off)."""
+    value = "off" if value is False else value
+    if value not in TWO_FACTOR_SETTINGS:
+        raise ProfileError(f"{where}: is 'required' or 'off', got {value!r}")
+    return value
 
 
 def _ports(raw: dict, key: str, env_name: str, where: str, environ: Mapping[str, str]) -> Tuple[int, ...]:
@@ -149,6 +163,7 @@ def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> A
         channels=channels,
         admins_given="admins" in raw,
         personality=raw.get("personality") or {},
+        two_factor=two_factor_setting(environ.get(f"{prefix}_TWO_FACTOR") or raw.get("two_factor", "off"), f"{where}: two_factor"),
     )
 
 
