@@ -17,7 +17,7 @@ from deploybot.two_factor import SECRET_KEY_ENV, TwoFactorUnavailable, cipher_fr
 
 # A message that is a one-time code: six digits, perhaps split 3+3 as apps show them.
 CODE_MESSAGE = re.compile(r"^\s*\d{3}\s?\d{3}\s*$")
-REDACTED_CODE = "[one-time code]"
+CODE_INTENT = "two_factor_code"
 
 
 def two_factor_setting(profile: AssistantProfile, catalog: Catalog, app_id: str, environment: str) -> str:
@@ -53,5 +53,11 @@ def looks_like_code(text: object) -> bool:
     return isinstance(text, str) and bool(CODE_MESSAGE.match(text))
 
 
-__all__ = ["SECRET_KEY_ENV", "CODE_MESSAGE", "REDACTED_CODE", "two_factor_setting", "two_factor_required",
+def code_parse_data(text: str) -> dict:
+    """What Rasa stores for a typed code: the intent two_factor_code, no entities."""
+    intent = {"name": CODE_INTENT, "confidence": 1.0}
+    return {"text": text, "intent": intent, "entities": [], "intent_ranking": [intent]}
+
+
+__all__ = ["SECRET_KEY_ENV", "CODE_MESSAGE", "CODE_INTENT", "code_parse_data", "two_factor_setting", "two_factor_required",
            "anywhere_required", "startup_problem", "looks_like_code"]
