@@ -25,14 +25,15 @@ from actions.context import (
 )
 from actions.guard import DeployBotAction
 from actions.permissions import UnknownUser, named_user, shown_as
-from actions.questions import show_decision
+from actions.questions import clicked, show_decision
 from deploybot import messages
 from deploybot import safeguard_messages as say
 from deploybot.deploy_request import DeployRequest, RequestRejected, confirmation_is_stale
 from deploybot.deployments import NewDeployment
 from deploybot.identity import check_requester
 from deploybot.jenkins.client import JenkinsError
-from deploybot.slack import web_api
+from deploybot.slack import code_modal, web_api
+from deploybot.slack.custom_messages import OPEN_VIEW_KEY
 from deploybot.step_up import looks_like_code, two_factor_required
 from deploybot.two_factor import TwoFactor, TwoFactorUnavailable, Verdict, cipher_from
 
@@ -51,8 +52,12 @@ def audit(actor: str, outcome: str, detail: str, **details) -> None:
 
 
 def in_direct_message(tracker: Tracker) -> bool:
-    """Slack direct messages have channel ids starting with D; the other channels are private anyway."""
-    return not from_slack(tracker) or str(message_metadata(tracker).get("out_channel") or "").startswith("D")
+    """Whether a code may be given here: on Slack in the code modal (the connector marks it;
+    metadata comes only from the connector) or in a direct message (channel ids starting
+    with D); the terminal chat and REST are one person's conversation anyway."""
+    metadata = message_metadata(tracker)
+    return (not from_slack(tracker) or metadata.get(code_modal.FROM_MODAL_KEY) is True
+            or str(metadata.get("out_channel") or "").startswith("D"))
 
 
 def held_request(tracker: Tracker) -> Optional[dict]:
@@ -88,7 +93,13 @@ async def hold_for_second_factor(dispatcher: CollectingDispatcher, tracker: Trac
         "reply_to": {"channel": metadata.get("out_channel"), "thread_ts": metadata.get("thread_id")} if from_slack(tracker) else None,
     }
     minutes = max(1, profile().confirmation_timeout_seconds // 60)
-    dispatcher.utter_message(text=say.ask_code(what, say.TYPE_CODE_IN_DM if from_slack(tracker) else say.TYPE_CODE_HERE, minutes))
+    trigger_id = (clicked(tracker) or {}).get("trigger_id") if from_slack(tracker) else None
+    if trigger_id:  # a Slack click: the code goes into a modal, never into the channel
+        view = code_modal.code_view(what, metadata.get("out_channel"), metadata.get("thread_id"))
+        fallback = say.ask_code(what, say.TYPE_CODE_IN_DM, minutes)
+        dispatcher.utter_message(json_message={OPEN_VIEW_KEY: {"trigger_id": trigger_id, "view": view, "fallback": fallback}})
+    else:
+        dispatcher.utter_message(text=say.ask_code(what, say.TYPE_CODE_IN_DM if from_slack(tracker) else say.TYPE_CODE_HERE, minutes))
     show_decision(dispatcher, tracker, f"confirmed: {what}; waiting for a two-factor code")
     await asyncio.to_thread(audit, user, "asked", f"code asked for: {what}", **where)
     return [SlotSet(STEP_UP_SLOT, held)]
@@ -171,7 +182,8 @@ class ActionTwoFactorCode(DeployBotAction):
         if verdict is not Verdict.ACCEPTED:
             await asyncio.to_thread(audit, user, "refused", f"code {verdict.value} for: {what}", **where)
             if verdict in (Verdict.WRONG, Verdict.REPLAYED):
-                dispatcher.utter_message(text=say.WRONG_CODE if verdict is Verdict.WRONG else say.REPLAYED_CODE)
+                text = say.WRONG_CODE if verdict is Verdict.WRONG else say.REPLAYED_CODE
+                dispatcher.utter_message(text=text + (say.ON_SLACK_IN_DM if from_slack(tracker) else ""))
                 return []
             dispatcher.utter_message(text=say.locked(what) if verdict is Verdict.LOCKED else say.not_enrolled(what))
             return [SlotSet(STEP_UP_SLOT, None)]

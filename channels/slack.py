@@ -44,7 +44,8 @@ from deploybot import payloads
 from deploybot.catalog import load_catalog
 from deploybot.permissions import Permissions
 from deploybot.profiles import current_assistant_id, load_profiles
-from deploybot.slack.custom_messages import REPLY_TO_KEY, UPDATE_KEY
+from deploybot.slack import code_modal
+from deploybot.slack.custom_messages import OPEN_VIEW_KEY, REPLY_TO_KEY, UPDATE_KEY
 from deploybot.slack.deliveries import Deliveries
 from deploybot.slack.events import Request as SlackRequest, foreign_teams, request_from
 from deploybot.slack import web_api
@@ -112,6 +113,13 @@ class DeploySlackBot(SlackBot):
     async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
         """Reports from the watcher ({"text", REPLY_TO_KEY: {"channel", "thread_ts"}}) and
         questions to rewrite after a click ({UPDATE_KEY: {"channel", "ts", "text"}})."""
+        modal = json_message.get(OPEN_VIEW_KEY)
+        if modal:  # the two-factor code's modal (issue 14); said as text when Slack refuses it
+            opened = await web_api.open_view(self.client, str(modal.get("trigger_id") or ""), modal.get("view") or {})
+            if not opened.delivered:
+                log.info("views.open failed (%s): asking for the code by text", opened.error)
+                await self._post(recipient_id, self.slack_channel or recipient_id, self.thread_id, str(modal.get("fallback", "")))
+            return
         update = json_message.get(UPDATE_KEY)
         if update:
             text = await self._humanize(str(update.get("text", "")))
@@ -257,6 +265,8 @@ class DeploySlackInput(SlackInput):
         """Answered at once (Slack wants an answer within 3 seconds); the click goes into the
         conversation, and the action that handles it rewrites the question."""
         payload = json.loads(request.form["payload"][0])
+        if payload.get("type") == "view_submission":
+            return await self._code_submission(payload, on_new_message)
         if payload.get("type") != "block_actions" or not payload.get("actions"):
             return response.text("ignored")
         if await self._from_another_workspace(payload, {"user": payload.get("user"), "team": (payload.get("team") or {}).get("id"),
@@ -283,10 +293,26 @@ class DeploySlackInput(SlackInput):
             return response.text("")
         question = next((b["text"]["text"] for b in message.get("blocks", []) if b.get("type") == "section"), message.get("text", ""))
         clicked = {"channel": channel, "ts": container.get("message_ts") or message.get("ts"), "question": question,
-                   "choice": choice, "user": clicker}
+                   "choice": choice, "user": clicker, "trigger_id": payload.get("trigger_id")}
         metadata = payloads.sealed({"out_channel": channel, "thread_id": thread, "clicked": clicked})
         self._handle(on_new_message, value, clicker, metadata)
         return response.text("")
+
+    async def _code_submission(self, payload: dict, on_new_message) -> HTTPResponse:
+        """A two-factor code entered in the modal (issue 14): into the submitter's own
+        conversation, marked as from the modal; the reply goes to the request's thread."""
+        if await self._from_another_workspace(payload, {"user": payload.get("user"), "team": (payload.get("team") or {}).get("id"),
+                                                        "user_team": (payload.get("user") or {}).get("team_id")}):
+            return response.text("ignored")
+        submitted = code_modal.submission(payload)
+        if submitted is None or not submitted["user"]:
+            return response.text("ignored")
+        if not code_modal.is_code(submitted["code"]):
+            return response.json(code_modal.errors_answer())
+        metadata = {"out_channel": submitted["channel"] or submitted["user"], "thread_id": submitted["thread_ts"],
+                    code_modal.FROM_MODAL_KEY: True}
+        self._handle(on_new_message, submitted["code"], submitted["user"], metadata)
+        return response.text("")  # an empty 200 closes the modal
 
     def _client(self) -> AsyncWebClient:
         return web_api.async_web_client(self.settings)

@@ -26,6 +26,7 @@ TYPE_CODE_HERE = "send me the 6-digit code your authenticator app shows now"
 TYPE_CODE_IN_DM = "send me the 6-digit code your authenticator app shows now in a direct message (never in a channel)"
 
 WRONG_CODE = "That code is not right (or not the current one). Nothing was deployed yet; send the current code to try again."
+ON_SLACK_IN_DM = " Send it in a direct message to me, never in a channel."
 REPLAYED_CODE = "That code was used already: each code counts once. Wait for the next one and send it."
 NO_CODE_AWAITED = "I'm not waiting for a code from you. Nothing was done with that number."
 CODE_IN_CHANNEL = ("Never type a code in a channel: others can see it. I treated that code as used, so it is worthless now. "

@@ -6,8 +6,10 @@ channel is refused and burnt), wrong codes, replay, the lock, and an admin's res
 This module runs a stack of its own with BENDER_TWO_FACTOR=required (the shared test stack
 switches codes off so that the other Bender tests need no enrolment). Codes come from pyotp
 with the secret from the otpauth:// URI the bot handed out, as an authenticator app makes them."""
+import json
 import re
 import time
+import urllib.request
 
 import pyotp
 import pytest
@@ -15,7 +17,7 @@ import pytest
 from deploybot.slack.fake_api import FakeSlack
 from tests import slack_requests as slack
 from tests.security.evidence import last_audit_id, nothing_deployed, refused
-from tests.slack_chat import BOT_USERS, CHANNEL, click, mention, posts, send_event
+from tests.slack_chat import click, mention, posts, send_event, updates_of
 from tests.support import (
     ADMIN, MODEL, StackDidNotStart, TWO_FACTOR_KEY, audit_entries, deployments, grant, new_user_id, open_ports, start_stack,
     stop_stack,
@@ -211,8 +213,8 @@ def test_on_slack_enrolment_goes_to_a_dm_and_a_code_typed_in_a_channel_is_refuse
 
     grant(bender, user, "search")
     thread = mention(stack, "bender", user, "deploy search 7.4.0")
-    [question] = posts(stack, thread, "Deploy Search API 7.4.0 to production? (yes/no)")
-    assert click(stack, "bender", question, user, "robin", "Yes") == 200
+    posts(stack, thread, "Deploy Search API 7.4.0 to production? (yes/no)")
+    assert send_event(stack, "bender", slack.thread_reply(user, "yes", thread)) == 200  # typed: no modal without a click
     posts(stack, thread, "Deploy Search API 7.4.0 to production needs your second factor: send me the 6-digit code your "
                          "authenticator app shows now in a direct message (never in a channel)")
     since = last_audit_id(stack)
@@ -243,3 +245,55 @@ def test_a_typed_intent_is_no_code(guarded, bender):
     replies = bender.texts(user, f'/two_factor_code{{"code": "{code}"}}')
     assert not any(r.startswith("Deploying") for r in replies), replies
     nothing_deployed(guarded, requested_by=user)
+
+
+def submit_code(stack, user, view, code):
+    """(status, body) of a signed view_submission of the code modal."""
+    body, headers = slack.view_submission(stack.slack_secret("bender"), user, view, {"code": {"code": code}},
+                                          api_app_id=stack.slack_app("bender"))
+    request = urllib.request.Request(f"{stack.bots['bender'].url}/webhooks/slack/webhook", data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, response.read().decode()
+
+
+def test_on_slack_a_yes_click_opens_a_modal_for_the_code_and_the_code_never_reaches_the_channel(guarded, bender):
+    stack, user = guarded, new_user_id()
+    app = enrol(bender, user)  # over REST: the same person's conversation
+    grant(bender, user, "cms")
+    thread = mention(stack, "bender", user, "deploy cms 7.6.0")
+    [question] = posts(stack, thread, "Deploy Content Management System 7.6.0 to production? (yes/no)")
+    assert click(stack, "bender", question, user, "robin", "Yes") == 200
+    wait(lambda: [c for c in stack.slack.calls("views.open") if "7.6.0" in json.dumps(c["args"])])
+    [opened] = [c for c in stack.slack.calls("views.open") if "7.6.0" in json.dumps(c["args"])]
+    view = opened["answer"]["view"]
+    assert view["callback_id"] == "deploybot_two_factor"
+    assert [b["element"]["type"] for b in view["blocks"] if b["type"] == "input"] == ["plain_text_input"]
+    wait(lambda: updates_of(stack, question))
+    assert updates_of(stack, question)[0]["args"]["text"].endswith("waiting for a two-factor code")
+    nothing_deployed(stack, requested_by=user)
+
+    status, answer = submit_code(stack, user, view, "twelve")
+    assert status == 200 and json.loads(answer) == {"response_action": "errors",
+                                                    "errors": {"code": "Six digits, as your authenticator app shows them."}}
+    code = next_code(app)
+    assert submit_code(stack, user, view, code) == (200, "")
+    posts(stack, thread, "OK, deploying Content Management System 7.6.0 to production: Jenkins has queued it.")
+    posts(stack, thread, "Content Management System: deployed version 7.6.0 to production in ")
+    assert [d.version for d in deployments(stack, requested_by=user)] == ["7.6.0"]
+    assert_never_said(stack, bender, user, code)
+
+
+def test_a_forged_modal_submission_is_refused(guarded, bender):
+    """Unsigned or wrongly signed, a submission is refused like every Slack request."""
+    stack, user = guarded, new_user_id()
+    view = {"id": "VFORGED01", "callback_id": "deploybot_two_factor", "private_metadata": "{}"}
+    body, headers = slack.view_submission("not-the-signing-secret", user, view, {"code": {"code": "123456"}},
+                                          api_app_id=stack.slack_app("bender"))
+    request = urllib.request.Request(f"{bender.url}/webhooks/slack/webhook", data=body, headers=headers, method="POST")
+    try:
+        urllib.request.urlopen(request, timeout=30)
+        status = 200
+    except urllib.error.HTTPError as error:
+        status = error.code
+    assert status in (401, 403)
+    assert bender.tracker(user)["events"] == [] or not any(e["event"] == "user" for e in bender.tracker(user)["events"])
