@@ -231,8 +231,8 @@ class ActionDeploy(DeployBotAction):
             dispatcher.utter_message(text=messages.stale_confirmation(timeout))
             show_decision(dispatcher, tracker, "expired, nothing was deployed; asked again")
             return ask(dispatcher, tracker, request, kind, pending.get("question"), previous_fate="expired")
-        # -- issue 14, production safeguards (actions/safeguards.py): a second factor before Jenkins --
-        held = await safeguards.hold_for_second_factor(dispatcher, tracker, request, kind, pending["asked_at"])
+        # -- issue 14, production safeguards (actions/safeguards.py): a code and approvals before Jenkins --
+        held = await safeguards.hold_before_jenkins(dispatcher, tracker, request, kind, pending["asked_at"])
         if held is not None:
             return held + close_pending(tracker, "confirmed") + clear_request()
         # -- end of issue 14's hook --

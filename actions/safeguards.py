@@ -11,6 +11,8 @@ Jenkins, enrolment in a direct message, and an admin's reset (issue 14).
 - Every attempt is audited (action "two_factor"), never with the code; no reply repeats it.
 """
 import asyncio
+import os
+import re
 import time
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
@@ -21,17 +23,22 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import (
-    catalog, database, deployer, from_slack, message_metadata, permissions, profile, requester, slack_directory,
+    catalog, database, deployer, first_entity, from_slack, message_metadata, permissions, profile, profiles, requester,
+    slack_directory,
 )
+from actions import approvals
 from actions.guard import DeployBotAction
 from actions.permissions import UnknownUser, named_user, shown_as
 from actions.questions import clicked, show_decision
 from deploybot import messages
 from deploybot import safeguard_messages as say
-from deploybot.deploy_request import DeployRequest, RequestRejected, confirmation_is_stale
+from deploybot.deploy_request import DeployRequest, RequestRejected, build_request, confirmation_is_stale
 from deploybot.deployments import NewDeployment
 from deploybot.identity import check_requester
 from deploybot.jenkins.client import JenkinsError
+from deploybot.notifier import AllOf, local_notifier
+from deploybot.slack.notifier import SlackNotifier
+from deploybot.storage.database import var_dir
 from deploybot.slack import code_modal, web_api
 from deploybot.slack.custom_messages import OPEN_VIEW_KEY
 from deploybot.step_up import looks_like_code, two_factor_required
@@ -68,12 +75,19 @@ def held_request(tracker: Tracker) -> Optional[dict]:
 # -- the hook in ActionDeploy: between the yes and Jenkins ---------------------------------
 
 
-async def hold_for_second_factor(dispatcher: CollectingDispatcher, tracker: Tracker, request: DeployRequest,
-                                 kind: str, asked_at: float) -> Optional[Events]:
-    """None when this deploy needs no code (the caller deploys at once); otherwise the events
-    that hold it for a code, or that drop it (no key, not enrolled, locked) with a reason said."""
-    if not two_factor_required(profile(), catalog(), request.app, request.environment):
-        return None
+async def hold_before_jenkins(dispatcher: CollectingDispatcher, tracker: Tracker, request: DeployRequest,
+                              kind: str, asked_at: float, break_glass: Optional[str] = None) -> Optional[Events]:
+    """None when this deploy needs neither a code nor approvals (the caller deploys at once);
+    otherwise the events that hold it for a code or for approvals, or that drop it (no key,
+    not enrolled, locked) with the reason said. A break-glass deploy always needs a code."""
+    metadata = message_metadata(tracker)
+    if not break_glass and not two_factor_required(profile(), catalog(), request.app, request.environment):
+        if not approvals.needs_approval(request):
+            return None
+        reply_to = {"channel": metadata.get("out_channel"), "thread_ts": metadata.get("thread_id")} if from_slack(tracker) else None
+        show_decision(dispatcher, tracker, f"confirmed: {messages.restate(request, catalog())}; waiting for approval")
+        return await approvals.ask_for_approval(dispatcher, tracker, request, kind, asked_at,
+                                                tracker.get_latest_input_channel() or "rest", reply_to, second_factor=False)
     user, what = requester(tracker), messages.restate(request, catalog())
     where = {"app": request.app, "environment": request.environment}
     try:
@@ -85,9 +99,8 @@ async def hold_for_second_factor(dispatcher: CollectingDispatcher, tracker: Trac
         return await _dropped(dispatcher, tracker, say.locked(what), "locked", where)
     if not enrolled:
         return await _dropped(dispatcher, tracker, say.not_enrolled(what), "not enrolled", where)
-    metadata = message_metadata(tracker)
     held = {
-        "purpose": "deploy", "asked_at": time.time(), "app": request.app, "version": request.version,
+        "purpose": "deploy", "break_glass": break_glass, "asked_at": time.time(), "app": request.app, "version": request.version,
         "environment": request.environment, "kind": kind, "requested_at": asked_at,
         "output_channel": tracker.get_latest_input_channel() or "rest",
         "reply_to": {"channel": metadata.get("out_channel"), "thread_ts": metadata.get("thread_id")} if from_slack(tracker) else None,
@@ -190,14 +203,37 @@ class ActionTwoFactorCode(DeployBotAction):
         await asyncio.to_thread(audit, user, "done", f"code accepted for: {what}", **where)
         try:  # a grant may have been revoked while the code was awaited
             check_requester(user, tracker.get_latest_input_channel(), None)
-            await asyncio.to_thread(permissions().check_may_deploy, user, request)
+            if not (held.get("break_glass") and permissions().is_admin(user)):  # an admin's break glass needs no grant
+                await asyncio.to_thread(permissions().check_may_deploy, user, request)
         except RequestRejected as rejection:
             dispatcher.utter_message(text=str(rejection))
             await asyncio.to_thread(permissions().audit, user, "deploy", "refused", detail=str(rejection)[:500], **where)
             return [SlotSet(STEP_UP_SLOT, None)]
+        if not held.get("break_glass") and approvals.needs_approval(request):
+            events = await approvals.ask_for_approval(dispatcher, tracker, request, held.get("kind") or "deploy", held["requested_at"],
+                                                      held.get("output_channel") or "rest", held.get("reply_to"), second_factor=True)
+            return events + [SlotSet(STEP_UP_SLOT, None)]
         text = await start_held_deployment(tracker, request, held)
-        dispatcher.utter_message(text=text)
+        if held.get("break_glass"):
+            await asyncio.to_thread(announce_break_glass, user, what, held["break_glass"], text)
+        approvals.say_where(dispatcher, text, held.get("output_channel") or "rest", held.get("reply_to"))
         return [SlotSet(STEP_UP_SLOT, None)]
+
+
+def announce_break_glass(user: str, what: str, reason: str, outcome: str) -> None:
+    """A deploy without approvals: the management channel and the audit log hear of it at once."""
+    text = f"Break glass: <@{user}> skipped approvals for {what}. Reason: {reason}. {outcome}"
+    permissions().audit(user, "break_glass", "done", detail=f"{what}. Reason: {reason}"[:500])
+    channel = profile().management_channel
+    if channel:
+        management_notifier().post(channel, text)
+
+
+def management_notifier():
+    """Where production successes are posted (as the watcher does): the local log or chat, and Slack."""
+    notifier = local_notifier(var_dir(), os.environ.get("DEPLOYBOT_MANAGEMENT_URL"))
+    directory = slack_directory()
+    return AllOf([notifier, SlackNotifier(directory)]) if directory is not None else notifier
 
 
 async def start_held_deployment(tracker: Tracker, request: DeployRequest, held: dict) -> str:
@@ -206,6 +242,7 @@ async def start_held_deployment(tracker: Tracker, request: DeployRequest, held: 
         assistant=profile().id, request=request, kind=held.get("kind") or "deploy", requested_by=requester(tracker),
         conversation_id=tracker.sender_id, output_channel=held.get("output_channel") or "rest",
         requested_at=datetime.fromtimestamp(held["requested_at"], tz=timezone.utc), reply_to=held.get("reply_to"),
+        safeguards={"second_factor": True, "break_glass_reason": held.get("break_glass")},
     )
     try:
         return await asyncio.to_thread(deployer().start, new)
@@ -298,3 +335,39 @@ class ActionResetTwoFactor(DeployBotAction):
                                 target_user=user[:64])
         dispatcher.utter_message(text=say.reset_done(label) if removed else say.reset_nothing(label))
         return []
+
+
+# -- break glass -------------------------------------------------------------------------
+
+BREAK_GLASS_REASON = re.compile(r"reason\s*:\s*(?P<reason>.+)$", re.IGNORECASE | re.DOTALL)
+
+
+class ActionEmergencyDeploy(DeployBotAction):
+    """"emergency deploy cms 1.0.3, reason: outage INC-123": an admin skips the approvals,
+    never the second factor; the management channel and the audit log hear of it at once."""
+
+    def name(self) -> Text:
+        return "action_emergency_deploy"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Events:
+        user = requester(tracker)
+        found = BREAK_GLASS_REASON.search(tracker.latest_message.get("text") or "")
+        reason = found.group("reason").strip()[:300] if found else ""
+        if not permissions().is_admin(user):
+            dispatcher.utter_message(text="Only an admin can deploy in an emergency without approvals. Nothing was deployed.")
+            await asyncio.to_thread(permissions().audit, user, "break_glass", "refused", detail="not an admin")
+            return []
+        if len(reason) < 3:
+            dispatcher.utter_message(text="An emergency deploy needs a written reason, for example "
+                                          "“emergency deploy cms 1.0.3, reason: outage INC-123”. Nothing was deployed.")
+            return []
+        try:
+            check_requester(user, tracker.get_latest_input_channel(), None)
+            request = build_request(first_entity(tracker, "app"), first_entity(tracker, "version"),
+                                    first_entity(tracker, "environment"), profile(), profiles(), catalog())
+        except RequestRejected as rejection:
+            dispatcher.utter_message(text=f"{rejection} Nothing was deployed.")
+            await asyncio.to_thread(permissions().audit, user, "break_glass", "refused", detail=str(rejection)[:500])
+            return []
+        events = await hold_before_jenkins(dispatcher, tracker, request, "deploy", time.time(), break_glass=reason)
+        return events or []

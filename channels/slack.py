@@ -128,7 +128,12 @@ class DeploySlackBot(SlackBot):
             return
         where = json_message.get(REPLY_TO_KEY) or {}
         channel = where.get("channel") or self.slack_channel or recipient_id
-        await self._post(recipient_id, channel, where.get("thread_ts"), await self._humanize(str(json_message.get("text", ""))))
+        text = await self._humanize(str(json_message.get("text", "")))
+        buttons = json_message.get("buttons")  # an approval card, into the request's thread (issue 14)
+        blocks = ([{"type": "section", "text": {"type": "plain_text", "text": text}},
+                   {"type": "actions", "block_id": BUTTONS_BLOCK + recipient_id,
+                    "elements": [button_element(n, button) for n, button in enumerate(buttons)]}] if buttons else None)
+        await self._post(recipient_id, channel, where.get("thread_ts"), text, blocks)
 
 
 def button_element(n: int, button: Dict[Text, Any]) -> Dict[Text, Any]:
@@ -285,7 +290,7 @@ class DeploySlackInput(SlackInput):
             await self._audit(clicker, "click", f"a click on a block none of my questions has: {block_id[:100]}")
             return response.text("ignored")
         requester = block_id.removeprefix(BUTTONS_BLOCK)
-        if clicker != requester:
+        if clicker != requester and payloads.button_kind(value) not in payloads.ANYONE_CLICKS:
             arguments = {"channel": channel, "user": clicker, "text": f"Only <@{requester}> can confirm this.",
                          "thread_ts": thread}
             await web_api.post_ephemeral(self._client(), **arguments)
@@ -304,6 +309,9 @@ class DeploySlackInput(SlackInput):
         if await self._from_another_workspace(payload, {"user": payload.get("user"), "team": (payload.get("team") or {}).get("id"),
                                                         "user_team": (payload.get("user") or {}).get("team_id")}):
             return response.text("ignored")
+        rejected = code_modal.reason_submission(payload)
+        if rejected is not None:
+            return await self._rejection(rejected, on_new_message)
         submitted = code_modal.submission(payload)
         if submitted is None or not submitted["user"]:
             return response.text("ignored")
@@ -313,6 +321,18 @@ class DeploySlackInput(SlackInput):
                     code_modal.FROM_MODAL_KEY: True}
         self._handle(on_new_message, submitted["code"], submitted["user"], metadata)
         return response.text("")  # an empty 200 closes the modal
+
+    async def _rejection(self, rejected: dict, on_new_message) -> HTTPResponse:
+        """A rejection's reason from its modal: a sealed reject of that approval request."""
+        text = payloads.reject_payload(rejected["approval"])
+        if not rejected["user"] or payloads.button_kind(text) != "reject":
+            return response.text("ignored")
+        if len(rejected["reason"]) < 3:
+            return response.json({"response_action": "errors", "errors": {code_modal.REASON_BLOCK: "Say why, in a few words."}})
+        metadata = payloads.sealed({"out_channel": rejected["channel"] or rejected["user"], "thread_id": rejected["thread_ts"],
+                                    code_modal.REASON_KEY: rejected["reason"]})
+        self._handle(on_new_message, text, rejected["user"], metadata)
+        return response.text("")
 
     def _client(self) -> AsyncWebClient:
         return web_api.async_web_client(self.settings)

@@ -19,6 +19,7 @@ import sys
 from rasa_sdk.endpoint import create_app
 from sanic import response
 
+from actions.approvals import watch_expiry as watch_approvals
 from actions.context import catalog, deployment_store, jenkins_client, profile, profiles, slack_directory
 from deploybot.notifier import AllOf, local_notifier
 from deploybot.slack.notifier import SlackNotifier
@@ -67,6 +68,7 @@ def build_app(actions_token: str):
     @app.after_server_start
     async def start_watching(app, _loop):
         app.add_task(watcher.run())
+        app.add_task(watch_approvals())  # four-eyes approvals expire (issue 14)
 
     @app.post("/jenkins/notifications")
     async def jenkins_notification(request):

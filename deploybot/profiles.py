@@ -54,6 +54,10 @@ class AssistantProfile:
     # Production safeguards (deploybot.step_up): whether a deploy needs a code from the
     # requester's authenticator app after the yes; apps.yml may override per environment and app.
     two_factor: str = "off"
+    # Four-eyes approvals (deploybot.approvals): how many approvals a deploy needs unless
+    # apps.yml says otherwise (<BOT>_APPROVALS overrides), and how long they may take.
+    approvals: int = 0
+    approval_timeout_seconds: int = 1800
 
     @property
     def rasa_port(self) -> int:
@@ -105,6 +109,13 @@ def two_factor_setting(value, where: str) -> str:
     if value not in TWO_FACTOR_SETTINGS:
         raise ProfileError(f"{where}: is 'required' or 'off', got {value!r}")
     return value
+
+
+def approvals_setting(value, where: str) -> int:
+    """How many approvals: a whole number from 0 (none) to 5."""
+    if isinstance(value, bool) or not str(value).strip().isdigit() or int(value) > 5:
+        raise ProfileError(f"{where}: is a number of approvals from 0 to 5, got {value!r}")
+    return int(value)
 
 
 def _ports(raw: dict, key: str, env_name: str, where: str, environ: Mapping[str, str]) -> Tuple[int, ...]:
@@ -163,6 +174,9 @@ def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> A
         channels=channels,
         admins_given="admins" in raw,
         personality=raw.get("personality") or {},
+        approvals=approvals_setting(environ.get(f"{prefix}_APPROVALS") or raw.get("approvals", 0), f"{where}: approvals"),
+        approval_timeout_seconds=parse_duration(environ.get(f"{prefix}_APPROVAL_TIMEOUT") or raw.get("approval_timeout", "30m"),
+                                                f"{where}: approval_timeout"),
         two_factor=two_factor_setting(environ.get(f"{prefix}_TWO_FACTOR") or raw.get("two_factor", "off"), f"{where}: two_factor"),
     )
 

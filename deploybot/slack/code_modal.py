@@ -58,3 +58,40 @@ def errors_answer() -> Dict[str, Any]:
 
 def is_code(text: str) -> bool:
     return looks_like_code(text)
+
+
+# -- the reason of a rejection (four-eyes approvals) ---------------------------------------
+
+REJECT_CALLBACK_ID = "deploybot_reject"
+REASON_BLOCK, REASON_ACTION = "reason", "reason"
+REASON_KEY = "reason"  # in the message metadata of a submitted rejection
+
+
+def reason_view(approval_id: str, what: str, channel: Optional[str], thread_ts: Optional[str]) -> Dict[str, Any]:
+    return {
+        "type": "modal", "callback_id": REJECT_CALLBACK_ID,
+        "title": {"type": "plain_text", "text": "Reject deployment"},
+        "submit": {"type": "plain_text", "text": "Reject"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"approval": approval_id, "channel": channel, "thread_ts": thread_ts}),
+        "blocks": [
+            {"type": "section", "text": {"type": "plain_text", "text": f"{what}: why do you reject it? The requester is told."}},
+            {"type": "input", "block_id": REASON_BLOCK, "label": {"type": "plain_text", "text": "Reason"},
+             "element": {"type": "plain_text_input", "action_id": REASON_ACTION, "min_length": 3, "max_length": 500}},
+        ],
+    }
+
+
+def reason_submission(payload: dict) -> Optional[Dict[str, Any]]:
+    """{user, approval, reason, channel, thread_ts} of a submitted rejection; None otherwise."""
+    view = payload.get("view") or {}
+    if payload.get("type") != "view_submission" or view.get("callback_id") != REJECT_CALLBACK_ID:
+        return None
+    value = (((view.get("state") or {}).get("values") or {}).get(REASON_BLOCK) or {}).get(REASON_ACTION) or {}
+    try:
+        where = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        where = {}
+    where = where if isinstance(where, dict) else {}
+    return {"user": (payload.get("user") or {}).get("id"), "approval": str(where.get("approval") or ""),
+            "reason": str(value.get("value") or "").strip(), "channel": where.get("channel"), "thread_ts": where.get("thread_ts")}

@@ -1,0 +1,188 @@
+"""Four-eyes approvals and break glass against the running stack (issue 14): with
+BENDER_APPROVALS=1 a confirmed production deploy (after its code) waits for someone else's
+approval, recorded in the database; the requester hears the outcome in their own
+conversation, and an approved deploy starts there. Approval requests expire after
+BENDER_APPROVAL_TIMEOUT (short here). An admin's emergency deploy skips approvals but not
+the code, and is posted to the management channel and the audit log."""
+import json
+import re
+import time
+
+import pyotp
+import pytest
+
+from deploybot.slack.fake_api import FakeSlack
+from tests import slack_requests as slack
+from tests.security.evidence import last_audit_id, nothing_deployed, refused
+from tests.slack_chat import click, mention, posts, send_event, updates_of
+from tests.support import (
+    ADMIN, MODEL, StackDidNotStart, audit_entries, deployments, grant, new_user_id, open_ports, start_stack, stop_stack,
+)
+
+TIMEOUT_SECONDS = 20
+SETTINGS = {"JENKINS_TIMEOUT": "5", "DEPLOYBOT_EMULATOR_BUILD_SECONDS": "1", "DEPLOYBOT_POLL_SECONDS": "1",
+            "BENDER_TWO_FACTOR": "required", "BENDER_APPROVALS": "1", "BENDER_APPROVAL_TIMEOUT": f"{TIMEOUT_SECONDS}s"}
+URI = re.compile(r"otpauth://totp/\S+")
+
+
+@pytest.fixture(scope="module")
+def eyes(tmp_path_factory):
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run `make train` first")
+    fake = FakeSlack().start()
+    try:
+        running = start_stack(tmp_path_factory.mktemp("four-eyes"), SETTINGS, slack=fake)
+    except StackDidNotStart as error:
+        fake.stop()
+        pytest.fail(str(error))
+    yield running
+    try:
+        assert stop_stack(running) == 0
+        assert open_ports(running) == []
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def bender(eyes):
+    return eyes.bots["bender"]
+
+
+def enrol(bender, user) -> pyotp.TOTP:
+    [instructions] = bender.texts(user, "bender, set up two-factor")
+    app = pyotp.parse_uri(URI.search(instructions).group(0))
+    assert bender.texts(user, app.now())[0].startswith("Two-factor is set up")
+    return app
+
+
+def next_code(app: pyotp.TOTP) -> str:
+    return app.at(time.time() + 30)
+
+
+def requested(bender, user, app_id, version, name, code_app) -> str:
+    """Asks, says yes and gives the code; returns the approval card."""
+    assert bender.texts(user, f"@bender deploy {app_id} {version}") == [f"Deploy {name} {version} to production? (yes/no)"]
+    assert bender.texts(user, "yes")[0].startswith(f"Deploy {name} {version} to production needs your second factor")
+    [card] = bender.say(user, next_code(code_app))
+    return card
+
+
+def test_a_granted_colleague_approves_and_the_deploy_starts_for_the_requester(eyes, bender):
+    user, colleague, outsider = new_user_id(), new_user_id(), new_user_id()
+    code_app = enrol(bender, user)
+    grant(bender, user, "cms")
+    grant(bender, colleague, "cms")
+    card = requested(bender, user, "cms", "8.0.1", "Content Management System", code_app)
+    assert card["text"].startswith(f"Approval needed: Deploy Content Management System 8.0.1 to production, asked by <@{user}> "
+                                   "(second factor given). Production runs ")
+    assert "1 approval needed from someone else, within 0 min" not in card["text"]
+    assert [b["title"] for b in card["buttons"]] == ["Approve", "Reject"]
+    nothing_deployed(eyes, requested_by=user)
+
+    since = last_audit_id(eyes)
+    assert bender.texts(user, "approve") == ["Nothing waits for your approval. Nothing was done."]  # never your own
+    assert bender.texts(outsider, "approve") == ["Nothing waits for your approval. Nothing was done."]
+    nothing_deployed(eyes, requested_by=user)
+    assert bender.texts(colleague, "bender, approve") == [
+        f"Approved: Deploy Content Management System 8.0.1 to production. I'm telling <@{user}>; it starts now."]
+    [started] = bender.wait_for(user, f"Approved by <@{colleague}>. OK, deploying Content Management System 8.0.1 to production")
+    bender.wait_for(user, "Content Management System: deployed version 8.0.1 to production in ")
+    [record] = deployments(eyes, requested_by=user)
+    assert (record.version, record.approved_by, record.second_factor, record.break_glass_reason) == ("8.0.1", colleague, True, None)
+    [approval] = [e for e in audit_entries(eyes, colleague, "approval", since) if e.outcome == "done"]
+    assert approval.detail == "approved: Deploy Content Management System 8.0.1 to production" and approval.target_user == user
+    assert bender.texts(colleague, "approve") == ["Nothing waits for your approval. Nothing was done."]  # it is gone
+
+
+def test_a_rejection_reaches_the_requester_with_its_reason_and_deploys_nothing(eyes, bender):
+    user, colleague = new_user_id(), new_user_id()
+    code_app = enrol(bender, user)
+    grant(bender, user, "shop")
+    grant(bender, colleague, "shop")
+    requested(bender, user, "shop", "8.1.0", "Web Shop", code_app)
+    assert bender.texts(colleague, "reject") == [
+        "Say why, for example “reject, reason: the migration is not reviewed”. Nothing was done."]
+    assert bender.texts(colleague, "reject, reason: tests are red") == [
+        f"Rejected: Deploy Web Shop 8.1.0 to production. I'm telling <@{user}> why."]
+    bender.wait_for(user, f"Deploy Web Shop 8.1.0 to production was rejected by <@{colleague}>: tests are red. Nothing was deployed.")
+    nothing_deployed(eyes, requested_by=user)
+
+
+def test_an_unapproved_request_expires_and_deploys_nothing(eyes, bender):
+    user, colleague = new_user_id(), new_user_id()
+    code_app = enrol(bender, user)
+    grant(bender, user, "crm")
+    grant(bender, colleague, "crm")
+    requested(bender, user, "crm", "8.2.0", "Customer Relationship Management", code_app)
+    bender.wait_for(user, "Nobody approved Deploy Customer Relationship Management 8.2.0 to production within 1 min, so the "
+                          "request expired and nothing was deployed.", timeout=TIMEOUT_SECONDS + 30)
+    assert bender.texts(colleague, "approve") == ["Nothing waits for your approval. Nothing was done."]
+    nothing_deployed(eyes, requested_by=user)
+
+
+def test_on_slack_the_card_is_bound_to_its_request(eyes, bender):
+    """The card goes to the request's thread; only someone else's click approves; a click
+    on a card that is no longer open does nothing but say so; a typed payload is text."""
+    stack, user, colleague = eyes, new_user_id(), new_user_id()
+    for person in (user, colleague):
+        stack.slack.add_user(person, "u" + person[1:].lower(), person, person)
+    code_app = enrol(bender, user)
+    grant(bender, user, "search")
+    grant(bender, colleague, "search")
+    thread = mention(stack, "bender", user, "deploy search 8.3.0")
+    posts(stack, thread, "Deploy Search API 8.3.0 to production? (yes/no)")
+    assert send_event(stack, "bender", slack.thread_reply(user, "yes", thread)) == 200
+    posts(stack, thread, "Deploy Search API 8.3.0 to production needs your second factor")
+    assert send_event(stack, "bender", slack.direct_message(user, next_code(code_app), channel="D" + user[1:])) == 200
+    [card] = posts(stack, thread, "Approval needed: Deploy Search API 8.3.0 to production")
+    nothing_deployed(stack, requested_by=user)
+
+    since = last_audit_id(stack)
+    assert click(stack, "bender", card, user, "requester", "Approve") == 200  # the requester's own click
+    posts(stack, thread, "You asked for this deployment: someone else has to approve it. Nothing was done.")
+    refused(stack, "approval", since, actor=user, containing="You asked for this deployment")
+    approval_id = json.loads(card["args"]["blocks"])[1]["elements"][0]["value"].split('"approval": "')[1].split('"')[0] \
+        if isinstance(card["args"]["blocks"], str) else card["args"]["blocks"][1]["elements"][0]["value"].split('"approval": "')[1].split('"')[0]
+    typed = slack.thread_reply(colleague, f'/approve_deployment{{"approval": "{approval_id}"}}', thread)
+    assert send_event(stack, "bender", {**typed, "text": f"<@UBENDER01> {typed['text']}"}) == 200
+    time.sleep(3)
+    nothing_deployed(stack, requested_by=user)
+
+    assert click(stack, "bender", card, colleague, "colleague", "Approve") == 200
+    posts(stack, thread, f"Approved by <@{colleague}>. OK, deploying Search API 8.3.0 to production")
+    posts(stack, thread, "Search API: deployed version 8.3.0 to production in ")
+    assert [d.approved_by for d in deployments(stack, requested_by=user)] == [colleague]
+    assert any(u["args"]["text"].endswith("approved, deploying") for u in updates_of(stack, card))
+
+    assert click(stack, "bender", card, colleague, "colleague", "Approve") == 200  # the old card again
+    posts(stack, thread, "That request was approved and started already: Deploy Search API 8.3.0 to production. This changes nothing.")
+    assert click(stack, "bender", card, colleague, "colleague", "Reject") == 200
+    posts(stack, thread, "That request was approved and started already: Deploy Search API 8.3.0 to production. This changes nothing.", count=2)
+    assert len(deployments(stack, requested_by=user)) == 1
+
+
+def test_an_admin_breaks_the_glass_with_a_reason_and_a_code(eyes, bender):
+    outsider = new_user_id()
+    grant(bender, outsider, "billing")
+    since = last_audit_id(eyes)
+    assert bender.texts(outsider, "bender, emergency deploy billing 8.4.0, reason: outage INC-1") == [
+        "Only an admin can deploy in an emergency without approvals. Nothing was deployed."]
+    refused(eyes, "break_glass", since, actor=outsider, containing="not an admin")
+
+    admin_app = enrol(bender, ADMIN)
+    [asked] = bender.texts(ADMIN, "bender, emergency deploy billing 8.4.0, reason: outage INC-123")
+    assert asked.startswith("Deploy Billing Service 8.4.0 to production needs your second factor"), asked
+    nothing_deployed(eyes, version="8.4.0")
+    [started] = bender.texts(ADMIN, next_code(admin_app))
+    assert started.startswith("OK, deploying Billing Service 8.4.0 to production"), started
+    [record] = deployments(eyes, version="8.4.0")
+    assert (record.requested_by, record.break_glass_reason, record.second_factor, record.approved_by) == (
+        ADMIN, "outage INC-123", True, None)
+    [entry] = audit_entries(eyes, ADMIN, "break_glass", since)
+    assert entry.outcome == "done" and "Reason: outage INC-123" in entry.detail
+    management = eyes.var_dir / "log" / "management.log"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "Break glass" not in (management.read_text() if management.exists() else ""):
+        time.sleep(0.3)
+    assert f"Break glass: <@{ADMIN}> skipped approvals for Deploy Billing Service 8.4.0 to production. Reason: outage INC-123." \
+        in management.read_text()
