@@ -5,14 +5,13 @@ conversation, and an approved deploy starts there. Approval requests expire afte
 BENDER_APPROVAL_TIMEOUT (short here). An admin's emergency deploy skips approvals but not
 the code, and is posted to the management channel and the audit log."""
 import json
-import re
 import time
 
-import pyotp
 import pytest
 
 from deploybot.slack.fake_api import FakeSlack
 from tests import slack_requests as slack
+from tests.safeguards import enrol, next_code
 from tests.security.evidence import last_audit_id, nothing_deployed, refused
 from tests.slack_chat import click, mention, posts, send_event, updates_of
 from tests.support import (
@@ -22,7 +21,6 @@ from tests.support import (
 TIMEOUT_SECONDS = 20
 SETTINGS = {"JENKINS_TIMEOUT": "5", "DEPLOYBOT_EMULATOR_BUILD_SECONDS": "1", "DEPLOYBOT_POLL_SECONDS": "1",
             "BENDER_TWO_FACTOR": "required", "BENDER_APPROVALS": "1", "BENDER_APPROVAL_TIMEOUT": f"{TIMEOUT_SECONDS}s"}
-URI = re.compile(r"otpauth://totp/\S+")
 
 
 @pytest.fixture(scope="module")
@@ -46,17 +44,6 @@ def eyes(tmp_path_factory):
 @pytest.fixture
 def bender(eyes):
     return eyes.bots["bender"]
-
-
-def enrol(bender, user) -> pyotp.TOTP:
-    [instructions] = bender.texts(user, "bender, set up two-factor")
-    app = pyotp.parse_uri(URI.search(instructions).group(0))
-    assert bender.texts(user, app.now())[0].startswith("Two-factor is set up")
-    return app
-
-
-def next_code(app: pyotp.TOTP) -> str:
-    return app.at(time.time() + 30)
 
 
 def requested(bender, user, app_id, version, name, code_app) -> str:
@@ -92,6 +79,8 @@ def test_a_granted_colleague_approves_and_the_deploy_starts_for_the_requester(ey
     [approval] = [e for e in audit_entries(eyes, colleague, "approval", since) if e.outcome == "done"]
     assert approval.detail == "approved: Deploy Content Management System 8.0.1 to production" and approval.target_user == user
     assert bender.texts(colleague, "approve") == ["Nothing waits for your approval. Nothing was done."]  # it is gone
+    [history] = bender.texts(user, "history of cms on production")
+    assert f"cms 8.0.1 → production by {user} (approved by {colleague}; second factor): succeeded" in history, history
 
 
 def test_a_rejection_reaches_the_requester_with_its_reason_and_deploys_nothing(eyes, bender):
@@ -180,6 +169,8 @@ def test_an_admin_breaks_the_glass_with_a_reason_and_a_code(eyes, bender):
         ADMIN, "outage INC-123", True, None)
     [entry] = audit_entries(eyes, ADMIN, "break_glass", since)
     assert entry.outcome == "done" and "Reason: outage INC-123" in entry.detail
+    [status] = bender.texts(ADMIN, "history of billing on production")
+    assert "(break glass: outage INC-123; second factor)" in status, status
     management = eyes.var_dir / "log" / "management.log"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and "Break glass" not in (management.read_text() if management.exists() else ""):
