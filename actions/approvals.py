@@ -93,9 +93,9 @@ async def ask_for_approval(dispatcher: CollectingDispatcher, tracker: Tracker, r
         needed=needed)
     running = await asyncio.to_thread(deployment_store().current_version, request.app, request.environment)
     app = catalog().app(request.app)
-    listed = f" ({', '.join(f'<@{a}>' for a in app.approvers)})" if app.approvers else ""
+    listed = f" ({', '.join(app.approvers)})" if app.approvers else ""
     minutes = max(1, profile().approval_timeout_seconds // 60)
-    card = (f"Approval needed: {messages.restate(request, catalog())}, asked by <@{user}>"
+    card = (f"Approval needed: {messages.restate(request, catalog())}, asked by {user}"
             f"{' (second factor given)' if second_factor else ''}. {request.environment.capitalize()} runs "
             f"{running or 'nothing deployed by me yet'} now. {needed} approval{'s' if needed > 1 else ''} needed from "
             f"someone else{listed}, within {minutes} min; nothing is deployed until then.")
@@ -210,11 +210,11 @@ async def decide(dispatcher: CollectingDispatcher, tracker: Tracker, user: str, 
         await asyncio.to_thread(audit, user, "done", f"approved ({count} of {decision.row.needed}): {what}", row)
         return []
     if decision.outcome == "approved":
-        dispatcher.utter_message(text=f"Approved: {what}. I'm telling <@{row.requested_by}>; it starts now.")
+        dispatcher.utter_message(text=f"Approved: {what}. I'm telling {row.requested_by}; it starts now.")
         show_decision(dispatcher, tracker, "approved, deploying")
         await asyncio.to_thread(audit, user, "done", f"approved: {what}", row)
     else:
-        dispatcher.utter_message(text=f"Rejected: {what}. I'm telling <@{row.requested_by}> why.")
+        dispatcher.utter_message(text=f"Rejected: {what}. I'm telling {row.requested_by} why.")
         show_decision(dispatcher, tracker, "rejected, nothing was deployed")
         await asyncio.to_thread(audit, user, "done", f"rejected: {what}: {reason}", row)
     notify_in_background(decision.row)
@@ -246,7 +246,7 @@ class ActionApprovalDecided(DeployBotAction):
             return []
         what, reply_to = what_of(row), json.loads(row.reply_to) if row.reply_to else None
         if row.state == "rejected":
-            text = f"{what} was rejected by <@{row.decided_by}>: {row.reason}. Nothing was deployed."
+            text = f"{what} was rejected by {row.decided_by}: {row.reason}. Nothing was deployed."
         elif row.state == "expired":
             minutes = max(1, profile().approval_timeout_seconds // 60)
             text = f"Nobody approved {what} within {minutes} min, so the request expired and nothing was deployed. Ask again if it is still needed."
@@ -258,7 +258,7 @@ class ActionApprovalDecided(DeployBotAction):
     @staticmethod
     async def start(row, what: str) -> str:
         request = DeployRequest(row.app, row.version, row.environment)
-        approvers = ", ".join(f"<@{a}>" for a in approved_by(row))
+        approvers = ", ".join(approved_by(row))
         try:
             check_requester(row.requested_by, row.output_channel, None)
             await asyncio.to_thread(permissions().check_may_deploy, row.requested_by, request)

@@ -222,7 +222,7 @@ class ActionTwoFactorCode(DeployBotAction):
 
 def announce_break_glass(user: str, what: str, reason: str, outcome: str) -> None:
     """A deploy without approvals: the management channel and the audit log hear of it at once."""
-    text = f"Break glass: <@{user}> skipped approvals for {what}. Reason: {reason}. {outcome}"
+    text = f"Break glass: {user} skipped approvals for {what}. Reason: {reason}. {outcome}"
     permissions().audit(user, "break_glass", "done", detail=f"{what}. Reason: {reason}"[:500])
     channel = profile().management_channel
     if channel:

@@ -7,11 +7,12 @@ the code, and is posted to the management channel and the audit log."""
 import json
 import time
 
+import pyotp
 import pytest
 
 from deploybot.slack.fake_api import FakeSlack
 from tests import slack_requests as slack
-from tests.safeguards import enrol, next_code
+from tests.safeguards import URI, enrol, next_code
 from tests.security.evidence import last_audit_id, nothing_deployed, refused
 from tests.slack_chat import click, mention, posts, send_event, updates_of
 from tests.support import (
@@ -60,7 +61,7 @@ def test_a_granted_colleague_approves_and_the_deploy_starts_for_the_requester(ey
     grant(bender, user, "cms")
     grant(bender, colleague, "cms")
     card = requested(bender, user, "cms", "8.0.1", "Content Management System", code_app)
-    assert card["text"].startswith(f"Approval needed: Deploy Content Management System 8.0.1 to production, asked by <@{user}> "
+    assert card["text"].startswith(f"Approval needed: Deploy Content Management System 8.0.1 to production, asked by {user} "
                                    "(second factor given). Production runs ")
     assert "1 approval needed from someone else, within 0 min" not in card["text"]
     assert [b["title"] for b in card["buttons"]] == ["Approve", "Reject"]
@@ -71,8 +72,8 @@ def test_a_granted_colleague_approves_and_the_deploy_starts_for_the_requester(ey
     assert bender.texts(outsider, "approve") == ["Nothing waits for your approval. Nothing was done."]
     nothing_deployed(eyes, requested_by=user)
     assert bender.texts(colleague, "bender, approve") == [
-        f"Approved: Deploy Content Management System 8.0.1 to production. I'm telling <@{user}>; it starts now."]
-    [started] = bender.wait_for(user, f"Approved by <@{colleague}>. OK, deploying Content Management System 8.0.1 to production")
+        f"Approved: Deploy Content Management System 8.0.1 to production. I'm telling {user}; it starts now."]
+    [started] = bender.wait_for(user, f"Approved by {colleague}. OK, deploying Content Management System 8.0.1 to production")
     bender.wait_for(user, "Content Management System: deployed version 8.0.1 to production in ")
     [record] = deployments(eyes, requested_by=user)
     assert (record.version, record.approved_by, record.second_factor, record.break_glass_reason) == ("8.0.1", colleague, True, None)
@@ -92,8 +93,8 @@ def test_a_rejection_reaches_the_requester_with_its_reason_and_deploys_nothing(e
     assert bender.texts(colleague, "reject") == [
         "Say why, for example “reject, reason: the migration is not reviewed”. Nothing was done."]
     assert bender.texts(colleague, "reject, reason: tests are red") == [
-        f"Rejected: Deploy Web Shop 8.1.0 to production. I'm telling <@{user}> why."]
-    bender.wait_for(user, f"Deploy Web Shop 8.1.0 to production was rejected by <@{colleague}>: tests are red. Nothing was deployed.")
+        f"Rejected: Deploy Web Shop 8.1.0 to production. I'm telling {user} why."]
+    bender.wait_for(user, f"Deploy Web Shop 8.1.0 to production was rejected by {colleague}: tests are red. Nothing was deployed.")
     nothing_deployed(eyes, requested_by=user)
 
 
@@ -138,7 +139,7 @@ def test_on_slack_the_card_is_bound_to_its_request(eyes, bender):
     nothing_deployed(stack, requested_by=user)
 
     assert click(stack, "bender", card, colleague, "colleague", "Approve") == 200
-    posts(stack, thread, f"Approved by <@{colleague}>. OK, deploying Search API 8.3.0 to production")
+    posts(stack, thread, f"Approved by {colleague}. OK, deploying Search API 8.3.0 to production")
     posts(stack, thread, "Search API: deployed version 8.3.0 to production in ")
     assert [d.approved_by for d in deployments(stack, requested_by=user)] == [colleague]
     assert any(u["args"]["text"].endswith("approved, deploying") for u in updates_of(stack, card))
@@ -175,5 +176,44 @@ def test_an_admin_breaks_the_glass_with_a_reason_and_a_code(eyes, bender):
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and "Break glass" not in (management.read_text() if management.exists() else ""):
         time.sleep(0.3)
-    assert f"Break glass: <@{ADMIN}> skipped approvals for Deploy Billing Service 8.4.0 to production. Reason: outage INC-123." \
+    assert f"Break glass: {ADMIN} skipped approvals for Deploy Billing Service 8.4.0 to production. Reason: outage INC-123." \
         in management.read_text()
+
+
+def test_the_whole_flow_in_the_terminal_chat_with_user_switching(eyes):
+    """As README's example: enrol, deploy with a code, and a colleague approves after /user."""
+    from tests.integration.test_terminal_chat import Chat
+
+    user, colleague = new_user_id(), new_user_id()
+    bender = eyes.bots["bender"]
+    grant(bender, user, "intranet")
+    grant(bender, colleague, "intranet")
+    chat = Chat(eyes.env, user=user)
+    try:
+        chat.expect_start("You are ")
+        chat.type("bender, set up two-factor")
+        chat.expect_start("Bender: Add me to your authenticator app")
+        deadline, uri = time.monotonic() + 30, None
+        while uri is None and time.monotonic() < deadline:
+            line = chat.lines.get(timeout=30)
+            uri = URI.search(line).group(0) if URI.search(line) else None
+        code_app = pyotp.parse_uri(uri)
+        chat.type(code_app.now())
+        chat.expect("Bender: Two-factor is set up: production deploys will ask you for a code from your authenticator app.")
+        chat.type("bender deploy intranet 8.5.0")
+        chat.expect("Bender: Deploy Intranet Portal 8.5.0 to production? (yes/no)")
+        chat.type("yes")
+        chat.expect_start("Bender: Deploy Intranet Portal 8.5.0 to production needs your second factor")
+        chat.type(next_code(code_app))
+        chat.expect_start(f"Bender: Approval needed: Deploy Intranet Portal 8.5.0 to production, asked by {user}")
+        chat.expect("        [Approve]  [Reject]")
+        chat.type(f"/user {colleague}")
+        chat.type("bender, approve")
+        chat.expect_start("Bender: Approved: Deploy Intranet Portal 8.5.0 to production.")
+        chat.expect_start(f"Bender: Approved by {colleague}. OK, deploying Intranet Portal 8.5.0 to production")
+        chat.expect_start("Bender: Intranet Portal: deployed version 8.5.0 to production in ")
+        chat.type("/quit")
+        assert chat.process.wait(timeout=10) == 0
+    finally:
+        chat.process.kill()
+    assert [d.approved_by for d in deployments(eyes, requested_by=user)] == [colleague]
