@@ -39,7 +39,7 @@ from deploybot.identity import check_requester
 from deploybot.jenkins.client import JenkinsError
 from deploybot.profiles import rasa_urls
 from deploybot.slack import code_modal
-from deploybot.slack.custom_messages import OPEN_VIEW_KEY, REPLY_TO_KEY
+from deploybot.slack.custom_messages import OPEN_VIEW_KEY, REPLY_TO_KEY, UPDATE_KEY
 
 log = logging.getLogger(__name__)
 Events = List[Dict[Text, Any]]
@@ -177,8 +177,20 @@ class ActionRejectDeployment(DeployBotAction):
         return await decide(dispatcher, tracker, user, approval_id, reason)
 
 
-async def decide(dispatcher: CollectingDispatcher, tracker: Tracker, user: str, approval_id: str, reason: Optional[str]) -> Events:
-    """Approve (reason None) or reject: checks who may, records it, tells the requester."""
+def show_on_card(dispatcher: CollectingDispatcher, tracker: Tracker, outcome: str, card: Optional[dict]) -> None:
+    """The card clicked now, or (after the approver's code) the one clicked before, says what came of it."""
+    if card and card.get("ts"):
+        text = messages.decided(card.get("question") or "", card.get("choice") or "", card.get("user") or "", outcome)
+        dispatcher.utter_message(json_message={UPDATE_KEY: {"channel": card.get("channel"), "ts": card["ts"], "text": text}})
+    else:
+        show_decision(dispatcher, tracker, outcome)
+
+
+async def decide(dispatcher: CollectingDispatcher, tracker: Tracker, user: str, approval_id: str, reason: Optional[str],
+                 code_given: bool = False, card: Optional[dict] = None) -> Events:
+    """Approve (reason None) or reject: checks who may, records it, tells the requester.
+    With approver_two_factor, an approval first asks for the approver's own code
+    (actions/safeguards.py takes it and comes back here with code_given)."""
     approvals = store()
     row = await asyncio.to_thread(approvals.get, approval_id)
     verb = "approve" if reason is None else "reject"
@@ -191,6 +203,10 @@ async def decide(dispatcher: CollectingDispatcher, tracker: Tracker, user: str, 
         dispatcher.utter_message(text=f"{why_not} Nothing was done.")
         await asyncio.to_thread(audit, user, "refused", f"{verb} {what_of(row)}: {why_not}", row)
         return []
+    if reason is None and profile().approver_two_factor and not code_given and row.state == "pending":
+        from actions import safeguards  # safeguards imports this module
+
+        return await safeguards.hold_approval_for_code(dispatcher, tracker, row.id, what_of(row))
     if reason is None:
         decision = await asyncio.to_thread(approvals.approve, approval_id, user)
     else:
@@ -198,7 +214,7 @@ async def decide(dispatcher: CollectingDispatcher, tracker: Tracker, user: str, 
     what = what_of(row)
     if decision.outcome in CLOSED:
         dispatcher.utter_message(text=f"{CLOSED[decision.outcome]}: {what}. This changes nothing.")
-        show_decision(dispatcher, tracker, "no longer open, nothing was changed")
+        show_on_card(dispatcher, tracker, card=card, outcome="no longer open, nothing was changed")
         await asyncio.to_thread(audit, user, "refused", f"{verb} {what}: {decision.outcome}", row)
         if decision.outcome == "expired":
             notify_in_background(decision.row)
@@ -206,16 +222,16 @@ async def decide(dispatcher: CollectingDispatcher, tracker: Tracker, user: str, 
     if decision.outcome == "counted":
         count = len(approved_by(decision.row))
         dispatcher.utter_message(text=f"Approved by you: {what}. {count} of {decision.row.needed} approvals so far.")
-        show_decision(dispatcher, tracker, f"{count} of {decision.row.needed} approvals")
+        show_on_card(dispatcher, tracker, card=card, outcome=f"{count} of {decision.row.needed} approvals")
         await asyncio.to_thread(audit, user, "done", f"approved ({count} of {decision.row.needed}): {what}", row)
         return []
     if decision.outcome == "approved":
         dispatcher.utter_message(text=f"Approved: {what}. I'm telling {row.requested_by}; it starts now.")
-        show_decision(dispatcher, tracker, "approved, deploying")
+        show_on_card(dispatcher, tracker, card=card, outcome="approved, deploying")
         await asyncio.to_thread(audit, user, "done", f"approved: {what}", row)
     else:
         dispatcher.utter_message(text=f"Rejected: {what}. I'm telling {row.requested_by} why.")
-        show_decision(dispatcher, tracker, "rejected, nothing was deployed")
+        show_on_card(dispatcher, tracker, card=card, outcome="rejected, nothing was deployed")
         await asyncio.to_thread(audit, user, "done", f"rejected: {what}: {reason}", row)
     notify_in_background(decision.row)
     return []

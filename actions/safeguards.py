@@ -148,10 +148,17 @@ class ActionTwoFactorCode(DeployBotAction):
         if not in_direct_message(tracker):
             return await self.burn(dispatcher, factor, user, code)
         if held is None:
-            dispatcher.utter_message(text=say.NO_CODE_AWAITED)
+            # Still checked, so that a code which nothing awaited is spent: the tracker keeps its text.
+            verdict = await asyncio.to_thread(factor.verify, user, code)
+            spent = verdict in (Verdict.ACCEPTED, Verdict.WRONG, Verdict.REPLAYED)
+            dispatcher.utter_message(text=say.NO_CODE_AWAITED + (say.SPENT if spent else ""))
+            if spent:
+                await asyncio.to_thread(audit, user, "refused", f"code with nothing awaiting it, spent ({verdict.value})")
             return []
         if held.get("purpose") == "enrol":
             return await self.confirm_enrolment(dispatcher, factor, user, code)
+        if held.get("purpose") == "approve":
+            return await self.approve_with_code(dispatcher, tracker, factor, user, code, held)
         return await self.release(dispatcher, tracker, factor, user, code, held)
 
     @staticmethod
@@ -178,6 +185,25 @@ class ActionTwoFactorCode(DeployBotAction):
             return [SlotSet(STEP_UP_SLOT, None)]
         dispatcher.utter_message(text=say.ENROL_WRONG)
         return []
+
+    @staticmethod
+    async def approve_with_code(dispatcher, tracker: Tracker, factor: TwoFactor, user: str, code: str, held: dict) -> Events:
+        """An approver's own code (approver_two_factor): right, and the approval counts."""
+        timeout = profile().confirmation_timeout_seconds
+        if confirmation_is_stale(held.get("asked_at"), time.time(), timeout):
+            dispatcher.utter_message(text="That code came too late for your approval: approve again.")
+            return [SlotSet(STEP_UP_SLOT, None)]
+        verdict = await asyncio.to_thread(factor.verify, user, code)
+        if verdict is not Verdict.ACCEPTED:
+            await asyncio.to_thread(audit, user, "refused", f"approver's code {verdict.value}")
+            if verdict in (Verdict.WRONG, Verdict.REPLAYED):
+                dispatcher.utter_message(text=say.WRONG_CODE if verdict is Verdict.WRONG else say.REPLAYED_CODE)
+                return []
+            dispatcher.utter_message(text=say.locked() if verdict is Verdict.LOCKED else say.HOW_TO_ENROL)
+            return [SlotSet(STEP_UP_SLOT, None)]
+        await asyncio.to_thread(audit, user, "done", "approver's code accepted")
+        return await approvals.decide(dispatcher, tracker, user, held["approval"], None, code_given=True,
+                                      card=held.get("card")) + [SlotSet(STEP_UP_SLOT, None)]
 
     @staticmethod
     async def release(dispatcher, tracker: Tracker, factor: TwoFactor, user: str, code: str, held: dict) -> Events:
@@ -218,6 +244,33 @@ class ActionTwoFactorCode(DeployBotAction):
             await asyncio.to_thread(announce_break_glass, user, what, held["break_glass"], text)
         approvals.say_where(dispatcher, text, held.get("output_channel") or "rest", held.get("reply_to"))
         return [SlotSet(STEP_UP_SLOT, None)]
+
+
+async def hold_approval_for_code(dispatcher: CollectingDispatcher, tracker: Tracker, approval_id: str, what: str) -> Events:
+    """approver_two_factor: the approval waits for the approver's own code (a modal after a
+    Slack click, else typed; on Slack by DM)."""
+    user = requester(tracker)
+    try:
+        factor = two_factor()
+        enrolled, locked = await asyncio.to_thread(factor.is_enrolled, user), await asyncio.to_thread(factor.is_locked, user)
+    except TwoFactorUnavailable as problem:
+        dispatcher.utter_message(text=f"{problem} Your approval was not counted.")
+        return []
+    if locked or not enrolled:
+        dispatcher.utter_message(text=(say.locked() if locked else f"Approvals need your own code, and you have not set up two-factor yet. {say.HOW_TO_ENROL}")
+                                 + " Your approval was not counted.")
+        await asyncio.to_thread(audit, user, "refused", f"approver not enrolled or locked: {what}")
+        return []
+    metadata = message_metadata(tracker)
+    trigger_id = (clicked(tracker) or {}).get("trigger_id") if from_slack(tracker) else None
+    ask = f"Your approval of {what} counts with your own code: "
+    if trigger_id:
+        view = code_modal.code_view(f"Approve {what}", metadata.get("out_channel"), metadata.get("thread_id"))
+        dispatcher.utter_message(json_message={OPEN_VIEW_KEY: {"trigger_id": trigger_id, "view": view,
+                                                               "fallback": ask + say.TYPE_CODE_IN_DM + "."}})
+    else:
+        dispatcher.utter_message(text=ask + (say.TYPE_CODE_IN_DM if from_slack(tracker) else say.TYPE_CODE_HERE) + ".")
+    return [SlotSet(STEP_UP_SLOT, {"purpose": "approve", "approval": approval_id, "asked_at": time.time(), "card": clicked(tracker)})]
 
 
 def announce_break_glass(user: str, what: str, reason: str, outcome: str) -> None:

@@ -58,6 +58,8 @@ class AssistantProfile:
     # apps.yml says otherwise (<BOT>_APPROVALS overrides), and how long they may take.
     approvals: int = 0
     approval_timeout_seconds: int = 1800
+    # Whether an approval counts only with the approver's own code (<BOT>_APPROVER_TWO_FACTOR overrides).
+    approver_two_factor: bool = False
 
     @property
     def rasa_port(self) -> int:
@@ -109,6 +111,17 @@ def two_factor_setting(value, where: str) -> str:
     if value not in TWO_FACTOR_SETTINGS:
         raise ProfileError(f"{where}: is 'required' or 'off', got {value!r}")
     return value
+
+
+def flag(value, where: str) -> bool:
+    """true or false (an environment variable: true/false, 1/0)."""
+    if isinstance(value, bool):
+        return value
+    if str(value).strip().lower() in ("true", "1", "yes"):
+        return True
+    if str(value).strip().lower() in ("false", "0", "no", ""):
+        return False
+    raise ProfileError(f"{where}: is true or false, got {value!r}")
 
 
 def approvals_setting(value, where: str) -> int:
@@ -177,6 +190,8 @@ def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> A
         approvals=approvals_setting(environ.get(f"{prefix}_APPROVALS") or raw.get("approvals", 0), f"{where}: approvals"),
         approval_timeout_seconds=parse_duration(environ.get(f"{prefix}_APPROVAL_TIMEOUT") or raw.get("approval_timeout", "30m"),
                                                 f"{where}: approval_timeout"),
+        approver_two_factor=flag(environ.get(f"{prefix}_APPROVER_TWO_FACTOR", raw.get("approver_two_factor", False)),
+                                 f"{where}: approver_two_factor"),
         two_factor=two_factor_setting(environ.get(f"{prefix}_TWO_FACTOR") or raw.get("two_factor", "off"), f"{where}: two_factor"),
     )
 

@@ -29,6 +29,7 @@ WRONG_CODE = "That code is not right (or not the current one). Nothing was deplo
 ON_SLACK_IN_DM = " Send it in a direct message to me, never in a channel."
 REPLAYED_CODE = "That code was used already: each code counts once. Wait for the next one and send it."
 NO_CODE_AWAITED = "I'm not waiting for a code from you. Nothing was done with that number."
+SPENT = " I treated it as used, so it is worthless now."
 CODE_IN_CHANNEL = ("Never type a code in a channel: others can see it. I treated that code as used, so it is worthless now. "
                    "Send a fresh code in a direct message to me.")
 CODE_EXPIRED = "That code came too late: the deploy waited more than {minutes} min for it, so nothing was deployed. Ask again."

@@ -2,7 +2,8 @@
 BENDER_APPROVALS=1 a confirmed production deploy (after its code) waits for someone else's
 approval, recorded in the database; the requester hears the outcome in their own
 conversation, and an approved deploy starts there. Approval requests expire after
-BENDER_APPROVAL_TIMEOUT (short here). An admin's emergency deploy skips approvals but not
+BENDER_APPROVAL_TIMEOUT (short here), and an approval counts with the approver's own code
+(BENDER_APPROVER_TWO_FACTOR). An admin's emergency deploy skips approvals but not
 the code, and is posted to the management channel and the audit log."""
 import json
 import time
@@ -12,7 +13,7 @@ import pytest
 
 from deploybot.slack.fake_api import FakeSlack
 from tests import slack_requests as slack
-from tests.safeguards import URI, enrol, next_code
+from tests.safeguards import URI, enrol, next_code, submit_code, wait
 from tests.security.evidence import last_audit_id, nothing_deployed, refused
 from tests.slack_chat import click, mention, posts, send_event, updates_of
 from tests.support import (
@@ -21,7 +22,8 @@ from tests.support import (
 
 TIMEOUT_SECONDS = 20
 SETTINGS = {"JENKINS_TIMEOUT": "5", "DEPLOYBOT_EMULATOR_BUILD_SECONDS": "1", "DEPLOYBOT_POLL_SECONDS": "1",
-            "BENDER_TWO_FACTOR": "required", "BENDER_APPROVALS": "1", "BENDER_APPROVAL_TIMEOUT": f"{TIMEOUT_SECONDS}s"}
+            "BENDER_TWO_FACTOR": "required", "BENDER_APPROVALS": "1", "BENDER_APPROVAL_TIMEOUT": f"{TIMEOUT_SECONDS}s",
+            "BENDER_APPROVER_TWO_FACTOR": "true"}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +59,7 @@ def requested(bender, user, app_id, version, name, code_app) -> str:
 
 def test_a_granted_colleague_approves_and_the_deploy_starts_for_the_requester(eyes, bender):
     user, colleague, outsider = new_user_id(), new_user_id(), new_user_id()
-    code_app = enrol(bender, user)
+    code_app, colleague_app = enrol(bender, user), enrol(bender, colleague)
     grant(bender, user, "cms")
     grant(bender, colleague, "cms")
     card = requested(bender, user, "cms", "8.0.1", "Content Management System", code_app)
@@ -72,6 +74,10 @@ def test_a_granted_colleague_approves_and_the_deploy_starts_for_the_requester(ey
     assert bender.texts(outsider, "approve") == ["Nothing waits for your approval. Nothing was done."]
     nothing_deployed(eyes, requested_by=user)
     assert bender.texts(colleague, "bender, approve") == [
+        "Your approval of Deploy Content Management System 8.0.1 to production counts with your own code: "
+        "send me the 6-digit code your authenticator app shows now."]
+    nothing_deployed(eyes, requested_by=user)
+    assert bender.texts(colleague, next_code(colleague_app)) == [
         f"Approved: Deploy Content Management System 8.0.1 to production. I'm telling {user}; it starts now."]
     [started] = bender.wait_for(user, f"Approved by {colleague}. OK, deploying Content Management System 8.0.1 to production")
     bender.wait_for(user, "Content Management System: deployed version 8.0.1 to production in ")
@@ -116,7 +122,7 @@ def test_on_slack_the_card_is_bound_to_its_request(eyes, bender):
     stack, user, colleague = eyes, new_user_id(), new_user_id()
     for person in (user, colleague):
         stack.slack.add_user(person, "u" + person[1:].lower(), person, person)
-    code_app = enrol(bender, user)
+    code_app, colleague_app = enrol(bender, user), enrol(bender, colleague)
     grant(bender, user, "search")
     grant(bender, colleague, "search")
     thread = mention(stack, "bender", user, "deploy search 8.3.0")
@@ -138,7 +144,11 @@ def test_on_slack_the_card_is_bound_to_its_request(eyes, bender):
     time.sleep(3)
     nothing_deployed(stack, requested_by=user)
 
-    assert click(stack, "bender", card, colleague, "colleague", "Approve") == 200
+    assert click(stack, "bender", card, colleague, "colleague", "Approve") == 200  # a modal asks for the approver's code
+    wait(lambda: [c for c in stack.slack.calls("views.open") if "Approve Deploy Search API 8.3.0" in json.dumps(c["args"])])
+    [opened] = [c for c in stack.slack.calls("views.open") if "Approve Deploy Search API 8.3.0" in json.dumps(c["args"])]
+    nothing_deployed(stack, requested_by=user)
+    assert submit_code(stack, colleague, opened["answer"]["view"], next_code(colleague_app)) == (200, "")
     posts(stack, thread, f"Approved by {colleague}. OK, deploying Search API 8.3.0 to production")
     posts(stack, thread, "Search API: deployed version 8.3.0 to production in ")
     assert [d.approved_by for d in deployments(stack, requested_by=user)] == [colleague]
@@ -186,6 +196,7 @@ def test_the_whole_flow_in_the_terminal_chat_with_user_switching(eyes):
 
     user, colleague = new_user_id(), new_user_id()
     bender = eyes.bots["bender"]
+    colleague_app = enrol(bender, colleague)
     grant(bender, user, "intranet")
     grant(bender, colleague, "intranet")
     chat = Chat(eyes.env, user=user)
@@ -209,6 +220,8 @@ def test_the_whole_flow_in_the_terminal_chat_with_user_switching(eyes):
         chat.expect("        [Approve]  [Reject]")
         chat.type(f"/user {colleague}")
         chat.type("bender, approve")
+        chat.expect_start("Bender: Your approval of Deploy Intranet Portal 8.5.0 to production counts with your own code")
+        chat.type(next_code(colleague_app))
         chat.expect_start("Bender: Approved: Deploy Intranet Portal 8.5.0 to production.")
         chat.expect_start(f"Bender: Approved by {colleague}. OK, deploying Intranet Portal 8.5.0 to production")
         chat.expect_start("Bender: Intranet Portal: deployed version 8.5.0 to production in ")

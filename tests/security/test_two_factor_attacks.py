@@ -99,3 +99,16 @@ def test_a_forged_modal_submission_is_refused(safeguarded, bender):
         status = error.code
     assert status in (401, 403)
     assert bender.tracker(user)["events"] == [] or not any(e["event"] == "user" for e in bender.tracker(user)["events"])
+
+
+def test_a_code_sent_when_nothing_awaits_it_is_spent(safeguarded, bender):
+    """The tracker keeps every message's text: a code it holds must be worthless."""
+    user = new_user_id()
+    app = enrol(bender, user)
+    grant(bender, user, "crm")
+    code = next_code(app)
+    assert bender.texts(user, code) == [
+        "I'm not waiting for a code from you. Nothing was done with that number. I treated it as used, so it is worthless now."]
+    ask_and_confirm(bender, user, "crm", "7.7.0", "Customer Relationship Management")
+    assert bender.texts(user, code)[0].startswith("That code was used already")
+    nothing_deployed(safeguarded, requested_by=user)

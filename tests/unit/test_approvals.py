@@ -123,3 +123,12 @@ def test_bad_approvals_in_apps_yml_are_named(tmp_path):
     path.write_text("environments: {production: {approvals: -1}}\napps:\n  cms: {name: CMS, jenkins_job: j, environments: [production]}\n")
     with pytest.raises(CatalogError, match=r"environments.production.approvals: is a number of approvals from 0 to 5"):
         load_catalog(path)
+
+
+def test_approver_two_factor_is_a_flag():
+    from deploybot.profiles import ProfileError
+
+    assert load_profile("assistants/bender.yml", environ={}).approver_two_factor is False
+    assert load_profile("assistants/bender.yml", environ={"BENDER_APPROVER_TWO_FACTOR": "true"}).approver_two_factor is True
+    with pytest.raises(ProfileError, match="approver_two_factor: is true or false"):
+        load_profile("assistants/bender.yml", environ={"BENDER_APPROVER_TWO_FACTOR": "sometimes"})
