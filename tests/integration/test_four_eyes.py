@@ -137,6 +137,10 @@ def test_on_slack_the_card_is_bound_to_its_request(eyes, bender):
     assert click(stack, "bender", card, user, "requester", "Approve") == 200  # the requester's own click
     posts(stack, thread, "You asked for this deployment: someone else has to approve it. Nothing was done.")
     refused(stack, "approval", since, actor=user, containing="You asked for this deployment")
+    outsider = new_user_id()
+    assert click(stack, "bender", card, outsider, "outsider", "Approve") == 200  # not granted search
+    posts(stack, thread, "Only people granted Search API, or an admin, may approve its deployments. Nothing was done.")
+    refused(stack, "approval", since, actor=outsider, containing="Only people granted Search API")
     approval_id = json.loads(card["args"]["blocks"])[1]["elements"][0]["value"].split('"approval": "')[1].split('"')[0] \
         if isinstance(card["args"]["blocks"], str) else card["args"]["blocks"][1]["elements"][0]["value"].split('"approval": "')[1].split('"')[0]
     typed = slack.thread_reply(colleague, f'/approve_deployment{{"approval": "{approval_id}"}}', thread)
@@ -230,3 +234,41 @@ def test_the_whole_flow_in_the_terminal_chat_with_user_switching(eyes):
     finally:
         chat.process.kill()
     assert [d.approved_by for d in deployments(eyes, requested_by=user)] == [colleague]
+
+
+def test_on_slack_a_reject_click_asks_for_the_reason_in_a_modal(eyes, bender):
+    stack, user, colleague = eyes, new_user_id(), new_user_id()
+    code_app = enrol(bender, user)
+    grant(bender, user, "shop")
+    grant(bender, colleague, "shop")
+    thread = mention(stack, "bender", user, "deploy shop 8.6.0")
+    posts(stack, thread, "Deploy Web Shop 8.6.0 to production? (yes/no)")
+    assert send_event(stack, "bender", slack.thread_reply(user, "yes", thread)) == 200
+    posts(stack, thread, "Deploy Web Shop 8.6.0 to production needs your second factor")
+    assert send_event(stack, "bender", slack.direct_message(user, next_code(code_app), channel="D" + user[1:])) == 200
+    [card] = posts(stack, thread, "Approval needed: Deploy Web Shop 8.6.0 to production")
+    assert click(stack, "bender", card, colleague, "colleague", "Reject") == 200
+    wait(lambda: [c for c in stack.slack.calls("views.open") if c["args"].get("view") and "deploybot_reject" in json.dumps(c["args"])
+                  and "8.6.0" in json.dumps(c["args"])])
+    [opened] = [c for c in stack.slack.calls("views.open") if "deploybot_reject" in json.dumps(c["args"]) and "8.6.0" in json.dumps(c["args"])]
+    view = opened["answer"]["view"]
+    body, headers = slack.view_submission(stack.slack_secret("bender"), colleague, view, {"reason": {"reason": "no"}},
+                                          api_app_id=stack.slack_app("bender"))
+    assert post_form(bender, body, headers) == (200, {"response_action": "errors", "errors": {"reason": "Say why, in a few words."}})
+    body, headers = slack.view_submission(stack.slack_secret("bender"), colleague, view, {"reason": {"reason": "sale is on"}},
+                                          api_app_id=stack.slack_app("bender"))
+    assert post_form(bender, body, headers) == (200, "")
+    posts(stack, thread, f"Deploy Web Shop 8.6.0 to production was rejected by {colleague}: sale is on. Nothing was deployed.")
+    nothing_deployed(stack, requested_by=user)
+
+
+def post_form(bot, body, headers):
+    import urllib.request
+
+    request = urllib.request.Request(f"{bot.url}/webhooks/slack/webhook", data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        raw = response.read().decode()
+    try:
+        return response.status, json.loads(raw)
+    except ValueError:
+        return response.status, raw
