@@ -317,8 +317,9 @@ def main(argv=None) -> int:
     push_token, push_generated = secret(os.environ, "DEPLOYBOT_JENKINS_PUSH_TOKEN")
     chat_key, chat_key_generated = secret(os.environ, CALLBACK_KEY_ENV)
     chat_port = callback_port(os.environ)
-    # Two-factor secrets are encrypted with this key (issue 14); a generated one lasts this run only.
-    two_factor_key_generated = not os.environ.get(SECRET_KEY_ENV)
+    # Two-factor secrets are encrypted with this key (issue 14). `make run` (the chat) makes one
+    # that lasts this run only; a service must be given one, or its bots refuse deploys that need codes.
+    two_factor_key_generated = args.chat and not os.environ.get(SECRET_KEY_ENV)
     if two_factor_key_generated:
         os.environ[SECRET_KEY_ENV] = Fernet.generate_key().decode()
     processes = plan(profiles, Path(args.model), tokens, push_token, chat_port, chat_key, os.environ)
@@ -345,6 +346,9 @@ def main(argv=None) -> int:
         if two_factor_key_generated:
             print(f"Two-factor key (generated: enrolments last until the stack stops; set {SECRET_KEY_ENV}"
                   " to keep them, `python -m deploybot.two_factor --new-key` makes one)", flush=True)
+        elif not os.environ.get(SECRET_KEY_ENV):
+            print(f"Two-factor: {SECRET_KEY_ENV} is not set, so deploys that need a code are refused"
+                  " (`python -m deploybot.two_factor --new-key` makes one)", flush=True)
         if dashboard:
             print(f"Dashboard (read-only; this sign-in link works once): {signin_link(web_port(os.environ), signin_token)}", flush=True)
         if not os.environ.get("JENKINS_URL"):

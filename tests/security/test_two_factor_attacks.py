@@ -112,3 +112,27 @@ def test_a_code_sent_when_nothing_awaits_it_is_spent(safeguarded, bender):
     ask_and_confirm(bender, user, "crm", "7.7.0", "Customer Relationship Management")
     assert bender.texts(user, code)[0].startswith("That code was used already")
     nothing_deployed(safeguarded, requested_by=user)
+
+
+def test_without_a_secret_key_a_bot_that_requires_codes_says_so_and_deploys_nothing(tmp_path_factory):
+    """No DEPLOYBOT_SECRET_KEY: the action server says so at start, and a production deploy
+    that needs a code is refused (never deployed without it)."""
+    from tests.safeguards import SAFEGUARD_SETTINGS
+    from tests.support import StackDidNotStart, open_ports, start_stack, stop_stack
+
+    try:
+        running = start_stack(tmp_path_factory.mktemp("no-key"), {**SAFEGUARD_SETTINGS, "DEPLOYBOT_SECRET_KEY": ""})
+    except StackDidNotStart as error:
+        pytest.fail(str(error))
+    try:
+        log = (running.var_dir / "log" / "bender-actions.log").read_text()
+        assert "Bender requires two-factor codes for deploys, but Two-factor is off: DEPLOYBOT_SECRET_KEY is not set" in log
+        bender, user = running.bots["bender"], new_user_id()
+        grant(bender, user, "cms")
+        [refusal] = ask_and_confirm(bender, user, "cms", "7.8.0", "Content Management System")
+        assert refusal.startswith("Two-factor is off: DEPLOYBOT_SECRET_KEY is not set") and refusal.endswith("Nothing was deployed."), refusal
+        assert bender.texts(user, "bender, set up two-factor")[0].startswith("Two-factor is off")
+        assert deployments(running, requested_by=user) == []
+    finally:
+        assert stop_stack(running) == 0
+        assert open_ports(running) == []
