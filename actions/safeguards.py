@@ -41,7 +41,7 @@ from deploybot.slack.notifier import SlackNotifier
 from deploybot.storage.database import var_dir
 from deploybot.slack import code_modal, web_api
 from deploybot.slack.custom_messages import OPEN_VIEW_KEY
-from deploybot.step_up import looks_like_code, two_factor_required
+from deploybot.step_up import anywhere_required, looks_like_code, two_factor_required
 from deploybot.two_factor import TwoFactor, TwoFactorUnavailable, Verdict, cipher_from
 
 Events = List[Dict[Text, Any]]
@@ -137,7 +137,9 @@ class ActionTwoFactorCode(DeployBotAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Events:
         user, code = requester(tracker), tracker.latest_message.get("text") or ""
         held = held_request(tracker)
-        if not looks_like_code(code):  # only deploybot.patched_rasa sets this intent, but be sure
+        if not looks_like_code(code) or (held is None and not anywhere_required(profile(), catalog())):
+            # Only deploybot.patched_rasa sets this intent, but be sure; and to a bot that never
+            # asks for codes (Marvin) a number is just a number.
             dispatcher.utter_message(text=say.NO_CODE_AWAITED)
             return []
         try:

@@ -14,7 +14,7 @@ from tests.safeguards import (
 )
 from tests.security.evidence import last_audit_id, nothing_deployed, refused
 from tests.slack_chat import mention, posts, send_event
-from tests.support import deployments, grant, new_user_id
+from tests.support import audit_entries, deployments, grant, new_user_id
 
 
 @pytest.fixture
@@ -136,3 +136,16 @@ def test_without_a_secret_key_a_bot_that_requires_codes_says_so_and_deploys_noth
     finally:
         assert stop_stack(running) == 0
         assert open_ports(running) == []
+
+
+def test_to_marvin_a_number_is_just_a_number(safeguarded, bender):
+    """Marvin never asks for codes: six digits sent to him spend nothing and count as no wrong code."""
+    user = new_user_id()
+    enrol(bender, user)
+    since = last_audit_id(safeguarded)
+    marvin = safeguarded.bots["marvin"]
+    for _ in range(6):  # more than the lock takes
+        assert marvin.texts(user, "123456") == ["I'm not waiting for a code from you. Nothing was done with that number."]
+    assert [e for e in audit_entries(safeguarded, user, "two_factor", since)] == []
+    grant(bender, user, "search")
+    assert "needs your second factor" in ask_and_confirm(bender, user, "search", "7.9.0", "Search API")[0]  # not locked
