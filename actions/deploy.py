@@ -14,6 +14,7 @@ from actions.context import (
     catalog, deployer, deployment_store, entity_values, from_slack, locks, message_metadata, permissions, profile,
     profiles, requester,
 )
+from actions import safeguards
 from actions.guard import DeployBotAction, DeployBotFormValidation
 from actions.questions import ask, close_pending, show_decision, why_not_an_answer
 from deploybot import messages, payloads
@@ -230,6 +231,11 @@ class ActionDeploy(DeployBotAction):
             dispatcher.utter_message(text=messages.stale_confirmation(timeout))
             show_decision(dispatcher, tracker, "expired, nothing was deployed; asked again")
             return ask(dispatcher, tracker, request, kind, pending.get("question"), previous_fate="expired")
+        # -- issue 14, production safeguards (actions/safeguards.py): a code and approvals before Jenkins --
+        held = await safeguards.hold_before_jenkins(dispatcher, tracker, request, kind, pending["asked_at"])
+        if held is not None:
+            return held + close_pending(tracker, "confirmed") + clear_request()
+        # -- end of issue 14's hook --
         text, started = await start_deployment(tracker, request, kind, pending["asked_at"])
         # What the question now shows is what happened: confirmed and started, or not deployed and why.
         show_decision(dispatcher, tracker, f"confirmed: {messages.restate(request, catalog())}" if started

@@ -44,7 +44,8 @@ from deploybot import payloads
 from deploybot.catalog import load_catalog
 from deploybot.permissions import Permissions
 from deploybot.profiles import current_assistant_id, load_profiles
-from deploybot.slack.custom_messages import REPLY_TO_KEY, UPDATE_KEY
+from deploybot.slack import code_modal
+from deploybot.slack.custom_messages import OPEN_VIEW_KEY, REPLY_TO_KEY, UPDATE_KEY
 from deploybot.slack.deliveries import Deliveries
 from deploybot.slack.events import Request as SlackRequest, foreign_teams, request_from
 from deploybot.slack import web_api
@@ -112,6 +113,13 @@ class DeploySlackBot(SlackBot):
     async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
         """Reports from the watcher ({"text", REPLY_TO_KEY: {"channel", "thread_ts"}}) and
         questions to rewrite after a click ({UPDATE_KEY: {"channel", "ts", "text"}})."""
+        modal = json_message.get(OPEN_VIEW_KEY)
+        if modal:  # the two-factor code's modal (issue 14); said as text when Slack refuses it
+            opened = await web_api.open_view(self.client, str(modal.get("trigger_id") or ""), modal.get("view") or {})
+            if not opened.delivered:
+                log.info("views.open failed (%s): asking for the code by text", opened.error)
+                await self._post(recipient_id, self.slack_channel or recipient_id, self.thread_id, str(modal.get("fallback", "")))
+            return
         update = json_message.get(UPDATE_KEY)
         if update:
             text = await self._humanize(str(update.get("text", "")))
@@ -120,7 +128,12 @@ class DeploySlackBot(SlackBot):
             return
         where = json_message.get(REPLY_TO_KEY) or {}
         channel = where.get("channel") or self.slack_channel or recipient_id
-        await self._post(recipient_id, channel, where.get("thread_ts"), await self._humanize(str(json_message.get("text", ""))))
+        text = await self._humanize(str(json_message.get("text", "")))
+        buttons = json_message.get("buttons")  # an approval card, into the request's thread (issue 14)
+        blocks = ([{"type": "section", "text": {"type": "plain_text", "text": text}},
+                   {"type": "actions", "block_id": BUTTONS_BLOCK + recipient_id,
+                    "elements": [button_element(n, button) for n, button in enumerate(buttons)]}] if buttons else None)
+        await self._post(recipient_id, channel, where.get("thread_ts"), text, blocks)
 
 
 def button_element(n: int, button: Dict[Text, Any]) -> Dict[Text, Any]:
@@ -257,6 +270,8 @@ class DeploySlackInput(SlackInput):
         """Answered at once (Slack wants an answer within 3 seconds); the click goes into the
         conversation, and the action that handles it rewrites the question."""
         payload = json.loads(request.form["payload"][0])
+        if payload.get("type") == "view_submission":
+            return await self._code_submission(payload, on_new_message)
         if payload.get("type") != "block_actions" or not payload.get("actions"):
             return response.text("ignored")
         if await self._from_another_workspace(payload, {"user": payload.get("user"), "team": (payload.get("team") or {}).get("id"),
@@ -275,7 +290,7 @@ class DeploySlackInput(SlackInput):
             await self._audit(clicker, "click", f"a click on a block none of my questions has: {block_id[:100]}")
             return response.text("ignored")
         requester = block_id.removeprefix(BUTTONS_BLOCK)
-        if clicker != requester:
+        if clicker != requester and payloads.button_kind(value) not in payloads.ANYONE_CLICKS:
             arguments = {"channel": channel, "user": clicker, "text": f"Only <@{requester}> can confirm this.",
                          "thread_ts": thread}
             await web_api.post_ephemeral(self._client(), **arguments)
@@ -283,9 +298,40 @@ class DeploySlackInput(SlackInput):
             return response.text("")
         question = next((b["text"]["text"] for b in message.get("blocks", []) if b.get("type") == "section"), message.get("text", ""))
         clicked = {"channel": channel, "ts": container.get("message_ts") or message.get("ts"), "question": question,
-                   "choice": choice, "user": clicker}
+                   "choice": choice, "user": clicker, "trigger_id": payload.get("trigger_id")}
         metadata = payloads.sealed({"out_channel": channel, "thread_id": thread, "clicked": clicked})
         self._handle(on_new_message, value, clicker, metadata)
+        return response.text("")
+
+    async def _code_submission(self, payload: dict, on_new_message) -> HTTPResponse:
+        """A two-factor code entered in the modal (issue 14): into the submitter's own
+        conversation, marked as from the modal; the reply goes to the request's thread."""
+        if await self._from_another_workspace(payload, {"user": payload.get("user"), "team": (payload.get("team") or {}).get("id"),
+                                                        "user_team": (payload.get("user") or {}).get("team_id")}):
+            return response.text("ignored")
+        rejected = code_modal.reason_submission(payload)
+        if rejected is not None:
+            return await self._rejection(rejected, on_new_message)
+        submitted = code_modal.submission(payload)
+        if submitted is None or not submitted["user"]:
+            return response.text("ignored")
+        if not code_modal.is_code(submitted["code"]):
+            return response.json(code_modal.errors_answer())
+        metadata = {"out_channel": submitted["channel"] or submitted["user"], "thread_id": submitted["thread_ts"],
+                    code_modal.FROM_MODAL_KEY: True}
+        self._handle(on_new_message, submitted["code"], submitted["user"], metadata)
+        return response.text("")  # an empty 200 closes the modal
+
+    async def _rejection(self, rejected: dict, on_new_message) -> HTTPResponse:
+        """A rejection's reason from its modal: a sealed reject of that approval request."""
+        text = payloads.reject_payload(rejected["approval"])
+        if not rejected["user"] or payloads.button_kind(text) != "reject":
+            return response.text("ignored")
+        if len(rejected["reason"]) < 3:
+            return response.json({"response_action": "errors", "errors": {code_modal.REASON_BLOCK: "Say why, in a few words."}})
+        metadata = payloads.sealed({"out_channel": rejected["channel"] or rejected["user"], "thread_id": rejected["thread_ts"],
+                                    code_modal.REASON_KEY: rejected["reason"]})
+        self._handle(on_new_message, text, rejected["user"], metadata)
         return response.text("")
 
     def _client(self) -> AsyncWebClient:

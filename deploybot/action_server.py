@@ -19,6 +19,7 @@ import sys
 from rasa_sdk.endpoint import create_app
 from sanic import response
 
+from actions.approvals import watch_expiry as watch_approvals
 from actions.context import catalog, deployment_store, jenkins_client, profile, profiles, slack_directory
 from deploybot.ledger.address import public_url
 from deploybot.ledger.digest import DigestSender
@@ -26,6 +27,7 @@ from deploybot.notifier import AllOf, local_notifier
 from deploybot.slack.notifier import SlackNotifier
 from deploybot.reports import RasaReporter
 from deploybot.profiles import rasa_urls
+from deploybot.step_up import startup_problem
 from deploybot.rasa_server import ACTIONS_TOKEN_ENV
 from deploybot.storage.database import var_dir
 from deploybot.watcher import Watcher
@@ -69,6 +71,7 @@ def build_app(actions_token: str):
     @app.after_server_start
     async def start_watching(app, _loop):
         app.add_task(watcher.run())
+        app.add_task(watch_approvals())  # four-eyes approvals expire (issue 14)
 
     @app.post("/jenkins/notifications")
     async def jenkins_notification(request):
@@ -97,6 +100,9 @@ def main(argv=None) -> int:
         print(f"deploybot.action_server: set {ACTIONS_TOKEN_ENV}, the secret this bot's Rasa sends "
               "(endpoints.yml); without it anyone on the host could run the actions.", file=sys.stderr)
         return 2
+    problem = startup_problem(profile(), catalog())  # production safeguards (issue 14)
+    if problem:
+        log.warning(problem)
     app = build_app(actions_token)
     app.run(args.host, args.port, workers=1, access_log=False)
     return 0

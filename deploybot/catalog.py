@@ -25,6 +25,8 @@ class CatalogError(ValueError):
 class Environment:
     id: str
     aliases: Tuple[str, ...]
+    two_factor: Optional[str] = None  # required | off; None: the bot's profile decides
+    approvals: Optional[int] = None   # four-eyes approvals; None: the bot's profile decides
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,19 @@ class App:
     environments: Tuple[str, ...]
     # {"version": ..., "environment": ..., "requested_by": ...}: the job's parameter names
     jenkins_parameters: Tuple[Tuple[str, str], ...] = tuple(DEFAULT_JOB_PARAMETERS.items())
+    # Production safeguards: required | off per environment id (None: the environment or profile decides)
+    two_factor: Tuple[Tuple[str, str], ...] = ()
+
+    # Four-eyes approvals per environment id, and who may approve (user ids; empty: anyone
+    # granted the app, or an admin)
+    approvals: Tuple[Tuple[str, int], ...] = ()
+    approvers: Tuple[str, ...] = ()
+
+    def two_factor_in(self, environment: str) -> Optional[str]:
+        return dict(self.two_factor).get(environment)
+
+    def approvals_in(self, environment: str) -> Optional[int]:
+        return dict(self.approvals).get(environment)
 
     def job_parameters(self, version: str, environment: str, requested_by: str) -> Dict[str, str]:
         """The parameters of one deployment, under this job's parameter names."""
@@ -134,7 +149,9 @@ def load_catalog(path: Path | str = DEFAULT_CATALOG_PATH) -> Catalog:
     raw = read_mapping(path, CatalogError, "app catalog")
 
     environments = [
-        Environment(env_id, tuple(_strings(spec.get("aliases", []), f"{path}: environments.{env_id}.aliases")))
+        Environment(env_id, tuple(_strings(spec.get("aliases", []), f"{path}: environments.{env_id}.aliases")),
+                    _two_factor(spec.get("two_factor"), f"{path}: environments.{env_id}.two_factor"),
+                    _approvals(spec.get("approvals"), f"{path}: environments.{env_id}.approvals"))
         for env_id, spec in _mapping(raw.get("environments"), f"{path}: environments").items()
     ]
     known_environments = {env.id for env in environments}
@@ -158,6 +175,9 @@ def load_catalog(path: Path | str = DEFAULT_CATALOG_PATH) -> Catalog:
                 jenkins_job=str(spec["jenkins_job"]),
                 environments=tuple(app_environments),
                 jenkins_parameters=_job_parameters(spec.get("jenkins_parameters"), f"{where}.jenkins_parameters"),
+                two_factor=_app_two_factor(spec.get("two_factor"), app_environments, f"{where}.two_factor"),
+                approvals=_app_approvals(spec.get("approvals"), app_environments, f"{where}.approvals"),
+                approvers=tuple(_strings(spec.get("approvers", []), f"{where}.approvers")) if spec.get("approvers") is not None else (),
             )
         )
     if not apps:
@@ -177,6 +197,52 @@ def _job_parameters(value, where: str) -> Tuple[Tuple[str, str], ...]:
     if len(set(names.values())) != len(names):
         raise CatalogError(f"{where}: two parameters share a name")
     return tuple(names.items())
+
+
+TWO_FACTOR_SETTINGS = ("required", "off")
+
+
+def _two_factor(value, where: str) -> Optional[str]:
+    """required, off, or None when not given (YAML reads a bare off as False)."""
+    if value is None:
+        return None
+    value = "off" if value is False else value
+    if value not in TWO_FACTOR_SETTINGS:
+        raise CatalogError(f"{where}: is 'required' or 'off', got {value!r}")
+    return value
+
+
+def _app_two_factor(value, environments: List[str], where: str) -> Tuple[Tuple[str, str], ...]:
+    """An app's two_factor: one setting for all its environments, or {environment: setting}."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        setting = _two_factor(value, where)
+        return tuple((environment, setting) for environment in environments)
+    unknown = set(value) - set(environments)
+    if unknown:
+        raise CatalogError(f"{where}: names environments the app is not deployed to: {sorted(unknown)}")
+    return tuple((environment, _two_factor(setting, f"{where}.{environment}")) for environment, setting in value.items())
+
+
+def _approvals(value, where: str) -> Optional[int]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 5:
+        raise CatalogError(f"{where}: is a number of approvals from 0 to 5, got {value!r}")
+    return value
+
+
+def _app_approvals(value, environments: List[str], where: str) -> Tuple[Tuple[str, int], ...]:
+    """An app's approvals: one number for all its environments, or {environment: number}."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        return tuple((environment, _approvals(value, where)) for environment in environments)
+    unknown = set(value) - set(environments)
+    if unknown:
+        raise CatalogError(f"{where}: names environments the app is not deployed to: {sorted(unknown)}")
+    return tuple((environment, _approvals(number, f"{where}.{environment}")) for environment, number in value.items())
 
 
 def _mapping(value, where: str) -> dict:

@@ -69,6 +69,8 @@ class NewDeployment:
     output_channel: str
     requested_at: datetime
     reply_to: Optional[dict] = None   # Slack: {"channel", "thread_ts"} of the request
+    # Production safeguards (issue 14): approved_by, second_factor, break_glass_reason columns.
+    safeguards: Optional[dict] = None
 
 
 @dataclass
@@ -90,7 +92,7 @@ class DeploymentStore:
             jenkins_job=self.catalog.app(request.app).jenkins_job,
             conversation_id=new.conversation_id, output_channel=new.output_channel,
             reply_to=json.dumps(new.reply_to) if new.reply_to else None,
-            requested_at=new.requested_at, confirmed_at=now(),
+            requested_at=new.requested_at, confirmed_at=now(), **(new.safeguards or {}),
         )
         try:
             with self.db.transaction() as session:

@@ -19,7 +19,8 @@ expired one would be (deploybot.conversation_sessions says when, and why nothing
 
 One patch is about trust, not cost: a user message that starts with `/` is read as plain
 text unless an input channel sealed it as a click on one of the bots' own buttons
-(deploybot.payloads says why).
+(deploybot.payloads says why). A message of six digits is a two-factor code: it gets the
+intent two_factor_code here, so no classifier ever mistakes it or a version for one.
 """
 from __future__ import annotations
 
@@ -100,7 +101,7 @@ def _read_typed_intents_as_text() -> None:
     """Every user message becomes a UserUttered here, whichever channel it came from."""
     from rasa.core.processor import MessageProcessor
 
-    from deploybot import payloads
+    from deploybot import payloads, step_up
 
     rasa_handle = MessageProcessor._handle_message_with_tracker
 
@@ -110,6 +111,8 @@ def _read_typed_intents_as_text() -> None:
             message.parse_data = None  # only the NLU (or a sealed button) decides the intent
             if payloads.is_typed_intent(message.text):
                 message.text = payloads.as_plain_text(message.text)
+            elif step_up.looks_like_code(message.text):
+                message.parse_data = step_up.code_parse_data(message.text)  # a code is never the NLU's guess
         return await rasa_handle(self, message, tracker)
 
     MessageProcessor._handle_message_with_tracker = handle_message_with_tracker

@@ -33,7 +33,12 @@ BUTTON_SHAPES = {
     "affirm": re.compile(r'^/affirm\{"request": "(?P<id>[A-Za-z0-9_-]{16,64})"\}$'),
     "deny": re.compile(r'^/deny\{"request": "(?P<id>[A-Za-z0-9_-]{16,64})"\}$'),
     "deploy": re.compile(r'^/deploy\{"app": "(?P<id>[a-z0-9][a-z0-9_-]{0,63})"\}$'),
+    # An approval card's buttons (issue 14): the id of the approval request they decide.
+    "approve": re.compile(r'^/approve_deployment\{"approval": "(?P<id>[A-Za-z0-9_-]{16,64})"\}$'),
+    "reject": re.compile(r'^/reject_deployment\{"approval": "(?P<id>[A-Za-z0-9_-]{16,64})"\}$'),
 }
+# Buttons anyone may click (who may decide is the action's business); the others only the requester.
+ANYONE_CLICKS = ("approve", "reject")
 
 
 def new_request_id() -> str:
@@ -46,12 +51,23 @@ def yes_no_buttons(request_id: str) -> List[Dict[str, str]]:
     return [{"title": "Yes", "payload": f"/affirm{payload}"}, {"title": "No", "payload": f"/deny{payload}"}]
 
 
+def approval_buttons(approval_id: str) -> List[Dict[str, str]]:
+    payload = json.dumps({"approval": approval_id})
+    return [{"title": "Approve", "payload": f"/approve_deployment{payload}"},
+            {"title": "Reject", "payload": f"/reject_deployment{payload}"}]
+
+
+def reject_payload(approval_id: str) -> str:
+    """What a submitted rejection modal stands for (the connector checks its shape and seals it)."""
+    return f"/reject_deployment{json.dumps({'approval': approval_id})}"
+
+
 def app_button(app_id: str) -> Dict[str, str]:
     return {"title": app_id, "payload": f"/deploy{json.dumps({'app': app_id})}"}
 
 
 def button_kind(payload: object) -> Optional[str]:
-    """affirm, deny or deploy when the payload has the shape of one of the bots' buttons."""
+    """affirm, deny, deploy, approve or reject when the payload has the shape of one of the bots' buttons."""
     if not isinstance(payload, str):
         return None
     return next((kind for kind, shape in BUTTON_SHAPES.items() if shape.fullmatch(payload)), None)

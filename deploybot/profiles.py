@@ -57,6 +57,15 @@ class AssistantProfile:
     time_zone: str = "UTC"
     # When the weekly digest goes to the management channel; None: never (deploybot.ledger.digest).
     digest: Optional[DigestSchedule] = None
+    # Production safeguards (deploybot.step_up): whether a deploy needs a code from the
+    # requester's authenticator app after the yes; apps.yml may override per environment and app.
+    two_factor: str = "off"
+    # Four-eyes approvals (deploybot.approvals): how many approvals a deploy needs unless
+    # apps.yml says otherwise (<BOT>_APPROVALS overrides), and how long they may take.
+    approvals: int = 0
+    approval_timeout_seconds: int = 1800
+    # Whether an approval counts only with the approver's own code (<BOT>_APPROVER_TWO_FACTOR overrides).
+    approver_two_factor: bool = False
 
     @property
     def rasa_port(self) -> int:
@@ -97,6 +106,35 @@ def parse_duration(value, where: str) -> int:
     if not match or int(match.group(1)) <= 0:
         raise ProfileError(f"{where}: expected a duration like 10m, 600s or 1h, got {value!r}")
     return int(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
+TWO_FACTOR_SETTINGS = ("required", "off")
+
+
+def two_factor_setting(value, where: str) -> str:
+    """required or off (YAML reads a bare off as False: that counts as off)."""
+    value = "off" if value is False else value
+    if value not in TWO_FACTOR_SETTINGS:
+        raise ProfileError(f"{where}: is 'required' or 'off', got {value!r}")
+    return value
+
+
+def flag(value, where: str) -> bool:
+    """true or false (an environment variable: true/false, 1/0)."""
+    if isinstance(value, bool):
+        return value
+    if str(value).strip().lower() in ("true", "1", "yes"):
+        return True
+    if str(value).strip().lower() in ("false", "0", "no", ""):
+        return False
+    raise ProfileError(f"{where}: is true or false, got {value!r}")
+
+
+def approvals_setting(value, where: str) -> int:
+    """How many approvals: a whole number from 0 (none) to 5."""
+    if isinstance(value, bool) or not str(value).strip().isdigit() or int(value) > 5:
+        raise ProfileError(f"{where}: is a number of approvals from 0 to 5, got {value!r}")
+    return int(value)
 
 
 def _ports(raw: dict, key: str, env_name: str, where: str, environ: Mapping[str, str]) -> Tuple[int, ...]:
@@ -172,6 +210,12 @@ def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> A
         personality=raw.get("personality") or {},
         time_zone=_time_zone(raw.get("time_zone", "UTC"), where),
         digest=_digest(raw.get("digest"), _time_zone(raw.get("time_zone", "UTC"), where), where, environ),
+        approvals=approvals_setting(environ.get(f"{prefix}_APPROVALS") or raw.get("approvals", 0), f"{where}: approvals"),
+        approval_timeout_seconds=parse_duration(environ.get(f"{prefix}_APPROVAL_TIMEOUT") or raw.get("approval_timeout", "30m"),
+                                                f"{where}: approval_timeout"),
+        approver_two_factor=flag(environ.get(f"{prefix}_APPROVER_TWO_FACTOR", raw.get("approver_two_factor", False)),
+                                 f"{where}: approver_two_factor"),
+        two_factor=two_factor_setting(environ.get(f"{prefix}_TWO_FACTOR") or raw.get("two_factor", "off"), f"{where}: two_factor"),
     )
 
 

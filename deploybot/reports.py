@@ -81,9 +81,21 @@ def management_post(deployment: Deployment, catalog: Catalog) -> str:
             f" in {format_duration(build_seconds(deployment))}. Build #{deployment.build_number}: {deployment.build_url}")
 
 
+def safeguards_of(deployment: Deployment) -> str:
+    """" (approved by U1, U2; second factor)": the production safeguards it passed (issue 14)."""
+    parts = []
+    if getattr(deployment, "break_glass_reason", None):
+        parts.append(f"break glass: {deployment.break_glass_reason}")
+    if getattr(deployment, "approved_by", None):
+        parts.append(f"approved by {', '.join(deployment.approved_by.split(','))}")
+    if getattr(deployment, "second_factor", None):
+        parts.append("second factor")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def status_line(deployment: Deployment) -> str:
     """One active deployment, with its elapsed time against Jenkins' estimate."""
-    head = f"{deployment.app} {deployment.version} → {deployment.environment} by {deployment.requested_by}"
+    head = f"{deployment.app} {deployment.version} → {deployment.environment} by {deployment.requested_by}{safeguards_of(deployment)}"
     if deployment.build_number is None:
         return f"{head}: waiting in the Jenkins queue for {ago(deployment.queued_at or deployment.confirmed_at)}"
     estimate = f" of about {about(deployment.estimated_duration_ms)}" if deployment.estimated_duration_ms else ""
@@ -99,7 +111,8 @@ def history_line(deployment: Deployment) -> str:
     took = f" in {format_duration(build_seconds(deployment))}" if deployment.finished_at and deployment.started_at else ""
     kind = "" if deployment.kind == "deploy" else f" ({deployment.kind})"
     state = deployment.state.replace("_", " ")
-    return f"{when(deployment)}: {deployment.app} {deployment.version} → {deployment.environment}{kind} by {deployment.requested_by}: {state}{took}"
+    return (f"{when(deployment)}: {deployment.app} {deployment.version} → {deployment.environment}{kind} by {deployment.requested_by}"
+            f"{safeguards_of(deployment)}: {state}{took}")
 
 
 @dataclass

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
+from cryptography.fernet import Fernet
 from sqlalchemy.exc import SQLAlchemyError
 
 from deploybot.ledger.address import PORT_ENV as WEB_PORT_ENV, SECRET_ENV as WEB_SECRET_ENV, SIGNIN_TOKEN_ENV, signin_link, web_port
@@ -39,6 +40,7 @@ from deploybot.profiles import ASSISTANT_ENV, AssistantProfile, load_profiles
 from deploybot.rasa_server import ACTIONS_TOKEN_ENV, API_TOKEN_ENV
 from deploybot.storage.database import database_url, migrate
 from deploybot.terminal_chat import CALLBACK_KEY_ENV, callback_port, chat_url, management_url, run_chat
+from deploybot.two_factor import SECRET_KEY_ENV
 
 HOST = "127.0.0.1"
 # Tracker databases and logs; tests point this elsewhere.
@@ -315,6 +317,11 @@ def main(argv=None) -> int:
     push_token, push_generated = secret(os.environ, "DEPLOYBOT_JENKINS_PUSH_TOKEN")
     chat_key, chat_key_generated = secret(os.environ, CALLBACK_KEY_ENV)
     chat_port = callback_port(os.environ)
+    # Two-factor secrets are encrypted with this key (issue 14). `make run` (the chat) makes one
+    # that lasts this run only; a service must be given one, or its bots refuse deploys that need codes.
+    two_factor_key_generated = args.chat and not os.environ.get(SECRET_KEY_ENV)
+    if two_factor_key_generated:
+        os.environ[SECRET_KEY_ENV] = Fernet.generate_key().decode()
     processes = plan(profiles, Path(args.model), tokens, push_token, chat_port, chat_key, os.environ)
     signin_token = secrets.token_urlsafe(24)
     dashboard = ledger_web(os.environ, signin_token)
@@ -336,6 +343,12 @@ def main(argv=None) -> int:
             print(f"Terminal chat key (generated; set {CALLBACK_KEY_ENV} to choose one): {chat_key}", flush=True)
         if push_generated and os.environ.get("JENKINS_URL"):
             print(f"Jenkins push token (generated; set DEPLOYBOT_JENKINS_PUSH_TOKEN to choose one): {push_token}", flush=True)
+        if two_factor_key_generated:
+            print(f"Two-factor key (generated: enrolments last until the stack stops; set {SECRET_KEY_ENV}"
+                  " to keep them, `python -m deploybot.two_factor --new-key` makes one)", flush=True)
+        elif not os.environ.get(SECRET_KEY_ENV):
+            print(f"Two-factor: {SECRET_KEY_ENV} is not set, so deploys that need a code are refused"
+                  " (`python -m deploybot.two_factor --new-key` makes one)", flush=True)
         if dashboard:
             print(f"Dashboard (read-only; this sign-in link works once): {signin_link(web_port(os.environ), signin_token)}", flush=True)
         if not os.environ.get("JENKINS_URL"):

@@ -37,6 +37,28 @@ def stack(tmp_path_factory):
         slack.stop()
 
 
+@pytest.fixture(scope="session")
+def safeguarded(tmp_path_factory):
+    """A second stack with Bender's two-factor codes required (issue 14): the production
+    safeguards tests and attacks share it; the `stack` above keeps codes off."""
+    from tests.safeguards import SAFEGUARD_SETTINGS
+
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run the tests with `make test`, which trains first")
+    slack = FakeSlack().start()
+    try:
+        running = start_stack(tmp_path_factory.mktemp("safeguards"), SAFEGUARD_SETTINGS, slack=slack)
+    except StackDidNotStart as error:
+        slack.stop()
+        pytest.fail(str(error))
+    yield running
+    try:
+        assert stop_stack(running) == 0
+        assert open_ports(running) == []
+    finally:
+        slack.stop()
+
+
 @pytest.fixture
 def marvin(stack) -> Bot:
     return stack.bots["marvin"]
@@ -54,5 +76,5 @@ def user() -> str:
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "stack" in getattr(item, "fixturenames", ()):
+        if {"stack", "safeguarded"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.stack)

@@ -250,3 +250,20 @@ def channel_type(channel: str) -> str:
 def channel_name(channel: str) -> str:
     """What interactivity payloads call a channel: DMs are all "directmessage"."""
     return {"D": "directmessage", "G": "privategroup"}.get(channel[:1], channel.lower())
+
+
+def view_submission(secret: str, user_id: str, opened_view: dict, values: dict, *, api_app_id: str = "AMARVIN01",
+                    team_id: str = TEAM_ID, timestamp: int | None = None) -> Request:
+    """A modal submitted, as Slack delivers it: the view as views.open answered it (its id,
+    callback_id, private_metadata), with `values` ({block_id: {action_id: text}}) as typed
+    into its plain_text_inputs."""
+    state = {block: {action: {"type": "plain_text_input", "value": value} for action, value in actions.items()}
+             for block, actions in values.items()}
+    payload = {
+        "type": "view_submission", "team": {"id": team_id, "domain": "testteam"},
+        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
+        "api_app_id": api_app_id, "token": VERIFICATION_TOKEN, "trigger_id": f"{digits(13)}.{digits(10)}.{secrets.token_hex(16)}",
+        "view": {**opened_view, "state": {"values": state}}, "response_urls": [], "is_enterprise_install": False,
+    }
+    body = urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
+    return body, sign(body, secret, timestamp, content_type=FORM)

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "deploybot.tar.gz"
 # Each bot's API token (<BOT>_API_TOKEN): its Rasa HTTP API and its REST and callback channels.
 TOKENS = {"marvin": "marvin-test-token-not-secret", "bender": "bender-test-token-not-secret"}
-CHAT_KEY = "chat-key-not-secret"  # what the bots' posts into the terminal chat carry
+CHAT_KEY = "chat-key-not-secret"
+TWO_FACTOR_KEY = "x4MqCrB0rRZ4i2PAnd6d5BhN1bQ2qK1tLZ0qgk5S9bE="  # a Fernet key for the test stacks only  # what the bots' posts into the terminal chat carry
 # Admins of the test stack (DEPLOYBOT_ADMINS), in addition to the profile's.
 ADMIN = "UADMIN0001"
 
@@ -190,6 +191,8 @@ def start_stack(var_dir: Path, settings: Mapping[str, str], startup_timeout: flo
     env = {**os.environ, **{k: ",".join(map(str, v)) for k, v in ports.items()},
            **{f"{bot.upper()}_API_TOKEN": token for bot, token in TOKENS.items()}, "DEPLOYBOT_CALLBACK_KEY": CHAT_KEY,
            "DEPLOYBOT_VAR_DIR": str(var_dir), "RASA_TELEMETRY_ENABLED": "false", "DEPLOYBOT_ADMINS": ADMIN,
+           # Two-factor (issue 14): a key, and Bender's codes off unless a test's settings ask for them.
+           "DEPLOYBOT_SECRET_KEY": TWO_FACTOR_KEY, "BENDER_TWO_FACTOR": "off",
            **(slack_settings(slack) if slack else {}), **settings}
     env.pop("JENKINS_URL", None)  # always the emulator
     var_dir.mkdir(parents=True, exist_ok=True)

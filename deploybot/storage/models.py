@@ -1,5 +1,5 @@
 """The tables. Written in SQLAlchemy's 2.0 style (on the 1.4 that Rasa pins)."""
-from sqlalchemy import Column, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import declarative_base
 
 Base = declarative_base()
@@ -87,6 +87,11 @@ class Deployment(Base):
     # When each report was delivered (set when its outbox row is marked done: deploybot.outbox).
     start_reported_at = Column(DateTime(timezone=True))
     outcome_reported_at = Column(DateTime(timezone=True))
+    # Production safeguards (0008): who approved it (comma-separated ids), whether the
+    # requester gave a second factor, and an admin's reason for skipping approvals.
+    approved_by = Column(Text)
+    second_factor = Column(Boolean)
+    break_glass_reason = Column(Text)
 
 
 class Lock(Base):
@@ -181,3 +186,33 @@ class DigestPost(Base):
     leased_by = Column(String(128))
     attempts = Column(Integer, nullable=False, default=0)
     done_at = Column(DateTime(timezone=True))
+
+
+class ApprovalRequest(Base):
+    """A confirmed production deploy waiting for a second pair of eyes (deploybot.approvals).
+    States: pending → approved → started, or pending → rejected | expired."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (Index("ix_approval_requests_state_expires_at", "state", "expires_at"),)
+
+    id = Column(String(64), primary_key=True)          # what the card's buttons carry
+    assistant = Column(String(32), nullable=False)
+    app = Column(String(APP_ID), nullable=False)
+    environment = Column(String(32), nullable=False)
+    version = Column(String(64), nullable=False)
+    kind = Column(String(16), nullable=False)
+    requested_by = Column(String(USER_ID), nullable=False)
+    conversation_id = Column(String(255), nullable=False)  # the requester's: the outcome goes there
+    output_channel = Column(String(32), nullable=False)
+    reply_to = Column(Text)                            # JSON: Slack channel and thread of the request
+    second_factor = Column(Boolean, nullable=False, default=False)
+    requested_at = Column(DateTime(timezone=True), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+    needed = Column(Integer, nullable=False)           # how many approvals
+    approved_by = Column(Text, nullable=False, default="")  # comma-separated ids, in order
+    state = Column(String(16), nullable=False)
+    decided_by = Column(String(USER_ID))
+    reason = Column(Text)                              # a rejection's reason
+    decided_at = Column(DateTime(timezone=True))
+    told_at = Column(DateTime(timezone=True))          # when the requester was told the outcome

@@ -1,0 +1,63 @@
+"""The wording of the production safeguards (two-factor codes). Plain and exact, like
+deploybot.messages; no message ever contains a code or a secret."""
+
+HOW_TO_ENROL = "Say “set up two-factor” to me (I answer with a direct message), then send me the first code your authenticator app shows."
+
+
+def unavailable(problem: str) -> str:
+    return f"{problem} Nothing was deployed."
+
+
+def not_enrolled(what: str) -> str:
+    return f"{what} needs a code from your authenticator app, and you have not set up two-factor yet. {HOW_TO_ENROL} Nothing was deployed."
+
+
+def locked(what: str = "") -> str:
+    start = f"{what}: nothing was deployed. " if what else ""
+    return (f"{start}Two-factor is locked for you after too many wrong codes. An admin must reset it "
+            "(“reset two-factor for @you”); then set it up again.")
+
+
+def ask_code(what: str, where: str, minutes: int) -> str:
+    return f"{what} needs your second factor: {where} within {minutes} min. Nothing has been deployed yet."
+
+
+TYPE_CODE_HERE = "send me the 6-digit code your authenticator app shows now"
+TYPE_CODE_IN_DM = "send me the 6-digit code your authenticator app shows now in a direct message (never in a channel)"
+
+WRONG_CODE = "That code is not right (or not the current one). Nothing was deployed yet; send the current code to try again."
+ON_SLACK_IN_DM = " Send it in a direct message to me, never in a channel."
+REPLAYED_CODE = "That code was used already: each code counts once. Wait for the next one and send it."
+NO_CODE_AWAITED = "I'm not waiting for a code from you. Nothing was done with that number."
+SPENT = " I treated it as used, so it is worthless now."
+CODE_IN_CHANNEL = ("Never type a code in a channel: others can see it. I treated that code as used, so it is worthless now. "
+                   "Send a fresh code in a direct message to me.")
+CODE_EXPIRED = "That code came too late: the deploy waited more than {minutes} min for it, so nothing was deployed. Ask again."
+
+
+def enrol_started(uri: str, qr: str) -> str:
+    # One message: Rasa splits a text at blank lines, and the QR code's margin ends in one.
+    qr = "\n".join(line for line in qr.splitlines() if line.strip())
+    return ("Add me to your authenticator app (any TOTP app, on a phone or a watch): scan this QR code or open the link.\n"
+            f"{qr}\n{uri}\n"
+            "Then send me the first 6-digit code it shows, to prove it works. Keep this link to yourself.")
+
+
+ENROL_SENT_BY_DM = "I sent you a direct message with the QR code: scan it, then send me the first code there (not here)."
+ENROL_DM_FAILED = "I could not send you a direct message, so two-factor is not set up. Try again in a direct message to me."
+ALREADY_ENROLLED = "You have two-factor set up already. To start over, an admin resets it (“reset two-factor for @you”)."
+ENROLLED = "Two-factor is set up: production deploys will ask you for a code from your authenticator app."
+ENROL_WRONG = "That is not the code your app shows now, so two-factor is not set up yet. Send the current code."
+ENROL_ONLY_IN_DM = "I set up two-factor only in a direct message: say “set up two-factor” to me there."
+
+
+def reset_done(user: str) -> str:
+    return f"Two-factor for {user} is reset: they set it up again before their next production deploy."
+
+
+def reset_nothing(user: str) -> str:
+    return f"{user} has no two-factor set up; nothing was changed."
+
+
+RESET_ONLY_ADMINS = "Only an admin can reset someone's two-factor. Nothing was changed."
+RESET_WHO = "Whose two-factor should I reset? Say for example “reset two-factor for @theresa”."

@@ -1,0 +1,130 @@
+"""Production safeguards against the running stack (issue 14): Bender asks for a code from the
+requester's authenticator app after the yes and before Jenkins. Enrolment, the code over
+REST (as the terminal chat sends it) and in a Slack modal, wrong codes, the lock, an admin's
+reset, and encrypted storage. The attacks are in tests/security/test_two_factor_attacks.py.
+
+The stack is the session fixture `safeguarded` (tests/conftest.py): BENDER_TWO_FACTOR=required
+(the shared test stack switches codes off so that the other Bender tests need no enrolment).
+Codes come from pyotp with the secret of the otpauth:// URI the bot handed out."""
+import json
+
+import pyotp
+import pytest
+
+from tests.safeguards import (
+    ASKED, URI, ask_and_confirm, assert_never_said, enrol, next_code, submit_code, wait, wrong_code,
+)
+from tests.security.evidence import last_audit_id, nothing_deployed, refused
+from tests.slack_chat import click, mention, posts, updates_of
+from tests.support import ADMIN, TWO_FACTOR_KEY, audit_entries, deployments, grant, new_user_id
+
+
+@pytest.fixture
+def bender(safeguarded):
+    return safeguarded.bots["bender"]
+
+
+def test_a_production_deploy_waits_for_a_right_code_and_every_attempt_is_audited(safeguarded, bender):
+    user = new_user_id()
+    app = enrol(bender, user)
+    grant(bender, user, "cms")
+    since = last_audit_id(safeguarded)
+    assert ask_and_confirm(bender, user, "cms", "7.0.1", "Content Management System") == [
+        f"Deploy Content Management System 7.0.1 to production {ASKED}"]
+    nothing_deployed(safeguarded, requested_by=user)
+    wrong = wrong_code(app)
+    assert bender.texts(user, wrong) == [
+        "That code is not right (or not the current one). Nothing was deployed yet; send the current code to try again."]
+    nothing_deployed(safeguarded, requested_by=user)
+    code = next_code(app)
+    [started] = bender.texts(user, code)
+    assert started.startswith("OK, deploying Content Management System 7.0.1 to production: Jenkins has queued it."), started
+    bender.wait_for(user, "Content Management System: deployed version 7.0.1 to production in ")
+    [record] = deployments(safeguarded, requested_by=user)
+    assert (record.version, record.environment, record.state) == ("7.0.1", "production", "succeeded")
+    outcomes = [(e.outcome, e.detail) for e in audit_entries(safeguarded, user, "two_factor", since)]
+    assert outcomes == [("asked", "code asked for: Deploy Content Management System 7.0.1 to production"),
+                        ("refused", "code wrong for: Deploy Content Management System 7.0.1 to production"),
+                        ("done", "code accepted for: Deploy Content Management System 7.0.1 to production")]
+    assert_never_said(safeguarded, bender, user, wrong, code)
+
+
+def test_without_enrolment_nothing_is_deployed_and_the_user_is_told_how_to_enrol(safeguarded, bender):
+    user = new_user_id()
+    grant(bender, user, "crm")
+    since = last_audit_id(safeguarded)
+    [reply] = ask_and_confirm(bender, user, "crm", "7.2.0", "Customer Relationship Management")
+    assert reply.startswith("Deploy Customer Relationship Management 7.2.0 to production needs a code from your authenticator app, "
+                            "and you have not set up two-factor yet. Say “set up two-factor” to me"), reply
+    assert reply.endswith("Nothing was deployed.")
+    refused(safeguarded, "two_factor", since, actor=user, containing="not enrolled")
+    assert bender.texts(user, "123456") == ["I'm not waiting for a code from you. Nothing was done with that number."]
+    nothing_deployed(safeguarded, requested_by=user)
+
+
+def test_five_wrong_codes_lock_two_factor_until_an_admin_resets_it(safeguarded, bender):
+    user = new_user_id()
+    app = enrol(bender, user)
+    grant(bender, user, "billing")
+    ask_and_confirm(bender, user, "billing", "7.3.0", "Billing Service")
+    wrong = wrong_code(app)
+    for _ in range(4):
+        assert bender.texts(user, wrong)[0].startswith("That code is not right")
+    [locked] = bender.texts(user, wrong)
+    assert "Two-factor is locked for you after too many wrong codes" in locked
+    assert bender.texts(user, next_code(app)) == ["I'm not waiting for a code from you. Nothing was done with that number."]
+    [again] = ask_and_confirm(bender, user, "billing", "7.3.0", "Billing Service")
+    assert "Two-factor is locked for you" in again
+    nothing_deployed(safeguarded, requested_by=user)
+
+    outsider = new_user_id()
+    since = last_audit_id(safeguarded)
+    assert bender.texts(outsider, f"bender, reset two-factor for <@{user}>") == ["Only an admin can reset someone's two-factor. Nothing was changed."]
+    refused(safeguarded, "two_factor_reset", since, actor=outsider, containing="not an admin")
+    assert bender.texts(ADMIN, f"bender, reset two-factor for <@{user}>") == [
+        f"Two-factor for {user} is reset: they set it up again before their next production deploy."]
+    [entry] = audit_entries(safeguarded, ADMIN, "two_factor_reset", since)
+    assert (entry.outcome, entry.target_user) == ("done", user)
+    [unenrolled] = ask_and_confirm(bender, user, "billing", "7.3.0", "Billing Service")
+    assert "you have not set up two-factor yet" in unenrolled
+    enrol(bender, user)  # a fresh secret: the old one's codes are worthless now
+
+
+def test_the_secret_is_stored_encrypted_and_the_stack_has_the_key(safeguarded, bender):
+    from sqlalchemy import text
+
+    from deploybot.storage.database import Database
+
+    user = new_user_id()
+    [instructions] = bender.texts(user, "bender, set up two-factor")
+    secret = pyotp.parse_uri(URI.search(instructions).group(0)).secret
+    with Database(safeguarded.database_url()).transaction() as session:
+        stored = session.execute(text("SELECT secret FROM two_factor_enrolments WHERE user_id = :u"), {"u": user}).scalar_one()
+    assert secret not in stored and safeguarded.env["DEPLOYBOT_SECRET_KEY"] == TWO_FACTOR_KEY
+
+
+def test_on_slack_a_yes_click_opens_a_modal_for_the_code_and_the_code_never_reaches_the_channel(safeguarded, bender):
+    stack, user = safeguarded, new_user_id()
+    app = enrol(bender, user)  # over REST: the same person's conversation
+    grant(bender, user, "cms")
+    thread = mention(stack, "bender", user, "deploy cms 7.6.0")
+    [question] = posts(stack, thread, "Deploy Content Management System 7.6.0 to production? (yes/no)")
+    assert click(stack, "bender", question, user, "robin", "Yes") == 200
+    wait(lambda: [c for c in stack.slack.calls("views.open") if "7.6.0" in json.dumps(c["args"])])
+    [opened] = [c for c in stack.slack.calls("views.open") if "7.6.0" in json.dumps(c["args"])]
+    view = opened["answer"]["view"]
+    assert view["callback_id"] == "deploybot_two_factor"
+    assert [b["element"]["type"] for b in view["blocks"] if b["type"] == "input"] == ["plain_text_input"]
+    wait(lambda: updates_of(stack, question))
+    assert updates_of(stack, question)[0]["args"]["text"].endswith("waiting for a two-factor code")
+    nothing_deployed(stack, requested_by=user)
+
+    status, answer = submit_code(stack, user, view, "twelve")
+    assert status == 200 and json.loads(answer) == {"response_action": "errors",
+                                                    "errors": {"code": "Six digits, as your authenticator app shows them."}}
+    code = next_code(app)
+    assert submit_code(stack, user, view, code) == (200, "")
+    posts(stack, thread, "OK, deploying Content Management System 7.6.0 to production: Jenkins has queued it.")
+    posts(stack, thread, "Content Management System: deployed version 7.6.0 to production in ")
+    assert [d.version for d in deployments(stack, requested_by=user)] == ["7.6.0"]
+    assert_never_said(stack, bender, user, code)

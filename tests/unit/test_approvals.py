@@ -1,0 +1,134 @@
+"""Approval requests (deploybot.approvals) on SQLite and PostgreSQL, with injected time:
+counting approvals, the last one, twice by the same person, rejection with a reason,
+expiry (on a late decision and by the expiry round), told once, started once; how many
+approvals a deploy needs and who may give them."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from deploybot.approvals import ApprovalStore, approvals_needed, approved_by, why_not_approver
+from deploybot.catalog import load_catalog
+from deploybot.profiles import load_profile
+
+START = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+
+
+def new_request(store, approval_id="A" * 22, needed=1, expires_in=timedelta(minutes=30), **values):
+    fields = dict(id=approval_id, assistant="bender", app="cms", environment="production", version="1.0.3", kind="deploy",
+                  requested_by="UREQUESTER1", conversation_id="UREQUESTER1", output_channel="rest", second_factor=True,
+                  requested_at=START, expires_at=START + expires_in, needed=needed)
+    fields.update(values)
+    return store.create(**fields)
+
+
+@pytest.fixture
+def store(db_on_both):
+    return ApprovalStore(db_on_both)
+
+
+def test_the_last_approval_needed_approves_and_one_person_counts_once(store):
+    new_request(store, needed=2)
+    assert store.approve("A" * 22, "UONE", START).outcome == "counted"
+    assert store.approve("A" * 22, "UONE", START).outcome == "twice"
+    decision = store.approve("A" * 22, "UTWO", START + timedelta(minutes=1))
+    assert decision.outcome == "approved" and approved_by(decision.row) == ["UONE", "UTWO"]
+    assert store.approve("A" * 22, "UTHREE", START).outcome == "already_approved"
+    assert store.reject("A" * 22, "UTHREE", "too late", START).outcome == "already_approved"
+    assert store.mark_started("A" * 22) is True
+    assert store.mark_started("A" * 22) is False  # one deployment per approval
+    assert store.approve("A" * 22, "UTHREE", START).outcome == "already_started"
+
+
+def test_a_rejection_keeps_its_reason_and_closes_the_request(store):
+    new_request(store)
+    decision = store.reject("A" * 22, "UONE", "tests are red", START)
+    assert (decision.outcome, decision.row.reason, decision.row.decided_by) == ("rejected", "tests are red", "UONE")
+    assert store.approve("A" * 22, "UTWO", START).outcome == "already_rejected"
+    assert store.mark_started("A" * 22) is False
+
+
+def test_requests_expire_when_decided_late_and_in_the_expiry_round(store):
+    new_request(store, "B" * 22, expires_in=timedelta(minutes=30))
+    new_request(store, "C" * 22, expires_in=timedelta(minutes=5))
+    assert store.approve("B" * 22, "UONE", START + timedelta(minutes=31)).outcome == "expired"
+    assert store.get("B" * 22).state == "expired"
+    assert store.expire_due("bender", START + timedelta(minutes=4)) == []
+    assert store.expire_due("marvin", START + timedelta(minutes=6)) == []  # only a bot's own
+    assert store.expire_due("bender", START + timedelta(minutes=6)) == ["C" * 22]
+    assert store.expire_due("bender", START + timedelta(minutes=7)) == []
+    assert sorted(store.untold("bender")) == ["B" * 22, "C" * 22]
+
+
+def test_the_requester_is_told_once(store):
+    new_request(store)
+    store.reject("A" * 22, "UONE", "no", START)
+    assert store.mark_told("A" * 22) is True
+    assert store.mark_told("A" * 22) is False
+    assert store.untold("bender") == []
+
+
+class Rules:
+    """Permissions as the approval rules ask them."""
+
+    def __init__(self, admins=(), grants=()):
+        self.admins, self.grants = set(admins), set(grants)
+
+    def is_admin(self, user):
+        return user in self.admins
+
+    def may_deploy(self, user, app):
+        return (user, app) in self.grants
+
+
+def test_who_may_approve(store, tmp_path):
+    catalog = load_catalog("apps.yml")
+    row = new_request(store)
+    rules = Rules(admins={"UADMIN"}, grants={("UGRANTED", "cms"), ("UREQUESTER1", "cms")})
+    assert why_not_approver("UREQUESTER1", row, catalog, rules) == "You asked for this deployment: someone else has to approve it."
+    assert why_not_approver("UGRANTED", row, catalog, rules) is None
+    assert why_not_approver("UADMIN", row, catalog, rules) is None
+    assert why_not_approver("UOTHER", row, catalog, rules).startswith("Only people granted Content Management System")
+    listed = tmp_path / "apps.yml"
+    listed.write_text("environments: {production: {approvals: 2}}\napps:\n  cms: {name: CMS, jenkins_job: j, environments: [production],"
+                      " approvers: [UREVIEWER]}\n  shop: {name: Shop, jenkins_job: k, environments: [production], approvals: 0}\n")
+    catalog = load_catalog(listed)
+    assert why_not_approver("UGRANTED", row, catalog, rules) == "Only UREVIEWER may approve deployments of CMS."
+    assert why_not_approver("UREVIEWER", row, catalog, rules) is None
+    bender = load_profile("assistants/bender.yml", environ={})
+    assert approvals_needed(bender, catalog, "cms", "production") == 2   # the environment's
+    assert approvals_needed(bender, catalog, "shop", "production") == 0  # the app's
+    assert approvals_needed(bender, load_catalog("apps.yml"), "cms", "production") == bender.approvals == 0
+    assert load_profile("assistants/bender.yml", environ={"BENDER_APPROVALS": "1"}).approvals == 1
+
+
+@pytest.mark.parametrize("setting, problem", [("approvals: 9", "approvals: is a number of approvals from 0 to 5"),
+                                              ("approvals: yes", "approvals: is a number of approvals from 0 to 5"),
+                                              ("approval_timeout: soon", "approval_timeout: expected a duration")])
+def test_bad_approval_settings_are_named(tmp_path, setting, problem):
+    from deploybot.profiles import ProfileError
+
+    path = tmp_path / "bender.yml"
+    path.write_text(f"name: Bender\nenvironments: [production]\nports: {{rasa: 5006, actions: 5056}}\n{setting}\n")
+    with pytest.raises(ProfileError, match=problem):
+        load_profile(path, environ={})
+
+
+def test_bad_approvals_in_apps_yml_are_named(tmp_path):
+    from deploybot.catalog import CatalogError
+
+    path = tmp_path / "apps.yml"
+    path.write_text("environments: {production: {}}\napps:\n  cms: {name: CMS, jenkins_job: j, environments: [production], approvals: {qa: 1}}\n")
+    with pytest.raises(CatalogError, match=r"apps.cms.approvals: names environments the app is not deployed to"):
+        load_catalog(path)
+    path.write_text("environments: {production: {approvals: -1}}\napps:\n  cms: {name: CMS, jenkins_job: j, environments: [production]}\n")
+    with pytest.raises(CatalogError, match=r"environments.production.approvals: is a number of approvals from 0 to 5"):
+        load_catalog(path)
+
+
+def test_approver_two_factor_is_a_flag():
+    from deploybot.profiles import ProfileError
+
+    assert load_profile("assistants/bender.yml", environ={}).approver_two_factor is False
+    assert load_profile("assistants/bender.yml", environ={"BENDER_APPROVER_TWO_FACTOR": "true"}).approver_two_factor is True
+    with pytest.raises(ProfileError, match="approver_two_factor: is true or false"):
+        load_profile("assistants/bender.yml", environ={"BENDER_APPROVER_TWO_FACTOR": "sometimes"})
