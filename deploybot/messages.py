@@ -41,6 +41,33 @@ def replaced_request(previous: str) -> str:
     return f"That replaces your pending request ({previous}), which will not be deployed."
 
 
+# Corrections to a request (actions/corrections.py).
+NOTHING_TO_CORRECT = ("There is no request to correct: nothing is waiting for your confirmation and you have not"
+                      " deployed anything here yet. To deploy, say for example “deploy cms 1.0.2”.")
+
+
+def still_open(question: str) -> str:
+    return f"Nothing was changed; your question is still open: {question}"
+
+
+def already_the_request(question: str) -> str:
+    return f"That is the request already: {question}"
+
+
+def correction_cancels(restatement: str) -> str:
+    return (f"So your pending request ({restatement}) is cancelled, nothing was deployed. "
+            "Say the whole request again, for example “deploy cms 1.0.2”.")
+
+
+def correction_elsewhere(restatement: str, place: str) -> str:
+    return f"Your question ({restatement}) is waiting {place}: correct it there. Nothing was changed or deployed."
+
+
+def too_late_to_correct(restatement: str, deployment_id: int, state: str) -> str:
+    return (f"Too late to change that: you confirmed “{restatement}” already (deployment #{deployment_id},"
+            f" {state.replace('_', ' ')}). I'll take your correction as a new request.")
+
+
 # What a click on a question that is no longer open hears (by what became of the question).
 CLOSED_QUESTION = {
     "replaced": "That question was replaced by a newer one, so I did nothing with this click.",

@@ -4,7 +4,9 @@ spaCy-based entity step that `rasa test nlu` would skip).
 
 Two sets: heldout.yml, written alongside the project, and heldout_independent.yml, written
 by someone who saw only a description of the bots, never data/ or tests/nlu/ (copied from
-the main worktree's tests/nlu/, commit a2c1bfc)."""
+the main worktree's tests/nlu/, commit a2c1bfc); heldout_corrections.yml, corrections to a
+pending request and requests naming several apps (issue 16), written before
+data/nlu/corrections.yml and never copied between the two."""
 import json
 from pathlib import Path
 
@@ -16,7 +18,10 @@ from deploybot.language.scoring import format_scores, labelled_from_rasa, predic
 HELDOUT_SETS = {
     "heldout": Path("tests/nlu/heldout.yml"),
     "heldout_independent": Path("tests/nlu/heldout_independent.yml"),
+    "heldout_corrections": Path("tests/nlu/heldout_corrections.yml"),
 }
+# The fewest messages a set must have to say anything.
+MIN_MESSAGES = {"heldout": 150, "heldout_independent": 150, "heldout_corrections": 30}
 MIN_INTENT_ACCURACY = 0.95
 MIN_ENTITY_F1 = 0.95
 # Misreading these does harm: a deployment or a grant taken for something else. Issue 15's
@@ -33,7 +38,7 @@ def normalized(text: str) -> str:
 def test_heldout_messages_are_not_in_the_training_data(name):
     training = {normalized(m.get("text")) for m in load_data("data/nlu").training_examples}
     heldout = [m.get("text") for m in load_data(str(HELDOUT_SETS[name])).training_examples]
-    assert len(heldout) >= 150
+    assert len(heldout) >= MIN_MESSAGES[name]
     assert [t for t in heldout if normalized(t) in training] == []
 
 
