@@ -1,6 +1,7 @@
 """The bots' plain messages. Deployment wording is exact and has no personality."""
 from __future__ import annotations
 
+from datetime import timezone
 from typing import Iterable
 
 from deploybot.catalog import Catalog
@@ -101,6 +102,14 @@ def place_of_question(asked_in: dict) -> str:
 def decided(question: str, choice: str, user: str, outcome: str) -> str:
     """A Slack question after a click: what was clicked, by whom, and what came of it."""
     return f"{question}\n→ {choice} (<@{user}>): {outcome}"
+
+
+def lock_lifted(lifted) -> str:
+    """A lock that expired: "The lock on staging (set by theresa: the load test) expired at ..."."""
+    what = f"{lifted.app} on {lifted.environment}" if lifted.app else lifted.environment
+    expired = lifted.expires_at if lifted.expires_at.tzinfo else lifted.expires_at.replace(tzinfo=timezone.utc)
+    return (f"The lock on {what} (set by {lifted.locked_by}: {lifted.reason}) expired at {expired:%Y-%m-%d %H:%M} UTC,"
+            f" so I lifted it: deployments to {what} are allowed again.")
 
 
 def ask_app(catalog: Catalog) -> str:
