@@ -53,6 +53,13 @@ def request_from_slots(tracker: Tracker) -> DeployRequest:
     )
 
 
+def several_named(tracker: Tracker) -> bool:
+    """The request names several apps, versions or environments: it is refused as a whole
+    (ActionStartDeploy says so), and nothing in it is asked about or restated."""
+    return tracker.latest_message.get("intent", {}).get("name") == "deploy" and any(
+        len(entity_values(tracker, slot)) > 1 for slot in REQUEST_SLOTS)
+
+
 def check_requester_of(tracker: Tracker) -> None:
     """The requester must be a plain id for its channel before anything can reach Jenkins."""
     check_requester(requester(tracker), tracker.get_latest_input_channel(), message_metadata(tracker).get("build_system"))
@@ -104,9 +111,12 @@ class ActionStartDeploy(DeployBotAction):
         for slot in REQUEST_SLOTS:
             values = entity_values(tracker, slot)
             if len(values) > 1:
-                # Never pick one of several: ask instead.
+                # Never pick one of several: the request is refused as a whole (several_named).
                 dispatcher.utter_message(text=messages.one_at_a_time(slot, values))
-            elif values:
+                return events
+        for slot in REQUEST_SLOTS:
+            values = entity_values(tracker, slot)
+            if values:
                 events.append(SlotSet(slot, values[0]))
         return events
 
@@ -119,8 +129,10 @@ class ValidateDeployForm(DeployBotFormValidation):
         return tracker.get_slot("environment") or profile().default_environment
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
-        # A request for an environment this bot does not serve needs nothing more:
-        # action_confirm_deploy turns it down right away.
+        # A request for an environment this bot does not serve, or one naming several apps,
+        # needs nothing more: action_confirm_deploy ends it right away.
+        if several_named(tracker):
+            return []
         try:
             check_environment(self._environment(tracker), profile(), profiles(), catalog())
         except RequestRejected:
@@ -128,6 +140,8 @@ class ValidateDeployForm(DeployBotFormValidation):
         return domain_slots
 
     async def validate_app(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if several_named(tracker):
+            return {"app": None}
         try:
             check_app(str(value), self._environment(tracker), catalog())
         except RequestRejected as rejection:
@@ -142,6 +156,8 @@ class ValidateDeployForm(DeployBotFormValidation):
         return {"app": value}
 
     async def validate_version(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if several_named(tracker):
+            return {"version": None}
         try:
             check_not_injection(tracker.latest_message.get("text"))
             return {"version": check_version(str(value))}
@@ -177,6 +193,8 @@ class ActionConfirmDeploy(DeployBotAction):
         return "action_confirm_deploy"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        if several_named(tracker):
+            return clear_request()  # refused as a whole by action_start_deploy; nothing to restate
         try:
             check_requester_of(tracker)
             request = request_from_slots(tracker)

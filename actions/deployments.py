@@ -155,7 +155,9 @@ class ActionCancelDeployment(DeployBotAction):
             return f"Nothing is being deployed{' for ' + app if app else ''} to {environment}, so there is nothing to cancel."
         if len(running) > 1:
             names = ", ".join(d.app for d in running)
-            return f"Several deployments are running on {environment} ({names}): which app should I cancel?"
+            # Said, not asked: nothing waits for an answer, so a bare "cms" would start a deployment.
+            return (f"Several deployments are running on {environment} ({names}), so I cancelled none of them."
+                    f" Say which one, for example “cancel the {running[0].app} deployment”.")
         user = requester(tracker)
         return deployer().cancel(running[0], user, permissions().is_admin(user))
 

@@ -121,7 +121,13 @@ def ask_version(app_name: str) -> str:
 
 
 def one_at_a_time(kind: str, values: Iterable[str]) -> str:
-    return f"One deployment at a time, please: you named several {kind}s ({', '.join(values)})."
+    """The whole answer to a request naming several apps, versions or environments: it asks
+    nothing about any one of them (that would pick one of several)."""
+    values = list(values)
+    return (f"One deployment at a time, please: you named several {kind}s ({', '.join(values)}), so I did nothing"
+            f" with this request and nothing was deployed. Ask for each one on its own, for example"
+            f" “deploy {values[0] if kind == 'app' else 'cms'}"
+            f"{' ' + values[0] if kind == 'version' else ''}{' to ' + values[0] if kind == 'environment' else ''}”.")
 
 
 def promotion_question(request: DeployRequest, source: str, catalog: Catalog) -> str:
