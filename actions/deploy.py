@@ -16,6 +16,7 @@ from actions.context import (
 )
 from actions.guard import DeployBotAction, DeployBotFormValidation
 from actions.questions import ask, close_pending, show_decision, why_not_an_answer
+from actions.references import source_named, version_by_reference
 from deploybot import messages, payloads
 from deploybot.deployments import NewDeployment
 from deploybot.identity import check_requester
@@ -46,9 +47,17 @@ def pending_request(tracker: Tracker) -> Optional[DeployRequest]:
     return build_request(pending.get("app"), pending.get("version"), pending.get("environment"), profile(), profiles(), catalog())
 
 
+def target_environment(tracker: Tracker) -> Optional[str]:
+    """The environment slot, unless it names where a promotion's version comes from ("deploy
+    the version that's on staging" to Bender): the form sets it from the message again."""
+    environment = tracker.get_slot("environment")
+    promotion_source = environment and environment == tracker.get_slot("promoted_from") == source_named(tracker)
+    return None if promotion_source else environment
+
+
 def request_from_slots(tracker: Tracker) -> DeployRequest:
     return build_request(
-        tracker.get_slot("app"), tracker.get_slot("version"), tracker.get_slot("environment"),
+        tracker.get_slot("app"), tracker.get_slot("version"), target_environment(tracker),
         profile(), profiles(), catalog(),
     )
 
@@ -118,7 +127,8 @@ class ActionStartDeploy(DeployBotAction):
             values = entity_values(tracker, slot)
             if values:
                 events.append(SlotSet(slot, values[0]))
-        return events
+        # "redeploy cms", "the version that's on staging" (actions/references.py)
+        return events + await asyncio.to_thread(version_by_reference, dispatcher, tracker)
 
 
 class ValidateDeployForm(DeployBotFormValidation):
@@ -126,7 +136,7 @@ class ValidateDeployForm(DeployBotFormValidation):
         return "validate_deploy_form"
 
     def _environment(self, tracker: Tracker) -> str:
-        return tracker.get_slot("environment") or profile().default_environment
+        return target_environment(tracker) or profile().default_environment
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
         # A request for an environment this bot does not serve, or one naming several apps,

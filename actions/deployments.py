@@ -18,6 +18,7 @@ from deploybot import messages, reports
 from deploybot.deploy_request import DeployRequest, RequestRejected, check_app, check_environment
 from deploybot.jenkins.client import JenkinsError
 from deploybot.outbox import Outbox
+from deploybot.references import rollback_target
 from deploybot.slack.custom_messages import REPLY_TO_KEY
 
 log = logging.getLogger(__name__)
@@ -171,10 +172,10 @@ class ActionRollback(DeployBotAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         try:
             app, environment = target(tracker, app_required=True)
-            versions = await asyncio.to_thread(deployment_store().previous_version, app, environment)
-            if versions is None:
-                raise RequestRejected(f"I have no earlier successful deployment of {app} to {environment} to roll back to.")
-            current, previous = versions
+            successes = await asyncio.to_thread(deployment_store().successes, app, environment)
+            # "roll back cms" goes to the previous version, "roll back cms to 1.0.1" to that one.
+            current, previous = rollback_target([d.version for d in successes], first_entity(tracker, "version"),
+                                                app, environment)
             request = DeployRequest(app, previous, environment)
             await asyncio.to_thread(permissions().check_may_deploy, requester(tracker), request)
             await asyncio.to_thread(locks().check, app, environment)  # a rollback does not bypass a lock

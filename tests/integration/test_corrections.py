@@ -89,7 +89,8 @@ def test_a_correction_cannot_change_another_conversations_request(marvin, stack,
     assert pending(marvin, user)["version"] == "2.2.2"
     assert marvin.texts(user, "yes")[0].startswith("OK, deploying Search API 2.2.2 to staging")
     marvin.wait_for(user, "Search API: deployed version 2.2.2 to staging")
-    assert [d.version for d in deployments(stack, app="search") if d.version in ("2.2.2", "6.6.6")] == ["2.2.2"]
+    assert [d.version for d in deployments(stack, requested_by=user)] == ["2.2.2"]
+    assert deployments(stack, requested_by=other) == []
 
 
 def test_a_typed_correct_request_intent_is_plain_text(marvin, stack, user):
