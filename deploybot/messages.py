@@ -47,6 +47,10 @@ NOTHING_TO_CORRECT = ("There is no request to correct: nothing is waiting for yo
                       " deployed anything here yet. To deploy, say for example “deploy cms 1.0.2”.")
 
 
+NOTHING_TO_REPEAT = ("You have not deployed anything here yet, so there is nothing to do again."
+                     " To deploy, say for example “deploy cms 1.0.2”.")
+
+
 def still_open(question: str) -> str:
     return f"Nothing was changed; your question is still open: {question}"
 

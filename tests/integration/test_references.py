@@ -1,7 +1,7 @@
 """Versions named by reference over the running stack (issue 16): "redeploy cms", "roll back
 shop to 6.1.0", and to Bender "deploy the billing version that's on staging". Each ends in
 the usual restated question; nothing is deployed without a yes."""
-from tests.support import deployments, grant
+from tests.support import deployments, grant, new_user_id
 
 
 def deploy(bot, user, app_name, text, version, environment="staging"):
@@ -42,3 +42,16 @@ def test_bender_asked_for_staging_still_names_marvin_and_offers_no_promotion(ben
     grant(bender, user, "crm")
     assert bender.texts(user, "@bender deploy crm to staging") == ["I only deploy to production. Ask Marvin for staging."]
     assert bender.tracker(user)["slots"]["pending_deploy"] is None
+
+
+def test_same_again_asks_the_last_confirmed_request_again(marvin, stack, user):
+    assert marvin.texts(user, "same again") == [
+        "You have not deployed anything here yet, so there is nothing to do again. To deploy, say for example “deploy cms 1.0.2”."]
+    deploy(marvin, user, "Intranet Portal", "deploy intranet 4.4.0", "4.4.0")
+    assert marvin.texts(user, "same again") == ["Deploy Intranet Portal 4.4.0 to staging? (yes/no)"]
+    assert marvin.texts(user, "same again please") == [
+        "Nothing was changed; your question is still open: Deploy Intranet Portal 4.4.0 to staging? (yes/no)"]
+    assert marvin.texts(user, "no") == ["Cancelled, nothing was deployed."]
+    # Someone else's "same again" is about their own requests.
+    assert marvin.texts(new_user_id(), "same again")[0].startswith("You have not deployed anything here yet")
+    assert [d.version for d in deployments(stack, requested_by=user)] == ["4.4.0"]
