@@ -17,11 +17,19 @@ from actions.questions import ask
 from deploybot import messages, reports
 from deploybot.deploy_request import DeployRequest, RequestRejected, check_app, check_environment
 from deploybot.jenkins.client import JenkinsError
+from deploybot.lock_details import stated_reason
 from deploybot.outbox import Outbox
 from deploybot.references import rollback_target
 from deploybot.slack.custom_messages import REPLY_TO_KEY
 
 log = logging.getLogger(__name__)
+
+def reason_of(tracker: Tracker):
+    """The reason a cancel or rollback gives in its own words ("… because the config is wrong"), or None."""
+    ends = [e.get("end") for e in tracker.latest_message.get("entities", [])
+            if e.get("entity") in ("app", "environment", "version") and isinstance(e.get("end"), int)]
+    return stated_reason(tracker.latest_message.get("text") or "", ends)
+
 
 def target(tracker: Tracker, app_required: bool) -> tuple:
     """(app, environment) from the message, checked against this bot and the catalog."""
@@ -160,7 +168,13 @@ class ActionCancelDeployment(DeployBotAction):
             return (f"Several deployments are running on {environment} ({names}), so I cancelled none of them."
                     f" Say which one, for example “cancel the {running[0].app} deployment”.")
         user = requester(tracker)
-        return deployer().cancel(running[0], user, permissions().is_admin(user))
+        text = deployer().cancel(running[0], user, permissions().is_admin(user))
+        reason = reason_of(tracker)
+        if reason and text.startswith("Cancelling"):
+            permissions().audit(user, "cancel", "done", app=running[0].app, environment=running[0].environment,
+                                detail=f"deployment {running[0].id}: {reason}"[:500])
+            text += f" Reason: {reason}."
+        return text
 
 
 class ActionRollback(DeployBotAction):
@@ -182,5 +196,5 @@ class ActionRollback(DeployBotAction):
         except RequestRejected as refusal:
             await asyncio.to_thread(refuse, dispatcher, tracker, refusal, app=first_entity(tracker, "app"))
             return []
-        question = messages.rollback_question(request, current, catalog())
+        question = messages.rollback_question(request, current, catalog(), reason_of(tracker))
         return ask(dispatcher, tracker, request, "rollback", question)

@@ -107,6 +107,16 @@ def find_reason(text: str) -> str:
     return reason[:MAX_REASON]
 
 
+def stated_reason(text: str, entity_ends: Iterable[int]) -> Optional[str]:
+    """The reason a request gives after what it names ("cancel the cms deployment because the
+    config is wrong"), or None. No expiry is read: only locks have one."""
+    address = BOT_ADDRESS.match(text or "")
+    offset = address.end() if address else 0
+    after = max([end - offset for end in entity_ends if end - offset > 0], default=0)
+    reason = find_reason((text or "")[offset:][after:])
+    return None if reason == NO_REASON else reason
+
+
 def lock_details(text: str, entity_ends: Iterable[int], now: datetime) -> LockDetails:
     """The reason and expiry a lock request gives. entity_ends: where each app or environment
     the NLU found in the text ends; now: aware, in the time zone the person means."""

@@ -139,9 +139,10 @@ def promotion_question(request: DeployRequest, source: str, catalog: Catalog) ->
     return f"Promote {catalog.app(request.app).name} {request.version} from {source} to {request.environment}? (yes/no)"
 
 
-def rollback_question(request: DeployRequest, current: str, catalog: Catalog) -> str:
+def rollback_question(request: DeployRequest, current: str, catalog: Catalog, reason: str | None = None) -> str:
     name = catalog.app(request.app).name
-    return f"Roll back {name} on {request.environment} from {current} to {request.version}? (yes/no)"
+    because = f" (reason: {reason})" if reason else ""
+    return f"Roll back {name} on {request.environment} from {current} to {request.version}{because}? (yes/no)"
 
 
 def capabilities(profile: AssistantProfile) -> str:

@@ -1,7 +1,7 @@
 """Versions named by reference over the running stack (issue 16): "redeploy cms", "roll back
 shop to 6.1.0", and to Bender "deploy the billing version that's on staging". Each ends in
 the usual restated question; nothing is deployed without a yes."""
-from tests.support import deployments, grant, new_user_id
+from tests.support import audit_entries, deployments, grant, new_user_id
 
 
 def deploy(bot, user, app_name, text, version, environment="staging"):
@@ -55,3 +55,20 @@ def test_same_again_asks_the_last_confirmed_request_again(marvin, stack, user):
     # Someone else's "same again" is about their own requests.
     assert marvin.texts(new_user_id(), "same again")[0].startswith("You have not deployed anything here yet")
     assert [d.version for d in deployments(stack, requested_by=user)] == ["4.4.0"]
+
+
+def test_cancel_and_rollback_reasons_are_kept(marvin, stack, user):
+    stack.jenkins.control("POST", "/next-build", {"job": "deploy-search", "hang": True})
+    marvin.say(user, "deploy search 8.1.0")
+    marvin.texts(user, "yes")
+    marvin.wait_for(user, "Deploying Search API 8.1.0 to staging: Jenkins build #")
+    [cancelled] = marvin.texts(user, "cancel the search deployment because the config is wrong")
+    assert cancelled.startswith("Cancelling the deployment of search 8.1.0 to staging (build #")
+    assert cancelled.endswith("I'll confirm when Jenkins has stopped it. Reason: the config is wrong.")
+    marvin.wait_for(user, "Search API: deploying version 8.1.0 to staging was aborted")
+    assert [e.detail for e in audit_entries(stack, actor=user, action="cancel")][-1].endswith(": the config is wrong")
+    for version in ("8.2.0", "8.3.0"):
+        deploy(marvin, user, "Search API", f"deploy search {version}", version)
+    assert marvin.texts(user, "roll back search: the new index is broken") == [
+        "Roll back Search API on staging from 8.3.0 to 8.2.0 (reason: the new index is broken)? (yes/no)"]
+    assert marvin.texts(user, "no") == ["Cancelled, nothing was deployed."]

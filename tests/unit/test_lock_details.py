@@ -68,3 +68,20 @@ def test_an_expiry_in_another_time_zone_is_that_zones_clock():
 def test_an_expiry_too_far_away_is_refused():
     with pytest.raises(BadExpiry):
         lock_details("lock staging for 90 days", ends("lock staging for 90 days", "staging"), NOW)
+
+
+@pytest.mark.parametrize("text, names, reason", [
+    ("cancel the cms deployment because the config is wrong", ["cms"], "the config is wrong"),
+    ("roll back shop: checkout is broken", ["shop"], "checkout is broken"),
+    ("roll back shop to 6.1.0 due to the outage", ["shop", "6.1.0"], "the outage"),
+    ("cancel the cms deployment", ["cms"], None),
+    ("roll back shop", ["shop"], None),
+])
+def test_cancel_and_rollback_reasons(text, names, reason):
+    from deploybot.lock_details import stated_reason
+    assert stated_reason(text, ends(text, *names)) == reason
+
+
+def test_the_readme_lock_example():
+    text = "lock crm on staging for 2 hours: schema change"
+    assert lock_details(text, ends(text, "crm", "staging"), NOW) == LockDetails("schema change", NOW + timedelta(hours=2))
