@@ -83,13 +83,13 @@ def test_with_nothing_to_correct_the_bot_says_so(marvin, user):
 
 def test_a_correction_cannot_change_another_conversations_request(marvin, stack, user):
     other = new_user_id()
-    marvin.say(user, "deploy search 2.2.2")
+    marvin.say(user, "deploy search 2.7.3")
     assert marvin.texts(other, "make it 6.6.6")[0].startswith("There is no request to correct")
     assert marvin.texts(other, "yes")[0].startswith("Nothing is waiting")
-    assert pending(marvin, user)["version"] == "2.2.2"
-    assert marvin.texts(user, "yes")[0].startswith("OK, deploying Search API 2.2.2 to staging")
-    marvin.wait_for(user, "Search API: deployed version 2.2.2 to staging")
-    assert [d.version for d in deployments(stack, requested_by=user)] == ["2.2.2"]
+    assert pending(marvin, user)["version"] == "2.7.3"
+    assert marvin.texts(user, "yes")[0].startswith("OK, deploying Search API 2.7.3 to staging")
+    marvin.wait_for(user, "Search API: deployed version 2.7.3 to staging")
+    assert [d.version for d in deployments(stack, requested_by=user)] == ["2.7.3"]
     assert deployments(stack, requested_by=other) == []
 
 
