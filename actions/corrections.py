@@ -25,7 +25,7 @@ from actions.deploy import check_requester_of, clear_request, refuse
 from actions.guard import DeployBotAction
 from actions.questions import ask, asked_in, close_pending, pending_question, question_text, restated
 from deploybot import messages
-from deploybot.corrections import UnclearCorrection, corrected, named_parts
+from deploybot.corrections import corrected, named_parts
 from deploybot.deploy_request import DeployRequest, RequestRejected, build_request, check_not_injection
 from deploybot.recent_requests import last_confirmed
 
