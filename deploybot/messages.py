@@ -150,10 +150,11 @@ def capabilities(profile: AssistantProfile) -> str:
     return "\n".join(
         [
             f"• deploy an app: “deploy cms 1.0.2 to {environment}” (I'll ask for what's missing, then for a yes)",
+            "• change it before the yes: “make it 1.0.4”, “I meant the shop”; again: “same again”, “redeploy cms”",
             "• list the apps I know: “which apps?”",
             f"• status and history: “status of cms”, “history of {environment}”",
-            "• cancel or roll back: “cancel the cms deployment”, “roll back shop”",
-            f"• lock and unlock: “lock {environment}”, “unlock {environment}”",
+            "• cancel or roll back: “cancel the cms deployment”, “roll back shop”, “roll back shop to 2.0.1”",
+            f"• lock and unlock: “lock {environment}”, “lock {environment} for 2 hours: load test”, “unlock {environment}”",
             "• permissions: “who can deploy cms?”, “what can I deploy?”"
             + ("; admins: “auth jbrueder cms”, “revoke jbrueder cms”" if profile.who_may_deploy == "granted" else ""),
         ]

@@ -72,3 +72,9 @@ def test_cancel_and_rollback_reasons_are_kept(marvin, stack, user):
     assert marvin.texts(user, "roll back search: the new index is broken") == [
         "Roll back Search API on staging from 8.3.0 to 8.2.0 (reason: the new index is broken)? (yes/no)"]
     assert marvin.texts(user, "no") == ["Cancelled, nothing was deployed."]
+
+
+def test_help_names_corrections_references_and_lock_details(marvin, user):
+    help_text = marvin.texts(user, "help")[0]
+    for example in ("make it 1.0.4", "same again", "redeploy cms", "lock staging for 2 hours: load test", "roll back shop to 2.0.1"):
+        assert example in help_text, help_text
