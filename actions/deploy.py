@@ -17,6 +17,7 @@ from actions.context import (
 from actions import safeguards
 from actions.guard import DeployBotAction, DeployBotFormValidation
 from actions.questions import ask, close_pending, show_decision, why_not_an_answer
+from actions.references import source_named, version_by_reference
 from deploybot import messages, payloads
 from deploybot.deployments import NewDeployment
 from deploybot.identity import check_requester
@@ -47,11 +48,26 @@ def pending_request(tracker: Tracker) -> Optional[DeployRequest]:
     return build_request(pending.get("app"), pending.get("version"), pending.get("environment"), profile(), profiles(), catalog())
 
 
+def target_environment(tracker: Tracker) -> Optional[str]:
+    """The environment slot, unless it names where a promotion's version comes from ("deploy
+    the version that's on staging" to Bender): the form sets it from the message again."""
+    environment = tracker.get_slot("environment")
+    promotion_source = environment and environment == tracker.get_slot("promoted_from") == source_named(tracker)
+    return None if promotion_source else environment
+
+
 def request_from_slots(tracker: Tracker) -> DeployRequest:
     return build_request(
-        tracker.get_slot("app"), tracker.get_slot("version"), tracker.get_slot("environment"),
+        tracker.get_slot("app"), tracker.get_slot("version"), target_environment(tracker),
         profile(), profiles(), catalog(),
     )
+
+
+def several_named(tracker: Tracker) -> bool:
+    """The request names several apps, versions or environments: it is refused as a whole
+    (ActionStartDeploy says so), and nothing in it is asked about or restated."""
+    return tracker.latest_message.get("intent", {}).get("name") == "deploy" and any(
+        len(entity_values(tracker, slot)) > 1 for slot in REQUEST_SLOTS)
 
 
 def check_requester_of(tracker: Tracker) -> None:
@@ -105,11 +121,15 @@ class ActionStartDeploy(DeployBotAction):
         for slot in REQUEST_SLOTS:
             values = entity_values(tracker, slot)
             if len(values) > 1:
-                # Never pick one of several: ask instead.
+                # Never pick one of several: the request is refused as a whole (several_named).
                 dispatcher.utter_message(text=messages.one_at_a_time(slot, values))
-            elif values:
+                return events
+        for slot in REQUEST_SLOTS:
+            values = entity_values(tracker, slot)
+            if values:
                 events.append(SlotSet(slot, values[0]))
-        return events
+        # "redeploy cms", "the version that's on staging" (actions/references.py)
+        return events + await asyncio.to_thread(version_by_reference, dispatcher, tracker)
 
 
 class ValidateDeployForm(DeployBotFormValidation):
@@ -117,11 +137,13 @@ class ValidateDeployForm(DeployBotFormValidation):
         return "validate_deploy_form"
 
     def _environment(self, tracker: Tracker) -> str:
-        return tracker.get_slot("environment") or profile().default_environment
+        return target_environment(tracker) or profile().default_environment
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
-        # A request for an environment this bot does not serve needs nothing more:
-        # action_confirm_deploy turns it down right away.
+        # A request for an environment this bot does not serve, or one naming several apps,
+        # needs nothing more: action_confirm_deploy ends it right away.
+        if several_named(tracker):
+            return []
         try:
             check_environment(self._environment(tracker), profile(), profiles(), catalog())
         except RequestRejected:
@@ -129,6 +151,8 @@ class ValidateDeployForm(DeployBotFormValidation):
         return domain_slots
 
     async def validate_app(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if several_named(tracker):
+            return {"app": None}
         try:
             check_app(str(value), self._environment(tracker), catalog())
         except RequestRejected as rejection:
@@ -143,6 +167,8 @@ class ValidateDeployForm(DeployBotFormValidation):
         return {"app": value}
 
     async def validate_version(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if several_named(tracker):
+            return {"version": None}
         try:
             check_not_injection(tracker.latest_message.get("text"))
             return {"version": check_version(str(value))}
@@ -178,6 +204,8 @@ class ActionConfirmDeploy(DeployBotAction):
         return "action_confirm_deploy"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        if several_named(tracker):
+            return clear_request()  # refused as a whole by action_start_deploy; nothing to restate
         try:
             check_requester_of(tracker)
             request = request_from_slots(tracker)

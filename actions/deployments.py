@@ -17,10 +17,19 @@ from actions.questions import ask
 from deploybot import messages, reports
 from deploybot.deploy_request import DeployRequest, RequestRejected, check_app, check_environment
 from deploybot.jenkins.client import JenkinsError
+from deploybot.lock_details import stated_reason
 from deploybot.outbox import Outbox
+from deploybot.references import rollback_target
 from deploybot.slack.custom_messages import REPLY_TO_KEY
 
 log = logging.getLogger(__name__)
+
+def reason_of(tracker: Tracker):
+    """The reason a cancel or rollback gives in its own words ("… because the config is wrong"), or None."""
+    ends = [e.get("end") for e in tracker.latest_message.get("entities", [])
+            if e.get("entity") in ("app", "environment", "version") and isinstance(e.get("end"), int)]
+    return stated_reason(tracker.latest_message.get("text") or "", ends)
+
 
 def target(tracker: Tracker, app_required: bool) -> tuple:
     """(app, environment) from the message, checked against this bot and the catalog."""
@@ -155,9 +164,17 @@ class ActionCancelDeployment(DeployBotAction):
             return f"Nothing is being deployed{' for ' + app if app else ''} to {environment}, so there is nothing to cancel."
         if len(running) > 1:
             names = ", ".join(d.app for d in running)
-            return f"Several deployments are running on {environment} ({names}): which app should I cancel?"
+            # Said, not asked: nothing waits for an answer, so a bare "cms" would start a deployment.
+            return (f"Several deployments are running on {environment} ({names}), so I cancelled none of them."
+                    f" Say which one, for example “cancel the {running[0].app} deployment”.")
         user = requester(tracker)
-        return deployer().cancel(running[0], user, permissions().is_admin(user))
+        text = deployer().cancel(running[0], user, permissions().is_admin(user))
+        reason = reason_of(tracker)
+        if reason and text.startswith("Cancelling"):
+            permissions().audit(user, "cancel", "done", app=running[0].app, environment=running[0].environment,
+                                detail=f"deployment {running[0].id}: {reason}"[:500])
+            text += f" Reason: {reason}."
+        return text
 
 
 class ActionRollback(DeployBotAction):
@@ -169,15 +186,15 @@ class ActionRollback(DeployBotAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         try:
             app, environment = target(tracker, app_required=True)
-            versions = await asyncio.to_thread(deployment_store().previous_version, app, environment)
-            if versions is None:
-                raise RequestRejected(f"I have no earlier successful deployment of {app} to {environment} to roll back to.")
-            current, previous = versions
+            successes = await asyncio.to_thread(deployment_store().successes, app, environment)
+            # "roll back cms" goes to the previous version, "roll back cms to 1.0.1" to that one.
+            current, previous = rollback_target([d.version for d in successes], first_entity(tracker, "version"),
+                                                app, environment)
             request = DeployRequest(app, previous, environment)
             await asyncio.to_thread(permissions().check_may_deploy, requester(tracker), request)
             await asyncio.to_thread(locks().check, app, environment)  # a rollback does not bypass a lock
         except RequestRejected as refusal:
             await asyncio.to_thread(refuse, dispatcher, tracker, refusal, app=first_entity(tracker, "app"))
             return []
-        question = messages.rollback_question(request, current, catalog())
+        question = messages.rollback_question(request, current, catalog(), reason_of(tracker))
         return ask(dispatcher, tracker, request, "rollback", question)

@@ -1,17 +1,46 @@
 """Lock and unlock an environment, or one app in it. Whoever may deploy through the bot
-may lock; the owner or an admin unlocks. Every attempt is in the audit log."""
+may lock; the owner or an admin unlocks. Every attempt is in the audit log. A lock may give
+a reason and an expiry in the person's words (deploybot.lock_details); an expired lock is
+lifted and said where it was set (deploybot.lock_expiry, action_report_lock_expiry)."""
 import asyncio
+import json
+import logging
+from datetime import timezone
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import first_entity, locks, permissions, requester
+from actions.context import database, first_entity, from_slack, locks, message_metadata, permissions, profile, requester
 from actions.deployments import target
 from actions.guard import DeployBotAction
+from deploybot import messages
 from deploybot.deploy_request import RequestRejected
-from deploybot.locks import reason_from_text
+from deploybot.deployments import now
+from deploybot.lock_details import BadExpiry, lock_details
+from deploybot.lock_expiry import get_lifted, mark_said
+from deploybot.slack.custom_messages import REPLY_TO_KEY
+
+log = logging.getLogger(__name__)
+# No assistant profile names a time zone yet: "until 6pm" is 18:00 UTC, and every reply says UTC.
+LOCK_TIME_ZONE = timezone.utc
+
+
+def details_of(tracker: Tracker):
+    """Reason and expiry from the words after the last app or environment the message names."""
+    text = tracker.latest_message.get("text") or ""
+    ends = [e.get("end") for e in tracker.latest_message.get("entities", [])
+            if e.get("entity") in ("app", "environment") and isinstance(e.get("end"), int)]
+    return lock_details(text, ends, now().astimezone(LOCK_TIME_ZONE))
+
+
+def origin_of(tracker: Tracker) -> dict:
+    """Where the lock is set: where its expiry will be said."""
+    metadata = message_metadata(tracker)
+    reply_to = {"channel": metadata.get("out_channel"), "thread_ts": metadata.get("thread_id")} if from_slack(tracker) else None
+    return {"assistant": profile().id, "conversation_id": tracker.sender_id,
+            "output_channel": tracker.get_latest_input_channel() or "rest", "reply_to": reply_to}
 
 
 class ActionLockEnvironment(DeployBotAction):
@@ -19,14 +48,16 @@ class ActionLockEnvironment(DeployBotAction):
         return "action_lock_environment"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        user, reason = requester(tracker), reason_from_text(tracker.latest_message.get("text") or "")
+        user, reason = requester(tracker), None
         try:
+            details = details_of(tracker)
+            reason = details.reason
             app, environment = target(tracker, app_required=False)
             # A lock stops everyone: on Bender only admins and people with a grant may set one.
             await asyncio.to_thread(permissions().check_may_lock, user)
-            text = await asyncio.to_thread(locks().lock, user, environment, app, reason)
+            text = await asyncio.to_thread(locks().lock, user, environment, app, reason, details.expires_at, origin_of(tracker))
             outcome = "done" if text.startswith("Locked") else "unchanged"
-        except RequestRejected as refusal:
+        except (RequestRejected, BadExpiry) as refusal:
             text, outcome = str(refusal), "refused"
             app, environment = first_entity(tracker, "app"), first_entity(tracker, "environment")
         await asyncio.to_thread(permissions().audit, user, "lock", outcome, app=app, environment=environment, detail=reason)
@@ -49,4 +80,28 @@ class ActionUnlockEnvironment(DeployBotAction):
             app, environment = first_entity(tracker, "app"), first_entity(tracker, "environment")
         await asyncio.to_thread(permissions().audit, user, "unlock", outcome, app=app, environment=environment)
         dispatcher.utter_message(text=text)
+        return []
+
+
+class ActionReportLockExpiry(DeployBotAction):
+    """Says that a lock set in this conversation expired and was lifted (EXTERNAL_lock_expired), once."""
+
+    def name(self) -> Text:
+        return "action_report_lock_expiry"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        lifted_id = str(first_entity(tracker, "lock") or "")
+        if not lifted_id.isdigit():
+            return []
+        lifted = await asyncio.to_thread(get_lifted, database(), int(lifted_id))
+        if lifted is None or lifted.assistant != profile().id or lifted.conversation_id != tracker.sender_id:
+            log.warning("ignored lifted lock %s in conversation %s: not this bot's or not set here", lifted_id, tracker.sender_id)
+            return []
+        if not await asyncio.to_thread(mark_said, database(), lifted.id):
+            return []  # said already (a resend)
+        text = messages.lock_lifted(lifted)
+        if lifted.output_channel == "slack" and lifted.reply_to:
+            dispatcher.utter_message(json_message={"text": text, REPLY_TO_KEY: json.loads(lifted.reply_to)})
+        else:
+            dispatcher.utter_message(text=text)
         return []

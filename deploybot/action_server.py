@@ -30,6 +30,7 @@ from deploybot.profiles import rasa_urls
 from deploybot.step_up import startup_problem
 from deploybot.rasa_server import ACTIONS_TOKEN_ENV
 from deploybot.storage.database import var_dir
+from deploybot.lock_expiry import LockExpiryAnnouncer
 from deploybot.watcher import Watcher
 
 PUSH_TOKEN_ENV = "DEPLOYBOT_JENKINS_PUSH_TOKEN"
@@ -53,6 +54,11 @@ def make_watcher() -> Watcher:
     )
 
 
+def make_lock_expiry_announcer() -> LockExpiryAnnouncer:
+    return LockExpiryAnnouncer(deployment_store().db, rasa_urls(profiles()), os.environ.get("DEPLOYBOT_API_TOKEN"),
+                               profile().id, poll_seconds=profile().poll_seconds)
+
+
 def same_secret(given: str, expected: str) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
@@ -72,6 +78,7 @@ def build_app(actions_token: str):
     async def start_watching(app, _loop):
         app.add_task(watcher.run())
         app.add_task(watch_approvals())  # four-eyes approvals expire (issue 14)
+        app.add_task(make_lock_expiry_announcer().run())
 
     @app.post("/jenkins/notifications")
     async def jenkins_notification(request):

@@ -1,9 +1,10 @@
 """Locks: no deployments to an environment, or to one app in it, until the owner or an admin
-unlocks. A rollback or promotion is a deployment too: a lock stops it the same way."""
+unlocks, or until it expires. A rollback or promotion is a deployment too: a lock stops it the same way."""
 from __future__ import annotations
 
-import re
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import List, Optional
 
 from sqlalchemy import delete, select
@@ -11,25 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from deploybot.deploy_request import RequestRejected
+from deploybot.messages import format_duration
 from deploybot.deployments import ago, now, utc
+from deploybot.lock_details import NO_REASON  # noqa: F401 (what a lock without a reason records)
+from deploybot.lock_expiry import lift_expired
 from deploybot.storage.database import Database
 from deploybot.storage.gates import take_environment_gate
 from deploybot.storage.models import Lock
 
-NO_REASON = "no reason given"
-MAX_REASON = 300
-# "lock prod because of the incident", "freeze shop on live, black friday is coming"
-REASON = re.compile(r"\b(?:because(?: of)?|reason:?|due to)\s+(?P<reason>.+)|[,;:—]\s+(?P<after>.+)", re.IGNORECASE)
-BOT_ADDRESS = re.compile(r"^\s*@?(?:marvin|bender)\b[\s,:]*", re.IGNORECASE)
-
-
-def reason_from_text(text: str) -> str:
-    """The reason a lock request gives in its own words, or NO_REASON."""
-    match = REASON.search(BOT_ADDRESS.sub("", text or ""))
-    if not match:
-        return NO_REASON
-    reason = (match.group("reason") or match.group("after")).strip(" .!")
-    return reason[:MAX_REASON] or NO_REASON
+# Reasons and expiries are read from the request's words in deploybot.lock_details.
 
 
 def scope_of(environment: str, app: Optional[str]) -> str:
@@ -37,27 +28,46 @@ def scope_of(environment: str, app: Optional[str]) -> str:
 
 
 def describe(lock: Lock) -> str:
-    """"production is locked by theresa since 2026-11-26 14:02 UTC (2 h ago): release freeze"."""
+    """"production is locked by theresa since 2026-11-26 14:02 UTC (2 h ago): release freeze";
+    a lock that expires says until when."""
     what = f"{lock.app} on {lock.environment}" if lock.app else lock.environment
     since = utc(lock.locked_at)
-    return f"{what} is locked by {lock.locked_by} since {since:%Y-%m-%d %H:%M} UTC ({ago(since)} ago): {lock.reason}"
+    until = f" until {utc(lock.expires_at):%Y-%m-%d %H:%M} UTC" if lock.expires_at else ""
+    return f"{what} is locked by {lock.locked_by} since {since:%Y-%m-%d %H:%M} UTC ({ago(since)} ago){until}: {lock.reason}"
+
+
+def locked_text(what: str, reason: str, expires_at: Optional[datetime]) -> str:
+    if expires_at is None:
+        return f"Locked {what}: no deployments until it is unlocked. Reason: {reason}."
+    until = utc(expires_at)
+    return (f"Locked {what} until {until:%Y-%m-%d %H:%M} UTC (in {format_duration((until - now()).total_seconds())}):"
+            f" no deployments until then, when I lift the lock and say so here, or until it is unlocked."
+            f" Reason: {reason}.")
 
 
 @dataclass
 class Locks:
     db: Database
 
-    def lock(self, user: str, environment: str, app: Optional[str], reason: str) -> str:
+    def lock(self, user: str, environment: str, app: Optional[str], reason: str,
+             expires_at: Optional[datetime] = None, origin: Optional[dict] = None) -> str:
+        """origin: where the lock is set ({assistant, conversation_id, output_channel, reply_to}),
+        where its expiry is said."""
+        origin = origin or {}
         try:
             with self.db.transaction() as session:
                 take_environment_gate(session, environment)  # a deployment starting now waits, or came first
+                lift_expired(session)  # an expired lock of the same scope must not stand in the way
                 session.add(Lock(scope=scope_of(environment, app), environment=environment, app=app,
-                                 reason=reason, locked_by=user, locked_at=now()))
+                                 reason=reason, locked_by=user, locked_at=now(), expires_at=expires_at,
+                                 assistant=origin.get("assistant"), conversation_id=origin.get("conversation_id"),
+                                 output_channel=origin.get("output_channel"),
+                                 reply_to=json.dumps(origin["reply_to"]) if origin.get("reply_to") else None))
         except IntegrityError:
             existing = self.find(environment, app)
             return f"Already locked: {describe(existing)}." if existing else "Someone just changed that lock; try again."
         what = f"{app} on {environment}" if app else environment
-        return f"Locked {what}: no deployments until it is unlocked. Reason: {reason}."
+        return locked_text(what, reason, expires_at)
 
     def unlock(self, user: str, environment: str, app: Optional[str], is_admin: bool) -> str:
         existing = self.find(environment, app)
@@ -74,15 +84,18 @@ class Locks:
 
     def find(self, environment: str, app: Optional[str]) -> Optional[Lock]:
         with self.db.transaction() as session:
+            lift_expired(session)
             return session.scalars(select(Lock).where(Lock.scope == scope_of(environment, app))).first()
 
     def covering(self, environment: str, app: Optional[str] = None) -> List[Lock]:
         """The environment's lock and, with an app, the app's lock there."""
         with self.db.transaction() as session:
+            lift_expired(session)
             return covering_locks(session, environment, app)
 
     def all(self) -> List[Lock]:
         with self.db.transaction() as session:
+            lift_expired(session)
             return list(session.scalars(select(Lock).order_by(Lock.id)))
 
     def check(self, app: str, environment: str) -> None:
@@ -98,7 +111,9 @@ def covering_locks(session: Session, environment: str, app: Optional[str] = None
 
 def check_unlocked(session: Session, app: str, environment: str) -> None:
     """RequestRejected when a lock stops deploying the app to the environment (in the caller's
-    transaction: DeploymentStore.begin runs it inside the environment's gate)."""
+    transaction: DeploymentStore.begin runs it inside the environment's gate). An expired lock
+    is lifted here, so it stops nothing even if the announcer has not come round yet."""
+    lift_expired(session)
     locks = covering_locks(session, environment, app)
     if locks:
         raise RequestRejected(f"No: {describe(locks[0])}. The owner or an admin can unlock it.")

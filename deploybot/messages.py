@@ -1,6 +1,7 @@
 """The bots' plain messages. Deployment wording is exact and has no personality."""
 from __future__ import annotations
 
+from datetime import timezone
 from typing import Iterable
 
 from deploybot.catalog import Catalog
@@ -41,6 +42,37 @@ def replaced_request(previous: str) -> str:
     return f"That replaces your pending request ({previous}), which will not be deployed."
 
 
+# Corrections to a request (actions/corrections.py).
+NOTHING_TO_CORRECT = ("There is no request to correct: nothing is waiting for your confirmation and you have not"
+                      " deployed anything here yet. To deploy, say for example “deploy cms 1.0.2”.")
+
+
+NOTHING_TO_REPEAT = ("You have not deployed anything here yet, so there is nothing to do again."
+                     " To deploy, say for example “deploy cms 1.0.2”.")
+
+
+def still_open(question: str) -> str:
+    return f"Nothing was changed; your question is still open: {question}"
+
+
+def already_the_request(question: str) -> str:
+    return f"That is the request already: {question}"
+
+
+def correction_cancels(restatement: str) -> str:
+    return (f"So your pending request ({restatement}) is cancelled, nothing was deployed. "
+            "Say the whole request again, for example “deploy cms 1.0.2”.")
+
+
+def correction_elsewhere(restatement: str, place: str) -> str:
+    return f"Your question ({restatement}) is waiting {place}: correct it there. Nothing was changed or deployed."
+
+
+def too_late_to_correct(restatement: str, deployment_id: int, state: str) -> str:
+    return (f"Too late to change that: you confirmed “{restatement}” already (deployment #{deployment_id},"
+            f" {state.replace('_', ' ')}). I'll take your correction as a new request.")
+
+
 # What a click on a question that is no longer open hears (by what became of the question).
 CLOSED_QUESTION = {
     "replaced": "That question was replaced by a newer one, so I did nothing with this click.",
@@ -76,6 +108,14 @@ def decided(question: str, choice: str, user: str, outcome: str) -> str:
     return f"{question}\n→ {choice} (<@{user}>): {outcome}"
 
 
+def lock_lifted(lifted) -> str:
+    """A lock that expired: "The lock on staging (set by theresa: the load test) expired at ..."."""
+    what = f"{lifted.app} on {lifted.environment}" if lifted.app else lifted.environment
+    expired = lifted.expires_at if lifted.expires_at.tzinfo else lifted.expires_at.replace(tzinfo=timezone.utc)
+    return (f"The lock on {what} (set by {lifted.locked_by}: {lifted.reason}) expired at {expired:%Y-%m-%d %H:%M} UTC,"
+            f" so I lifted it: deployments to {what} are allowed again.")
+
+
 def ask_app(catalog: Catalog) -> str:
     return f"Which app? I know {', '.join(catalog.apps)}."
 
@@ -85,7 +125,13 @@ def ask_version(app_name: str) -> str:
 
 
 def one_at_a_time(kind: str, values: Iterable[str]) -> str:
-    return f"One deployment at a time, please: you named several {kind}s ({', '.join(values)})."
+    """The whole answer to a request naming several apps, versions or environments: it asks
+    nothing about any one of them (that would pick one of several)."""
+    values = list(values)
+    return (f"One deployment at a time, please: you named several {kind}s ({', '.join(values)}), so I did nothing"
+            f" with this request and nothing was deployed. Ask for each one on its own, for example"
+            f" “deploy {values[0] if kind == 'app' else 'cms'}"
+            f"{' ' + values[0] if kind == 'version' else ''}{' to ' + values[0] if kind == 'environment' else ''}”.")
 
 
 def promotion_question(request: DeployRequest, source: str, catalog: Catalog) -> str:
@@ -93,9 +139,10 @@ def promotion_question(request: DeployRequest, source: str, catalog: Catalog) ->
     return f"Promote {catalog.app(request.app).name} {request.version} from {source} to {request.environment}? (yes/no)"
 
 
-def rollback_question(request: DeployRequest, current: str, catalog: Catalog) -> str:
+def rollback_question(request: DeployRequest, current: str, catalog: Catalog, reason: str | None = None) -> str:
     name = catalog.app(request.app).name
-    return f"Roll back {name} on {request.environment} from {current} to {request.version}? (yes/no)"
+    because = f" (reason: {reason})" if reason else ""
+    return f"Roll back {name} on {request.environment} from {current} to {request.version}{because}? (yes/no)"
 
 
 def capabilities(profile: AssistantProfile) -> str:
@@ -103,10 +150,11 @@ def capabilities(profile: AssistantProfile) -> str:
     return "\n".join(
         [
             f"• deploy an app: “deploy cms 1.0.2 to {environment}” (I'll ask for what's missing, then for a yes)",
+            "• change it before the yes: “make it 1.0.4”, “I meant the shop”; again: “same again”, “redeploy cms”",
             "• list the apps I know: “which apps?”",
             f"• status and history: “status of cms”, “history of {environment}”",
-            "• cancel or roll back: “cancel the cms deployment”, “roll back shop”",
-            f"• lock and unlock: “lock {environment}”, “unlock {environment}”",
+            "• cancel or roll back: “cancel the cms deployment”, “roll back shop”, “roll back shop to 2.0.1”",
+            f"• lock and unlock: “lock {environment}”, “lock {environment} for 2 hours: load test”, “unlock {environment}”",
             "• permissions: “who can deploy cms?”, “what can I deploy?”"
             + ("; admins: “auth jbrueder cms”, “revoke jbrueder cms”" if profile.who_may_deploy == "granted" else ""),
         ]

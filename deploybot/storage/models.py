@@ -107,6 +107,35 @@ class Lock(Base):
     reason = Column(Text, nullable=False)
     locked_by = Column(String(USER_ID), nullable=False)
     locked_at = Column(DateTime(timezone=True), nullable=False)
+    # An optional expiry, and where the lock was set, to say there that it was lifted (0009).
+    expires_at = Column(DateTime(timezone=True), index=True)
+    assistant = Column(String(32))
+    conversation_id = Column(String(255))
+    output_channel = Column(String(32))
+    reply_to = Column(Text)                            # JSON: Slack channel and thread
+
+
+class LiftedLock(Base):
+    """A lock that expired and was lifted: said once in the conversation where it was set
+    (said_at, set by the action that says it), sent again until then (deploybot.lock_expiry)."""
+
+    __tablename__ = "lifted_locks"
+
+    id = Column(Integer, primary_key=True)
+    lock_id = Column(Integer, nullable=False)          # not unique: SQLite reuses a deleted lock's id
+    environment = Column(String(32), nullable=False)
+    app = Column(String(APP_ID))
+    reason = Column(Text, nullable=False)
+    locked_by = Column(String(USER_ID), nullable=False)
+    locked_at = Column(DateTime(timezone=True), nullable=False)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+    lifted_at = Column(DateTime(timezone=True), nullable=False)
+    assistant = Column(String(32))
+    conversation_id = Column(String(255))
+    output_channel = Column(String(32))
+    reply_to = Column(Text)
+    sent_at = Column(DateTime(timezone=True))          # the last time it was sent to Rasa
+    said_at = Column(DateTime(timezone=True), index=True)
 
 
 class SlackDelivery(Base):

@@ -2,10 +2,12 @@
 scored through the running server's /model/parse (the whole pipeline, including the
 spaCy-based entity step that `rasa test nlu` would skip).
 
-Three sets: heldout.yml, written alongside the project; heldout_independent.yml, written
+Four sets: heldout.yml, written alongside the project; heldout_independent.yml, written
 by someone who saw only a description of the bots, never data/ or tests/nlu/ (copied from
-the main worktree's tests/nlu/, commit a2c1bfc); and heldout_stats.yml, stats questions
-(issue 17) written before their training examples in data/nlu/delivery_stats.yml."""
+the main worktree's tests/nlu/, commit a2c1bfc); heldout_stats.yml, stats questions
+(issue 17) written before their training examples in data/nlu/delivery_stats.yml; and
+heldout_corrections.yml, corrections to a pending request and requests naming several apps
+(issue 16), written before data/nlu/corrections.yml and never copied between the two."""
 import json
 from pathlib import Path
 

@@ -7,7 +7,7 @@ import pytest
 from deploybot.catalog import CatalogError, load_catalog
 from deploybot.deploy_request import DeployRequest, RequestRejected
 from deploybot.deployments import AlreadyDeploying, DeploymentStore, NewDeployment
-from deploybot.locks import NO_REASON, Locks, reason_from_text
+from deploybot.locks import NO_REASON, Locks
 from deploybot.reports import about, outcome_report, start_report
 from deploybot.storage.database import Database, migrate
 
@@ -87,15 +87,7 @@ def test_locks_refuse_deployments_and_only_the_owner_or_an_admin_unlocks(db):
     assert locks.unlock("theresa", "staging", None, is_admin=False).startswith("staging is not locked (shop on staging is locked")
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("lock staging because we are running load tests", "we are running load tests"),
-    ("@bender: lock down intranet on prod, black friday is coming", "black friday is coming"),
-    ("freeze production due to the incident", "the incident"),
-    ("lock staging", NO_REASON),
-    ("bender, lock production", NO_REASON),
-])
-def test_the_lock_reason_is_taken_from_the_message(text, reason):
-    assert reason_from_text(text) == reason
+# The lock reason's cases are in tests/unit/test_lock_details.py.
 
 
 def test_report_texts_are_exact(db):

@@ -1,16 +1,13 @@
 """digest posts: the weekly digest of each bot's week, once per management destination
 
 Revision ID: 0010
-Revises: 0007
-
-0008 and 0009 are reserved for other changes (issues 14 and 16); when they are merged,
-this migration's down_revision becomes the last of them.
+Revises: 0009
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

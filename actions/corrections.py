@@ -1,0 +1,100 @@
+"""Corrections: "make it 1.0.4", "I meant the shop", "to production instead".
+
+- While a question is pending, a correction changes only what it names, and the whole request
+  is restated and asked again with a new request id (actions/questions.ask closes the old
+  question as replaced, so its buttons do nothing). A correction never deploys by itself.
+- While the form asks for the app or version, the form itself takes the correction: the
+  named parts fill its slots and are checked like any answer (data/corrections_rules.yml).
+- After the yes it is too late: the confirmed request is left alone, and the correction of it
+  becomes a new request, asked like any other.
+A correction that cannot be applied (an app or environment this bot does not serve, a lock,
+no permission) cancels the pending request: the person said it was wrong.
+"""
+import asyncio
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.context import (
+    catalog, database, locks, permissions, profile, profiles, requester,
+)
+from actions.deploy import check_requester_of, clear_request, refuse
+from actions.guard import DeployBotAction
+from actions.questions import ask, asked_in, close_pending, pending_question, question_text, restated
+from deploybot import messages
+from deploybot.corrections import corrected, named_parts
+from deploybot.deploy_request import DeployRequest, RequestRejected, build_request, check_not_injection
+from deploybot.recent_requests import last_confirmed
+
+
+def checked_request(tracker: Tracker, parts: Dict[str, Any]) -> DeployRequest:
+    """The corrected request, after the same checks a new request passes before its question."""
+    check_requester_of(tracker)
+    request = build_request(parts.get("app"), parts.get("version"), parts.get("environment"), profile(), profiles(), catalog())
+    permissions().check_may_deploy(requester(tracker), request)
+    locks().check(request.app, request.environment)  # said before the yes, as for any request
+    return request
+
+
+class ActionCorrectRequest(DeployBotAction):
+    def name(self) -> Text:
+        return "action_correct_request"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        pending = pending_question(tracker)
+        try:
+            text = tracker.latest_message.get("text") or ""
+            check_not_injection(text)
+            changes = named_parts(text, tracker.latest_message.get("entities") or [])
+        except RequestRejected as rejection:
+            dispatcher.utter_message(text=str(rejection))
+            if pending:
+                dispatcher.utter_message(text=messages.still_open(question_text(pending)))
+            return []
+        if pending:
+            return await self.correct_pending(dispatcher, tracker, pending, changes)
+        return await self.correct_confirmed(dispatcher, tracker, changes)
+
+    async def correct_pending(self, dispatcher, tracker, pending: dict, changes: dict) -> List[Dict[Text, Any]]:
+        where = pending.get("asked_in")
+        if isinstance(where, dict) and where != asked_in(tracker):
+            # Like a yes, a correction counts only where the question was asked.
+            dispatcher.utter_message(text=messages.correction_elsewhere(restated(pending), messages.place_of_question(where)))
+            return []
+        parts = corrected(pending, changes)
+        if parts == {field: pending.get(field) for field in parts}:
+            dispatcher.utter_message(text=messages.already_the_request(question_text(pending)))
+            return []
+        try:
+            request = await asyncio.to_thread(checked_request, tracker, parts)
+        except RequestRejected as rejection:
+            await asyncio.to_thread(refuse, dispatcher, tracker, rejection, app=parts.get("app"),
+                                    environment=parts.get("environment"))
+            dispatcher.utter_message(text=messages.correction_cancels(restated(pending)))
+            return close_pending(tracker, "cancelled") + clear_request()
+        # A corrected rollback or promotion is a plain deployment of what the request now says.
+        return self.slots_of(request) + ask(dispatcher, tracker, request)
+
+    async def correct_confirmed(self, dispatcher, tracker, changes: dict) -> List[Dict[Text, Any]]:
+        last = await asyncio.to_thread(last_confirmed, database(), profile().id, tracker.sender_id, requester(tracker))
+        if last is None:
+            dispatcher.utter_message(text=messages.NOTHING_TO_CORRECT)
+            return clear_request()
+        confirmed = DeployRequest(last.app, last.version, last.environment)
+        dispatcher.utter_message(text=messages.too_late_to_correct(messages.restate(confirmed, catalog()), last.id, last.state))
+        parts = corrected({"app": last.app, "version": last.version, "environment": last.environment}, changes)
+        try:
+            request = await asyncio.to_thread(checked_request, tracker, parts)
+        except RequestRejected as rejection:
+            await asyncio.to_thread(refuse, dispatcher, tracker, rejection, app=parts.get("app"),
+                                    environment=parts.get("environment"))
+            return clear_request()
+        return self.slots_of(request) + ask(dispatcher, tracker, request)
+
+    @staticmethod
+    def slots_of(request: DeployRequest) -> List[Dict[Text, Any]]:
+        return [SlotSet("app", request.app), SlotSet("version", request.version), SlotSet("environment", request.environment),
+                SlotSet("promoted_from", None)]
