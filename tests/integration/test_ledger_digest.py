@@ -4,7 +4,7 @@ _TIME), the post arriving once in the Slack fake's management channel and once i
 management log, with the numbers the ledger computes on the same database."""
 import json
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest

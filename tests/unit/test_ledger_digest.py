@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from deploybot.ledger.digest import DigestSender, compose
-from deploybot.ledger.digest_schedule import DigestSchedule, parse_schedule
+from deploybot.ledger.digest_schedule import DigestSchedule
 from deploybot.ledger.periods import Period
 from deploybot.notifier import AllOf, LogFileNotifier
 from deploybot.profiles import ProfileError, load_profile

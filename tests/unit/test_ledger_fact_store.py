@@ -2,7 +2,7 @@
 of deploybot.ledger.metrics (the computation tested on fixed ledgers), on generated ledgers,
 for periods, time zones and filters, on SQLite and PostgreSQL, and follow the database as it
 changes."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, insert, select, update
