@@ -6,7 +6,10 @@
 - While the form asks for the app or version, the form itself takes the correction: the
   named parts fill its slots and are checked like any answer (data/corrections_rules.yml).
 - After the yes it is too late: the confirmed request is left alone, and the correction of it
-  becomes a new request, asked like any other.
+  becomes a new request, asked like any other. Except while the yes waits for the requester's
+  two-factor code (actions/safeguards.py): nothing has reached Jenkins then, so the held
+  deploy is dropped and the corrected request asked instead; otherwise the code, typed next,
+  would deploy what the person just said was wrong.
 A correction that cannot be applied (an app or environment this bot does not serve, a lock,
 no permission) cancels the pending request: the person said it was wrong.
 """
@@ -24,6 +27,7 @@ from actions.context import (
 from actions.deploy import check_requester_of, clear_request, refuse
 from actions.guard import DeployBotAction
 from actions.questions import ask, asked_in, close_pending, pending_question, question_text, restated
+from actions.safeguards import STEP_UP_SLOT, held_request
 from deploybot import messages
 from deploybot.corrections import corrected, named_parts
 from deploybot.deploy_request import DeployRequest, RequestRejected, build_request, check_not_injection
@@ -56,7 +60,27 @@ class ActionCorrectRequest(DeployBotAction):
             return []
         if pending:
             return await self.correct_pending(dispatcher, tracker, pending, changes)
+        held = held_request(tracker)
+        if held and held.get("purpose") == "deploy":
+            return await self.correct_held(dispatcher, tracker, held, changes)
         return await self.correct_confirmed(dispatcher, tracker, changes)
+
+    async def correct_held(self, dispatcher, tracker, held: dict, changes: dict) -> List[Dict[Text, Any]]:
+        """The yes was given but the deploy waits for a code: it is dropped, never deployed, and
+        the corrected request needs its own yes (and code)."""
+        was = messages.restate(DeployRequest(held.get("app"), held.get("version"), held.get("environment")), catalog())
+        dispatcher.utter_message(text=messages.held_deploy_dropped(was))
+        await asyncio.to_thread(permissions().audit, requester(tracker), "deploy", "withdrawn", app=held.get("app"),
+                                environment=held.get("environment"), detail="corrected while waiting for a two-factor code")
+        dropped = [SlotSet(STEP_UP_SLOT, None)]
+        parts = corrected(held, changes)
+        try:
+            request = await asyncio.to_thread(checked_request, tracker, parts)
+        except RequestRejected as rejection:
+            await asyncio.to_thread(refuse, dispatcher, tracker, rejection, app=parts.get("app"),
+                                    environment=parts.get("environment"))
+            return dropped + clear_request()
+        return dropped + self.slots_of(request) + ask(dispatcher, tracker, request)
 
     async def correct_pending(self, dispatcher, tracker, pending: dict, changes: dict) -> List[Dict[Text, Any]]:
         where = pending.get("asked_in")

@@ -68,6 +68,11 @@ def correction_elsewhere(restatement: str, place: str) -> str:
     return f"Your question ({restatement}) is waiting {place}: correct it there. Nothing was changed or deployed."
 
 
+def held_deploy_dropped(restatement: str) -> str:
+    return (f"Dropped “{restatement}”: it was still waiting for your two-factor code, so nothing"
+            " was deployed. Your correction is a new request:")
+
+
 def too_late_to_correct(restatement: str, deployment_id: int, state: str) -> str:
     return (f"Too late to change that: you confirmed “{restatement}” already (deployment #{deployment_id},"
             f" {state.replace('_', ' ')}). I'll take your correction as a new request.")

@@ -1,5 +1,5 @@
 """The weekly digest through the real stack (issue 17): two action servers per bot on one
-database, the schedule set to fire two minutes after the start (DEPLOYBOT_DIGEST_WEEKDAY and
+database, the schedule set to fire at the first minute at least 30 s after the start (DEPLOYBOT_DIGEST_WEEKDAY and
 _TIME), the post arriving once in the Slack fake's management channel and once in the
 management log, with the numbers the ledger computes on the same database."""
 import json
@@ -52,7 +52,10 @@ def last_week_deployments(now: datetime, tz: ZoneInfo) -> list:
 def digest_stack(tmp_path_factory):
     tz = ZoneInfo(load_profiles()["bender"].time_zone)
     local = datetime.now(tz)
-    due = (local + timedelta(minutes=2)).replace(second=0, microsecond=0)
+    # The schedule has minutes: the first minute that begins 30 s or more from now leaves the
+    # stack (about 20 s to start) time to show it posts nothing before (the unit tests check
+    # that with injected time too).
+    due = (local + timedelta(seconds=89)).replace(second=0, microsecond=0)
     if due.date() != local.date():
         pytest.skip("too close to local midnight for a digest due today")
     settings = {**TEST_SETTINGS, "DEPLOYBOT_DIGEST": "on", "DEPLOYBOT_DIGEST_WEEKDAY": WEEKDAYS[due.weekday()],

@@ -128,3 +128,27 @@ def test_on_slack_a_yes_click_opens_a_modal_for_the_code_and_the_code_never_reac
     posts(stack, thread, "Content Management System: deployed version 7.6.0 to production in ")
     assert [d.version for d in deployments(stack, requested_by=user)] == ["7.6.0"]
     assert_never_said(stack, bender, user, code)
+
+
+def test_a_correction_while_the_code_is_awaited_drops_the_held_deploy(safeguarded, bender):
+    """Issues 14 and 16 together: after the yes the deploy waits for the code; "make it 7.4.2"
+    must not leave 7.4.1 held, or the next code would deploy the version just called wrong."""
+    user = new_user_id()
+    app = enrol(bender, user)
+    grant(bender, user, "search")
+    since = last_audit_id(safeguarded)
+    ask_and_confirm(bender, user, "search", "7.4.1", "Search API")
+    dropped, question = bender.texts(user, "actually make it 7.4.2")
+    assert dropped == ("Dropped “Deploy Search API 7.4.1 to production”: it was still waiting for your two-factor code,"
+                       " so nothing was deployed. Your correction is a new request:")
+    assert question == "Deploy Search API 7.4.2 to production? (yes/no)"
+    [not_waiting] = bender.texts(user, wrong_code(app))
+    assert not_waiting.startswith("I'm not waiting for a code from you. Nothing was done with that number."), not_waiting
+    nothing_deployed(safeguarded, requested_by=user)
+    [withdrawn] = [e for e in audit_entries(safeguarded, user, "deploy", since) if e.outcome == "withdrawn"]
+    assert (withdrawn.app, withdrawn.environment) == ("search", "production")
+    assert bender.texts(user, "yes") == [f"Deploy Search API 7.4.2 to production {ASKED}"]
+    [started] = bender.texts(user, next_code(app))
+    assert started.startswith("OK, deploying Search API 7.4.2 to production"), started
+    bender.wait_for(user, "Search API: deployed version 7.4.2 to production in ")
+    assert [(d.version, d.state) for d in deployments(safeguarded, requested_by=user)] == [("7.4.2", "succeeded")]
