@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Dict, List, Optional, Sequence
 
 from sqlalchemy import func, select
@@ -121,8 +121,11 @@ class Cell:
         return max(0, min(99, int(100 * elapsed_ms / active.estimated_duration_ms)))
 
 
-def now_matrix(session: Session, apps: Sequence[str], environments: Sequence[str]) -> Dict[tuple, Cell]:
-    """{(app, environment): Cell} for every app and environment of the catalog."""
+def now_matrix(session: Session, apps: Sequence[str], environments: Sequence[str],
+               at: Optional[datetime] = None) -> Dict[tuple, Cell]:
+    """{(app, environment): Cell} for every app and environment of the catalog. A lock past its
+    expiry stops nothing (deploybot.locks lifts it at the next check), so it is not shown."""
+    at = at or datetime.now(timezone.utc)
     cells = {(app, env): Cell(app, env) for app in apps for env in environments}
     for (app, env), cell in cells.items():
         # One indexed lookup per cell (app, environment, state, id): quick at any ledger size.
@@ -134,6 +137,8 @@ def now_matrix(session: Session, apps: Sequence[str], environments: Sequence[str
         if (active.app, active.environment) in cells:
             cells[(active.app, active.environment)].active = active
     for lock in session.scalars(select(Lock).order_by(Lock.locked_at)):
+        if lock.expires_at is not None and utc(lock.expires_at) <= at:
+            continue
         for (app, env), cell in cells.items():
             if lock.environment == env and lock.app in (None, app):
                 cell.locks.append(lock)

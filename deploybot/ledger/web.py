@@ -180,8 +180,8 @@ def build_app(database: Database, catalog: Catalog, gate: Gate, environ: Mapping
     async def now_page(request):
         tz = request.args.get("tz") or default_tz
         zone = period(tz=tz).tz
-        cells = await read(queries.now_matrix, apps, environments)
         at = datetime.now(timezone.utc)
+        cells = await read(queries.now_matrix, apps, environments, at)
         return render(request, "now.html", cells=cells, at=at, local=lambda m: _local(m, zone), tz=tz)
 
     @app.get("/history")

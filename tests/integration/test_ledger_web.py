@@ -230,3 +230,25 @@ def test_the_sso_proxy_header_counts_only_from_the_proxys_address(tmp_path):
         assert elsewhere.get("/", headers={"X-Auth-Request-User": "theresa"}).status_code == 401
     finally:
         stop(elsewhere)
+
+
+def test_a_deployments_page_shows_its_safeguards(dashboard, signed_in):
+    """Issue 14's record on the ledger: who approved, whether a second factor was used, and a
+    break glass reason; a deployment without them says nothing about them. Last in the module:
+    it adds a deployment."""
+    plain_id = dashboard.some_id()
+    with dashboard.database.transaction() as session:
+        deployment = session.get(Deployment, plain_id)
+        values = {column.name: getattr(deployment, column.name) for column in Deployment.__table__.columns
+                  if column.name not in ("id", "active_key")}
+        guarded = Deployment(**{**values, "approved_by": "U0ANNA,U0BEN", "second_factor": True,
+                                "break_glass_reason": "outage INC-123"})
+        session.add(guarded)
+        session.flush()
+        guarded_id = guarded.id
+    page = dashboard.get(f"/deployments/{guarded_id}", signed_in).text
+    assert "<dt>Approved by</dt><dd>U0ANNA, U0BEN</dd>" in page
+    assert "<dt>Second factor</dt><dd>used</dd>" in page
+    assert "deployed without approval: outage INC-123" in page
+    plain = dashboard.get(f"/deployments/{plain_id}", signed_in).text
+    assert "Approved by" not in plain and "Break glass" not in plain

@@ -69,7 +69,7 @@ def scores_with_misreads():
 def test_understanding_goals_say_by_how_much_and_why():
     found = {g.goal: g for g in goals.understanding_goals({"heldout.yml": scores_with_misreads()})}
     accuracy = found["intent accuracy, heldout.yml (4)"]
-    assert (accuracy.measured, accuracy.met, accuracy.gap) == ("0.750", False, "0.230 short")
+    assert (accuracy.measured, accuracy.met, accuracy.gap) == ("0.750", False, "0.2300 short (1 more message right would meet it)")
     assert "deploy → lock_environment 1" in accuracy.why
     right = found["intent and every entity right, heldout.yml"]
     assert (right.measured, right.met) == ("0.500", False)
@@ -137,3 +137,8 @@ def test_the_page_shows_every_goal_and_every_set():
     assert "**missed** | 1 too many | read as: deploy → lock_environment 1 |" in \
         rows["deploy or grant read as something else, tests/nlu/heldout.yml"]
     assert "deployers" not in page and "ship shop" not in page  # messages are never quoted, only their intents
+
+
+def test_a_share_that_rounds_to_its_target_is_still_short_and_says_by_how_many_messages():
+    assert goals.shortfall(0.98, 243 / 248, 248) == "0.0002 short (1 more message right would meet it)"
+    assert goals.shortfall(0.96, 138 / 152, 152) == "0.0521 short (8 more messages right would meet it)"

@@ -153,3 +153,14 @@ def test_the_sso_header_counts_only_from_the_proxy():
     assert proxy.user("10.0.0.6", {"X-Forwarded-User": "theresa"}) is None
     assert proxy.user("10.0.0.5", {"X-Forwarded-User": "the resa; rm"}) is None
     assert trusted_proxy("", None).user("127.0.0.1", {"X-Forwarded-User": "theresa"}) is None
+
+
+def test_the_now_matrix_leaves_out_a_lock_past_its_expiry(ledger):
+    with ledger.transaction() as session:
+        session.add(Lock(scope="production/crm", environment="production", app="crm", reason="load test",
+                         locked_by="kofi", locked_at=T0, expires_at=T0 + timedelta(hours=2)))
+    with ledger.transaction() as session:
+        before = queries.now_matrix(session, ["crm"], ["production"], at=T0 + timedelta(hours=1))
+        after = queries.now_matrix(session, ["crm"], ["production"], at=T0 + timedelta(hours=2))
+        assert [lock.reason for lock in before[("crm", "production")].locks] == ["load test"]
+        assert after[("crm", "production")].locks == []
