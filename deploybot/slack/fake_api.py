@@ -35,6 +35,9 @@ Like Slack (written from Slack's API reference, not from what our code sends):
   or was completed before is `file_not_found` (the method can be called once); a channel
   that does not exist (or is private without the bot) is `invalid_channel`, one the bot is
   not in `not_in_channel`, an archived one `is_archived`.
+- User groups: usergroups.list (`include_users`, `include_count`; disabled groups only with
+  `include_disabled`) and usergroups.users.list (`usergroup` required: `invalid_arguments`;
+  an unknown or, without `include_disabled`, disabled group: `no_such_subteam`).
 - Rate limits answer HTTP 429 with `Retry-After` and `{"ok": false, "error": "ratelimited"}`.
 
 Unlike Slack: a DM's id is the same for both bots, and both are in it; no scopes (every
@@ -55,6 +58,7 @@ Test controls, in Python or over HTTP on the same port:
 - rate_limit_next(method, retry_after, times) — POST /_fake/faults {"method", "retry_after", "times"}
 - limit_posts(per_second, burst) — POST /_fake/rate_limit {"per_second": 1, "burst": 3}; null switches it off
 - new_trigger_id() — POST /_fake/trigger_ids
+- add_usergroup(id, handle, users=(), name=None, disabled=False) — POST /_fake/usergroups (as JSON)
 - files(channel=None) — the completed uploads (with their bytes), GET /_fake/files[?channel=D0THERESA]
   (bytes as base64)
 - clear() — POST /_fake/clear: forgets calls, messages, files and pending faults.
@@ -428,6 +432,7 @@ class FakeSlack:
         self._trigger_ids: dict[str, float | None] = {}  # issued at; None once exchanged
         self._uploads: dict[str, Upload] = {}  # upload ticket (the URL's last part) -> upload
         self._files: list[dict[str, Any]] = []  # completed uploads, in order
+        self._usergroups: dict[str, dict[str, Any]] = {}  # id -> usergroups.list's group, users included
         self._last_ts_us = 0
         self._port = port
         self._server: ThreadingHTTPServer | None = None
@@ -444,6 +449,8 @@ class FakeSlack:
             "views.open": self._views_open,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "usergroups.list": self._usergroups_list,
+            "usergroups.users.list": self._usergroups_users_list,
         }
         for user in DEFAULT_USERS if users is None else users:
             self.add_user(**user)
@@ -546,6 +553,18 @@ class FakeSlack:
         """Every call so far, in order: {"method", "token_owner", "args", "at", "status", "answer"}."""
         with self._lock:
             return copy.deepcopy([c for c in self._calls if method in (None, c["method"])])
+
+    def add_usergroup(self, id: str, handle: str, users: Iterable[str] = (), name: str | None = None,
+                      disabled: bool = False) -> None:
+        """Creates (or replaces) a user group: id `S...`, handle without its @, member user ids."""
+        with self._lock:
+            now = int(time.time())
+            self._usergroups[id] = {
+                "id": id, "team_id": TEAM_ID, "is_usergroup": True, "is_subteam": True, "name": name or handle,
+                "description": "", "handle": handle, "is_external": False, "date_create": now, "date_update": now,
+                "date_delete": now if disabled else 0, "auto_type": None, "created_by": "UADMIN0001",
+                "updated_by": "UADMIN0001", "deleted_by": "UADMIN0001" if disabled else None,
+                "prefs": {"channels": [], "groups": []}, "users": list(users)}
 
     def files(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Completed uploads, in order: {"id", "name", "title", "size", "alt_txt", "content"
@@ -785,6 +804,29 @@ class FakeSlack:
         return {"files": [{"id": f["id"], "name": f["name"], "title": f["title"], "size": f["size"],
                            "channels": [channel] if channel else [], "user": bot["user_id"]} for f in shared]}
 
+    def _usergroups_list(self, bot: dict, args: dict) -> dict:
+        wanted = lambda name: str(args.get(name)).lower() in ("1", "true")
+        groups = []
+        for group in self._usergroups.values():
+            if group["date_delete"] and not wanted("include_disabled"):
+                continue
+            listed = {k: v for k, v in group.items() if k != "users"}
+            if wanted("include_users"):
+                listed["users"] = list(group["users"])
+            if wanted("include_count"):
+                listed["user_count"] = len(group["users"])
+            groups.append(copy.deepcopy(listed))
+        return {"usergroups": groups}
+
+    def _usergroups_users_list(self, bot: dict, args: dict) -> dict:
+        group_id = str(args.get("usergroup") or "")
+        if not group_id:
+            raise SlackError("invalid_arguments")
+        group = self._usergroups.get(group_id)
+        if group is None or (group["date_delete"] and str(args.get("include_disabled")).lower() not in ("1", "true")):
+            raise SlackError("no_such_subteam")
+        return {"users": list(group["users"])}
+
     # -- helpers (called with the lock held) ----------------------------------------------
 
     def _all_users(self) -> dict[str, dict[str, Any]]:
@@ -891,6 +933,7 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
     controls: dict[str, Callable[[dict], Any]] = {
         "/_fake/users": lambda body: fake.add_user(**body),
         "/_fake/channels": lambda body: {"id": fake.add_channel(body.pop("channel"), **body)},
+        "/_fake/usergroups": lambda body: fake.add_usergroup(**body),
         "/_fake/faults": lambda body: fake.rate_limit_next(**body) if "retry_after" in body else fake.fail_next(**body),
         "/_fake/rate_limit": lambda body: fake.limit_posts(**body),
         "/_fake/trigger_ids": lambda body: {"trigger_id": fake.new_trigger_id()},

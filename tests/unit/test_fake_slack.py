@@ -464,3 +464,38 @@ def test_uploads_fail_and_are_rate_limited_on_demand(fake):
         bender.files_completeUploadExternal(files=[{"id": file_id}], channel_id="C0DEPLOYS")
     assert raised.value.response.status_code == 429 and raised.value.response.headers["Retry-After"] == "7"
     assert bender.files_completeUploadExternal(files=[{"id": file_id}], channel_id="C0DEPLOYS")["ok"]
+
+
+# -- user groups ----------------------------------------------------------------------------------
+
+
+def test_user_groups_are_listed_and_their_members_given(fake):
+    fake.add_usergroup("S0ONCALL01", "sre-oncall", ["U0THERESA", "U0WALTER"], name="SRE on call")
+    fake.add_usergroup("S0RETIRED1", "old-team", ["U0JBRUEDER"], disabled=True)
+    bender = client(fake, BENDER)
+    [listed] = bender.usergroups_list()["usergroups"]
+    assert (listed["id"], listed["handle"], listed["name"], listed["is_usergroup"]) == ("S0ONCALL01", "sre-oncall", "SRE on call", True)
+    assert "users" not in listed and "user_count" not in listed
+    [with_users] = bender.usergroups_list(include_users=True, include_count=True)["usergroups"]
+    assert (with_users["users"], with_users["user_count"]) == (["U0THERESA", "U0WALTER"], 2)
+    assert [g["id"] for g in bender.usergroups_list(include_disabled=True)["usergroups"]] == ["S0ONCALL01", "S0RETIRED1"]
+    assert bender.usergroups_users_list(usergroup="S0ONCALL01")["users"] == ["U0THERESA", "U0WALTER"]
+    assert bender.usergroups_users_list(usergroup="S0RETIRED1", include_disabled=True)["users"] == ["U0JBRUEDER"]
+
+
+def test_user_group_errors(fake):
+    fake.add_usergroup("S0RETIRED1", "old-team", ["U0JBRUEDER"], disabled=True)
+    bender = client(fake, BENDER)
+    assert error_of(lambda: bender.usergroups_users_list(usergroup="S0NOSUCH01")) == "no_such_subteam"
+    assert error_of(lambda: bender.usergroups_users_list(usergroup="S0RETIRED1")) == "no_such_subteam"
+    assert error_of(lambda: bender.api_call("usergroups.users.list", http_verb="GET", params={})) == "invalid_arguments"
+    fake.fail_next("usergroups.list", "missing_scope")
+    assert error_of(lambda: bender.usergroups_list()) == "missing_scope"
+    fake.rate_limit_next("usergroups.users.list", retry_after=20)
+    with pytest.raises(SlackApiError) as raised:
+        bender.usergroups_users_list(usergroup="S0RETIRED1", include_disabled=True)
+    assert raised.value.response.status_code == 429
+    request = urllib.request.Request(f"{fake.url}/_fake/usergroups", method="POST", headers={"Content-Type": "application/json"},
+                                     data=json.dumps({"id": "S0OVERHTTP", "handle": "http", "users": ["U0WALTER"]}).encode())
+    urllib.request.urlopen(request, timeout=10).close()
+    assert bender.usergroups_users_list(usergroup="S0OVERHTTP")["users"] == ["U0WALTER"]
