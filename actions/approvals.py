@@ -25,7 +25,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.context import (
     catalog, database, deployer, deployment_store, first_entity, from_slack, message_metadata, permissions, profile,
-    profiles, requester,
+    profiles, requester, slack_usergroups,
 )
 from actions.guard import DeployBotAction
 from actions.questions import clicked, show_decision
@@ -112,7 +112,8 @@ def typed_choice(tracker: Tracker, dispatcher: CollectingDispatcher, user: str) 
     if from_slack(tracker):
         dispatcher.utter_message(text="On Slack, approve or reject with the buttons of the approval card: they name the request. Nothing was done.")
         return None
-    mine = [row for row in store().pending(profile().id) if why_not_approver(user, row, catalog(), permissions()) is None]
+    mine = [row for row in store().pending(profile().id)
+            if why_not_approver(user, row, catalog(), permissions(), slack_usergroups()) is None]
     if len(mine) == 1:
         return mine[0].id
     if not mine:
@@ -198,7 +199,7 @@ async def decide(dispatcher: CollectingDispatcher, tracker: Tracker, user: str, 
         dispatcher.utter_message(text=f"{CLOSED['not_found']}: nothing was done.")
         await asyncio.to_thread(audit, user, "refused", f"{verb}: unknown approval request")
         return []
-    why_not = await asyncio.to_thread(why_not_approver, user, row, catalog(), permissions())
+    why_not = await asyncio.to_thread(why_not_approver, user, row, catalog(), permissions(), slack_usergroups())
     if why_not:
         dispatcher.utter_message(text=f"{why_not} Nothing was done.")
         await asyncio.to_thread(audit, user, "refused", f"{verb} {what_of(row)}: {why_not}", row)

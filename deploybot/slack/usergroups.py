@@ -12,7 +12,6 @@ in a group, from Slack, kept briefly.
 """
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,18 +19,11 @@ from typing import Callable, Dict, FrozenSet, Tuple
 
 from slack_sdk import WebClient
 
+from deploybot.catalog import GROUP_HANDLE, GROUP_ID, is_group  # noqa: F401 (is_group: for callers)
 from deploybot.slack import web_api
 
-GROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
-# Slack's handles: lowercase letters, digits, hyphens, periods and underscores.
-GROUP_HANDLE = re.compile(r"^@([a-z0-9][a-z0-9._-]{0,79})$")
 GROUPS_TTL_SECONDS = 60.0
 MISS_REFRESH_SECONDS = 10.0   # a handle not in the list is looked up again only after this
-
-
-def is_group(entry: str) -> bool:
-    """Whether an approvers entry names a Slack user group (by handle with its @, or id)."""
-    return bool(GROUP_ID.match(entry) or entry.startswith("@"))
 
 
 class GroupUnresolvable(Exception):
