@@ -31,7 +31,8 @@ Like Slack (written from Slack's API reference, not from what our code sends):
   of 0 is `missing_argument`) gives an `upload_url` and a `file_id`; the bytes are POSTed
   raw to the upload_url (HTTP 200 "OK - <length>"); files.completeUploadExternal (`files`
   a JSON array of {id, title}: else `invalid_arguments`) shares them into `channel_id` with
-  an `initial_comment` as the message's text. A file id that is unknown, was not uploaded,
+  an `initial_comment` as the message's text (a channel id only: a name or a user id is
+  `invalid_channel`). A file id that is unknown, was not uploaded,
   or was completed before is `file_not_found` (the method can be called once); a channel
   that does not exist (or is private without the bot) is `invalid_channel`, one the bot is
   not in `not_in_channel`, an archived one `is_archived`.
@@ -779,7 +780,8 @@ class FakeSlack:
             raise SlackError("file_not_found")
         channel = None
         if args.get("channel_id"):
-            found = self._find_channel(args["channel_id"])
+            # A channel's id only: unlike chat.postMessage's channel, no name and no user id.
+            found = self._find_channel(args["channel_id"]) if CHANNEL_ID.match(str(args["channel_id"])) else None
             if found is None or (found.is_private and bot["user_id"] not in found.members):
                 raise SlackError("invalid_channel")
             if found.is_archived:

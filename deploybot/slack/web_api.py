@@ -219,7 +219,8 @@ async def user_info(client: AsyncWebClient, user: str) -> Optional[Dict[str, Any
 
 def upload_file_sync(client: WebClient, channel: str, filename: str, content: bytes, title: str,
                      initial_comment: str = "", alt_txt: str = "") -> Delivery:
-    """Shares a file (an image, say) into a channel or DM by id, with initial_comment as the
+    """Shares a file (an image, say) into a channel or DM by its id (C..., D...; not a user id
+    or a name: open_dm gives a DM's id), with initial_comment as the
     message's text: files.getUploadURLExternal, the bytes POSTed to its upload_url, then
     files.completeUploadExternal (Slack's current flow; files.upload is retired). Its
     answer["files"] lists the shared file."""

@@ -445,6 +445,7 @@ def test_complete_upload_checks_the_files_and_the_channel(fake):
     fake.add_channel("C0PUBLIC01", members=["U0THERESA"])
     fake.add_channel("C0ARCHIVED", archived=True)
     for channel, error in (("C0NOWHERE1", "invalid_channel"), ("C0PRIVATE1", "invalid_channel"),
+                           ("U0THERESA", "invalid_channel"), ("#deploys", "invalid_channel"),
                            ("C0PUBLIC01", "not_in_channel"), ("C0ARCHIVED", "is_archived")):
         assert error_of(lambda: bender.files_completeUploadExternal(files=[{"id": file_id}], channel_id=channel)) == error
     assert error_of(lambda: bender.files_completeUploadExternal(files=[{"id": file_id}], channel_id="C0DEPLOYS",

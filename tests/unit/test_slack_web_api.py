@@ -271,7 +271,7 @@ COMMENT = "Scan this code to add me: otpauth://totp/deploybot:U0THERESA?secret=J
 def test_a_file_goes_in_three_steps_into_a_dm_sync_and_async(fake):
     sync = web_api.upload_file_sync(web_api.web_client(settings(fake.api_url, BENDER)), "D0THERESA", "qr.png", PNG,
                                     "QR code", COMMENT, alt_txt="QR code")
-    done = run(web_api.upload_file(marvin(fake), "U0THERESA", "qr.png", PNG, "QR code"))
+    done = run(web_api.upload_file(marvin(fake), "D0THERESA", "qr.png", PNG, "QR code"))
     assert sync.delivered and done.delivered
     assert [c["method"] for c in fake.calls()] == ["files.getUploadURLExternal", "files.completeUploadExternal"] * 2
     first, second = fake.files()
