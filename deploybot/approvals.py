@@ -56,6 +56,10 @@ def approvals_needed(profile: AssistantProfile, catalog: Catalog, app_id: str, e
     return profile.approvals
 
 
+# Ends a refusal because a Slack user group among the approvers could not be resolved.
+NOT_COUNTED = "So I can't count your approval."
+
+
 class Groups(Protocol):
     def members(self, entry: str) -> FrozenSet[str]:
         """The user ids in a group; GroupUnresolvable when that cannot be known."""
@@ -85,7 +89,7 @@ def why_not_approver(user: str, row: ApprovalRequest, catalog: Catalog, permissi
                 log.warning("approvers of %s: %s", row.app, unresolved)
                 problems.append(str(unresolved))
         refusal = f"Only {', '.join(listed)} may approve deployments of {app.name}."
-        return " ".join([refusal, *problems] + (["So I can't count your approval."] if problems else []))
+        return " ".join([refusal, *problems] + ([NOT_COUNTED] if problems else []))
     if permissions.is_admin(user) or permissions.may_deploy(user, row.app):
         return None
     return f"Only people granted {app.name if app else row.app}, or an admin, may approve its deployments."

@@ -310,7 +310,11 @@ def test_on_slack_members_of_the_approver_group_approve_and_nobody_else(eyes, be
     assert "from someone else (@sre-oncall)" in card["args"]["text"]
 
     since = last_audit_id(stack)
-    stack.slack.fail_next("usergroups.list", "missing_scope")  # Slack cannot say who is on call
+    stack.slack.fail_next("usergroups.list", "missing_scope", times=2)  # Slack cannot say who is on call
+    assert bender.texts(outsider, "bender, approve") == [  # typed (REST): told why, not "nothing waits"
+        f"Nothing I can count waits for your approval. Deploy Billing Service 8.6.0 to production (asked by {user}): "
+        "Only @sre-oncall may approve deployments of Billing Service. I could not ask Slack who is in the user group "
+        "@sre-oncall (missing_scope). So I can't count your approval. Nothing was done."]
     assert click(stack, "bender", card, member, "member", "Approve") == 200
     posts(stack, thread, "Only @sre-oncall may approve deployments of Billing Service. I could not ask Slack who is in the "
                          "user group @sre-oncall (missing_scope). So I can't count your approval. Nothing was done.")
