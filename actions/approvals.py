@@ -25,13 +25,13 @@ from rasa_sdk.types import DomainDict
 
 from actions.context import (
     catalog, database, deployer, deployment_store, first_entity, from_slack, message_metadata, permissions, profile,
-    profiles, requester,
+    profiles, requester, slack_usergroups,
 )
 from actions.guard import DeployBotAction
 from actions.questions import clicked, show_decision
 from deploybot import messages, payloads
 from deploybot.approvals import (
-    ApprovalStore, RequesterNotifier, approvals_needed, approved_by, expires_after, why_not_approver,
+    NOT_COUNTED, ApprovalStore, RequesterNotifier, approvals_needed, approved_by, expires_after, why_not_approver,
 )
 from deploybot.deploy_request import DeployRequest, RequestRejected
 from deploybot.deployments import NewDeployment
@@ -112,10 +112,17 @@ def typed_choice(tracker: Tracker, dispatcher: CollectingDispatcher, user: str) 
     if from_slack(tracker):
         dispatcher.utter_message(text="On Slack, approve or reject with the buttons of the approval card: they name the request. Nothing was done.")
         return None
-    mine = [row for row in store().pending(profile().id) if why_not_approver(user, row, catalog(), permissions()) is None]
+    pending = store().pending(profile().id)
+    refusals = {row.id: why_not_approver(user, row, catalog(), permissions(), slack_usergroups()) for row in pending}
+    mine = [row for row in pending if refusals[row.id] is None]
     if len(mine) == 1:
         return mine[0].id
-    if not mine:
+    # Requests whose approver groups could not be looked up: say so rather than "nothing".
+    blocked = [f"{what_of(row)} (asked by {row.requested_by}): {refusals[row.id]}" for row in pending
+               if (refusals[row.id] or "").endswith(NOT_COUNTED)]
+    if not mine and blocked:
+        dispatcher.utter_message(text=f"Nothing I can count waits for your approval. {' '.join(blocked)} Nothing was done.")
+    elif not mine:
         dispatcher.utter_message(text="Nothing waits for your approval. Nothing was done.")
     else:
         listing = "; ".join(f"{what_of(row)} (asked by {row.requested_by})" for row in mine)
@@ -198,7 +205,7 @@ async def decide(dispatcher: CollectingDispatcher, tracker: Tracker, user: str, 
         dispatcher.utter_message(text=f"{CLOSED['not_found']}: nothing was done.")
         await asyncio.to_thread(audit, user, "refused", f"{verb}: unknown approval request")
         return []
-    why_not = await asyncio.to_thread(why_not_approver, user, row, catalog(), permissions())
+    why_not = await asyncio.to_thread(why_not_approver, user, row, catalog(), permissions(), slack_usergroups())
     if why_not:
         dispatcher.utter_message(text=f"{why_not} Nothing was done.")
         await asyncio.to_thread(audit, user, "refused", f"{verb} {what_of(row)}: {why_not}", row)

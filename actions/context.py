@@ -1,13 +1,14 @@
 """What every action needs: this bot's profile, all profiles, the catalog and the database,
 loaded once per action server."""
 import logging
+import os
 from dataclasses import replace
 from functools import lru_cache
 from typing import Dict, Optional
 
 from rasa_sdk import Tracker
 
-from deploybot.catalog import Catalog, load_catalog
+from deploybot.catalog import CATALOG_ENV, DEFAULT_CATALOG_PATH, Catalog, load_catalog
 from deploybot.deployer import Deployer
 from deploybot.deployments import DeploymentStore
 from deploybot.jenkins.client import JenkinsClient, JenkinsSettings
@@ -16,6 +17,7 @@ from deploybot.permissions import Permissions
 from deploybot.profiles import AssistantProfile, current_assistant_id, load_profiles
 from deploybot.slack import web_api
 from deploybot.slack.settings import SlackSettings
+from deploybot.slack.usergroups import UserGroups
 from deploybot.slack.users import USER_ID, SlackDirectory
 from deploybot.storage.database import Database, database_url, migrate
 
@@ -25,7 +27,8 @@ log = logging.getLogger(__name__)
 
 @lru_cache(maxsize=1)
 def catalog() -> Catalog:
-    return load_catalog()
+    """apps.yml, or the file DEPLOYBOT_APPS names (the model must know the same apps)."""
+    return load_catalog(os.environ.get(CATALOG_ENV) or DEFAULT_CATALOG_PATH)
 
 
 @lru_cache(maxsize=1)
@@ -84,6 +87,13 @@ def slack_directory() -> Optional[SlackDirectory]:
     if settings is None:
         return None
     return SlackDirectory(web_api.web_client(settings))
+
+
+@lru_cache(maxsize=1)
+def slack_usergroups() -> Optional[UserGroups]:
+    """Members of Slack user groups (approvers), kept briefly across actions; None without Slack."""
+    directory = slack_directory()
+    return UserGroups(directory.client) if directory is not None else None
 
 
 def from_slack(tracker: Tracker) -> bool:

@@ -11,6 +11,7 @@ Jenkins, enrolment in a direct message, and an admin's reset (issue 14).
 - Every attempt is audited (action "two_factor"), never with the code; no reply repeats it.
 """
 import asyncio
+import logging
 import os
 import re
 import time
@@ -42,10 +43,13 @@ from deploybot.storage.database import var_dir
 from deploybot.slack import code_modal, web_api
 from deploybot.slack.custom_messages import OPEN_VIEW_KEY
 from deploybot.step_up import anywhere_required, looks_like_code, two_factor_required
-from deploybot.two_factor import TwoFactor, TwoFactorUnavailable, Verdict, cipher_from
+from deploybot.two_factor import Enrolment, TwoFactor, TwoFactorUnavailable, Verdict, cipher_from
 
+log = logging.getLogger(__name__)
 Events = List[Dict[Text, Any]]
 STEP_UP_SLOT = "step_up"
+QR_FILENAME = "deploybot-two-factor.png"
+QR_TITLE = "QR code for your authenticator app"
 
 
 def two_factor() -> TwoFactor:
@@ -327,36 +331,41 @@ class ActionSetUpTwoFactor(DeployBotAction):
         if enrolment is None:
             dispatcher.utter_message(text=say.ALREADY_ENROLLED)
             return []
-        text = say.enrol_started(enrolment.uri, enrolment.qr_terminal)
         if from_slack(tracker):
-            if not await asyncio.to_thread(send_direct_message, user, text):
+            if not await asyncio.to_thread(send_enrolment_dm, user, enrolment):
                 await asyncio.to_thread(factor.reset, user)  # an enrolment nobody saw must not linger
                 dispatcher.utter_message(text=say.ENROL_DM_FAILED)
                 await asyncio.to_thread(audit, user, "refused", "enrolment: no direct message")
                 return []
             if not in_direct_message(tracker):
                 dispatcher.utter_message(text=say.ENROL_SENT_BY_DM)
-        else:
-            dispatcher.utter_message(text=text)  # the terminal chat and REST are one person's conversation
+        else:  # the terminal chat and REST are one person's conversation: the QR code as text
+            dispatcher.utter_message(text=say.enrol_started(enrolment.uri, enrolment.qr_terminal))
         await asyncio.to_thread(audit, user, "done", "enrolment started")
         return [SlotSet(STEP_UP_SLOT, {"purpose": "enrol", "asked_at": time.time()})]
 
 
-def send_direct_message(user: str, text: str) -> bool:
-    """Posts to the user's DM with this bot (conversations.open, then chat.postMessage).
-    The QR code goes as text in a code block: the Slack fake has no file upload."""
+def send_enrolment_dm(user: str, enrolment: Enrolment) -> bool:
+    """The otpauth:// link and the QR code image, in the user's DM with this bot and nowhere
+    else; when Slack does not take the image, the QR code as text in a code block instead."""
     directory = slack_directory()
     if directory is None:
         return False
     client = directory.client
     opened = web_api.run_sync(client, web_api.single_call("conversations.open", {"users": user}, user))
-    if not opened.delivered:
+    if not opened.delivered or not opened.channel.startswith("D"):  # only a DM may hold the secret
         return False
-    channel = opened.channel
+    image = web_api.upload_file_sync(client, opened.channel, QR_FILENAME, enrolment.qr_png, QR_TITLE,
+                                     say.enrol_started_with_image(enrolment.uri), alt_txt=QR_TITLE)
+    if image.delivered:
+        return True
+    log.warning("the enrolment QR code image for %s could not be sent (%s); sending the QR code as text instead",
+                user, image.error)
+    text = say.enrol_started(enrolment.uri, enrolment.qr_terminal)
     qr_start = text.index("\n") + 1
     qr_end = text.index("\notpauth://")
     in_blocks = text[:qr_start] + "```" + text[qr_start:qr_end] + "```" + text[qr_end:]
-    return web_api.post_message_sync(client, channel, in_blocks).delivered
+    return web_api.post_message_sync(client, opened.channel, in_blocks).delivered
 
 
 class ActionResetTwoFactor(DeployBotAction):

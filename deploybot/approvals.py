@@ -3,8 +3,10 @@ database until enough other people approve it, someone rejects it, or it expires
 
 - How many: `approvals: N` for the app (per environment) or the environment in apps.yml,
   else the bot's profile (<BOT>_APPROVALS overrides); 0 means none.
-- Who: the app's `approvers` when listed, else anyone granted the app (or anyone, where the
-  bot lets everyone deploy) and admins; never the requester.
+- Who: the app's `approvers` when listed (people, or Slack user groups by `@handle` or `S...`
+  id, whose members Slack gives: deploybot.slack.usergroups), else anyone granted the app
+  (or anyone, where the bot lets everyone deploy) and admins; never the requester. A group
+  whose members cannot be known (no Slack here, a Slack error) lets nobody approve through it.
 - The approver acts in their own conversation (a click on the card, or a typed "approve"),
   so the request lives in the database, not in a slot. The requester hears the outcome
   through trigger_intent (EXTERNAL_approval_decided), and the deployment starts in the
@@ -21,12 +23,13 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import List, Mapping, Optional
+from typing import FrozenSet, List, Mapping, Optional, Protocol
 
 from sqlalchemy import select, update
 
-from deploybot.catalog import Catalog
+from deploybot.catalog import Catalog, is_group
 from deploybot.profiles import AssistantProfile
+from deploybot.slack.usergroups import GroupUnresolvable
 from deploybot.storage.database import Database
 from deploybot.storage.models import ApprovalRequest
 
@@ -53,16 +56,40 @@ def approvals_needed(profile: AssistantProfile, catalog: Catalog, app_id: str, e
     return profile.approvals
 
 
-def why_not_approver(user: str, row: ApprovalRequest, catalog: Catalog, permissions) -> Optional[str]:
-    """None when the user may approve this request; otherwise why not (said and audited)."""
+# Ends a refusal because a Slack user group among the approvers could not be resolved.
+NOT_COUNTED = "So I can't count your approval."
+
+
+class Groups(Protocol):
+    def members(self, entry: str) -> FrozenSet[str]:
+        """The user ids in a group; GroupUnresolvable when that cannot be known."""
+
+
+def why_not_approver(user: str, row: ApprovalRequest, catalog: Catalog, permissions,
+                     groups: Optional[Groups] = None) -> Optional[str]:
+    """None when the user may approve this request; otherwise why not (said and audited).
+    groups resolves the Slack user groups among the approvers; None where there is no Slack."""
     if user == row.requested_by:
         return "You asked for this deployment: someone else has to approve it."
     app = catalog.app(row.app)
     listed = app.approvers if app else ()
     if listed:
-        if user in listed:
+        if user in (entry for entry in listed if not is_group(entry)):
             return None
-        return f"Only {', '.join(listed)} may approve deployments of {app.name}."
+        problems = []
+        for entry in (entry for entry in listed if is_group(entry)):
+            if groups is None:
+                problems.append(f"{entry} is a Slack user group, and I am not connected to Slack here,"
+                                " so I can't tell who is in it.")
+                continue
+            try:
+                if user in groups.members(entry):
+                    return None
+            except GroupUnresolvable as unresolved:
+                log.warning("approvers of %s: %s", row.app, unresolved)
+                problems.append(str(unresolved))
+        refusal = f"Only {', '.join(listed)} may approve deployments of {app.name}."
+        return " ".join([refusal, *problems] + ([NOT_COUNTED] if problems else []))
     if permissions.is_admin(user) or permissions.may_deploy(user, row.app):
         return None
     return f"Only people granted {app.name if app else row.app}, or an admin, may approve its deployments."

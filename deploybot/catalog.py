@@ -11,10 +11,20 @@ from rapidfuzz.distance import DamerauLevenshtein
 from deploybot.config_files import read_mapping
 
 DEFAULT_CATALOG_PATH = Path("apps.yml")
+CATALOG_ENV = "DEPLOYBOT_APPS"   # another apps.yml for the action servers (the tests' approver groups)
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*$")
 # The Jenkins job parameters a deployment passes, under these names unless an app renames them.
 DEFAULT_JOB_PARAMETERS = {"version": "VERSION", "environment": "ENVIRONMENT", "requested_by": "REQUESTED_BY"}
 PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+# approvers entries that name Slack user groups: a group id, or a handle with its @ (Slack's
+# handles are lowercase letters, digits, hyphens, periods and underscores).
+GROUP_ID = re.compile(r"^S[A-Z0-9]{6,}$")
+GROUP_HANDLE = re.compile(r"^@([a-z0-9][a-z0-9._-]{0,79})$")
+
+
+def is_group(entry: str) -> bool:
+    """Whether an approvers entry names a Slack user group (by handle with its @, or id)."""
+    return bool(GROUP_ID.match(entry) or entry.startswith("@"))
 
 
 class CatalogError(ValueError):
@@ -177,12 +187,23 @@ def load_catalog(path: Path | str = DEFAULT_CATALOG_PATH) -> Catalog:
                 jenkins_parameters=_job_parameters(spec.get("jenkins_parameters"), f"{where}.jenkins_parameters"),
                 two_factor=_app_two_factor(spec.get("two_factor"), app_environments, f"{where}.two_factor"),
                 approvals=_app_approvals(spec.get("approvals"), app_environments, f"{where}.approvals"),
-                approvers=tuple(_strings(spec.get("approvers", []), f"{where}.approvers")) if spec.get("approvers") is not None else (),
+                approvers=_approvers(spec.get("approvers"), f"{where}.approvers"),
             )
         )
     if not apps:
         raise CatalogError(f"{path}: lists no apps")
     return Catalog(apps, environments)
+
+
+def _approvers(value, where: str) -> Tuple[str, ...]:
+    """People (ids) and Slack user groups (`@handle` or `S...` id)."""
+    if value is None:
+        return ()
+    entries = tuple(_strings(value, where))
+    for entry in entries:
+        if entry.startswith("@") and not GROUP_HANDLE.match(entry):
+            raise CatalogError(f"{where}: {entry!r} is not a Slack user group handle (@ and lowercase letters, digits, - . _)")
+    return entries
 
 
 def _job_parameters(value, where: str) -> Tuple[Tuple[str, str], ...]:

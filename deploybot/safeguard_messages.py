@@ -43,6 +43,13 @@ def enrol_started(uri: str, qr: str) -> str:
             "Then send me the first 6-digit code it shows, to prove it works. Keep this link to yourself.")
 
 
+def enrol_started_with_image(uri: str) -> str:
+    """On Slack: the text that comes with the QR code image."""
+    return ("Add me to your authenticator app (any TOTP app, on a phone or a watch): scan the QR code in this message"
+            f" or open the link.\n{uri}\n"
+            "Then send me the first 6-digit code it shows, to prove it works. Keep this link to yourself.")
+
+
 ENROL_SENT_BY_DM = "I sent you a direct message with the QR code: scan it, then send me the first code there (not here)."
 ENROL_DM_FAILED = "I could not send you a direct message, so two-factor is not set up. Try again in a direct message to me."
 ALREADY_ENROLLED = "You have two-factor set up already. To start over, an admin resets it (“reset two-factor for @you”)."

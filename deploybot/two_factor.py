@@ -66,6 +66,15 @@ class Enrolment:
         return "Enrolment(<hidden>)"
 
 
+def enrolment_for(uri: str) -> Enrolment:
+    """The URI with its QR code as text and as a PNG image."""
+    qr = segno.make(uri, error="m")
+    terminal, png = io.StringIO(), io.BytesIO()
+    qr.terminal(out=terminal, compact=True)
+    qr.save(png, kind="png", scale=6)
+    return Enrolment(uri, terminal.getvalue(), png.getvalue())
+
+
 def cipher_from(environ: Mapping[str, str] = os.environ) -> Fernet:
     key = environ.get(SECRET_KEY_ENV, "")
     if not key:
@@ -109,12 +118,7 @@ class TwoFactor:
             found.secret = self.cipher.encrypt(secret.encode()).decode()
             found.created_at, found.confirmed_at, found.last_step = utc_from(self.clock()), None, None
             found.failures, found.failures_since, found.locked_at = 0, None, None
-        uri = pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(name=account_name, issuer_name=ISSUER)
-        qr = segno.make(uri, error="m")
-        terminal, png = io.StringIO(), io.BytesIO()
-        qr.terminal(out=terminal, compact=True)
-        qr.save(png, kind="png", scale=6)
-        return Enrolment(uri, terminal.getvalue(), png.getvalue())
+        return enrolment_for(pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(name=account_name, issuer_name=ISSUER))
 
     def confirm_enrolment(self, user: str, code: str) -> Verdict:
         """The first code proves the app has the secret; only then does the enrolment count."""

@@ -2,11 +2,14 @@
 (pyotp, from the otpauth:// URI the bot handed out), codes around now, and the checks that no
 code was ever said, audited or posted. The stack with two-factor required is the session
 fixture `safeguarded` (tests/conftest.py)."""
+import io
 import re
 import time
 import urllib.request
 
 import pyotp
+import segno
+from PIL import Image
 
 from tests import slack_requests as slack
 from tests.slack_chat import send_event
@@ -75,3 +78,25 @@ def submit_code(stack, user, view, code):
     request = urllib.request.Request(f"{stack.bots['bender'].url}/webhooks/slack/webhook", data=body, headers=headers, method="POST")
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.status, response.read().decode()
+
+
+def qr_modules(png: bytes) -> list:
+    """The dark (True) and light modules of a QR code image, read from its pixels: the
+    quiet zone is skipped, and a module's size is the top-left finder pattern's width / 7."""
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG", image.format
+    image = image.convert("L")
+    width, height = image.size
+    dark = lambda x, y: image.getpixel((x, y)) < 128
+    start = next(n for n in range(min(width, height)) if dark(n, n))
+    run = next(n for n in range(start, width) if not dark(n, start)) - start
+    size, rest = divmod(run, 7)
+    assert size > 0 and rest == 0, "no finder pattern in the top-left corner"
+    count = (width - 2 * start) // size
+    return [[dark(start + col * size + size // 2, start + row * size + size // 2) for col in range(count)]
+            for row in range(count)]
+
+
+def qr_of(uri: str) -> list:
+    """The modules of the QR code segno makes for a URI, as deploybot makes it."""
+    return [[bool(module) for module in row] for row in segno.make(uri, error="m").matrix]

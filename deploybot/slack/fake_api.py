@@ -26,13 +26,29 @@ Like Slack (written from Slack's API reference, not from what our code sends):
   before (`exchanged_trigger_id`) and, for ids from new_trigger_id(), that it is at most
   3 seconds old (`expired_trigger_id`); the view is checked minimally (`invalid_arguments`).
 - conversations.open gives the DM with a user (or a group DM with several).
+- File uploads as Slack's current flow has them (files.upload is retired):
+  files.getUploadURLExternal (filename and length required: `invalid_arguments`; a length
+  of 0 is `missing_argument`) gives an `upload_url` and a `file_id`; the bytes are POSTed
+  raw to the upload_url (HTTP 200 "OK - <length>"); files.completeUploadExternal (`files`
+  a JSON array of {id, title}: else `invalid_arguments`) shares them into `channel_id` with
+  an `initial_comment` as the message's text (a channel id only: a name or a user id is
+  `invalid_channel`). A file id that is unknown, was not uploaded,
+  or was completed before is `file_not_found` (the method can be called once); a channel
+  that does not exist (or is private without the bot) is `invalid_channel`, one the bot is
+  not in `not_in_channel`, an archived one `is_archived`.
+- User groups: usergroups.list (`include_users`, `include_count`; disabled groups only with
+  `include_disabled`) and usergroups.users.list (`usergroup` required: `invalid_arguments`;
+  an unknown or, without `include_disabled`, disabled group: `no_such_subteam`).
 - Rate limits answer HTTP 429 with `Retry-After` and `{"ok": false, "error": "ratelimited"}`.
 
 Unlike Slack: a DM's id is the same for both bots, and both are in it; no scopes (every
 token may call every method); message ids, users and channels are not per team; ephemeral
 messages and views are not kept beyond the call; no edit window, no attachments checks, no
 rich_text or input element validation; only chat.postMessage is rate limited, and only when
-switched on (limit_posts) or asked for (rate_limit_next).
+switched on (limit_posts) or asked for (rate_limit_next). The upload URL takes raw bytes
+only (no multipart form, which Slack also accepts); it refuses a second upload and a body
+whose size is not the `length` given (HTTP 400; Slack documents only "not 200 is a
+failure"), and an unknown URL (HTTP 404).
 
 Test controls, in Python or over HTTP on the same port:
 - calls(method) — GET /_fake/calls[?method=chat.postMessage]
@@ -43,7 +59,10 @@ Test controls, in Python or over HTTP on the same port:
 - rate_limit_next(method, retry_after, times) — POST /_fake/faults {"method", "retry_after", "times"}
 - limit_posts(per_second, burst) — POST /_fake/rate_limit {"per_second": 1, "burst": 3}; null switches it off
 - new_trigger_id() — POST /_fake/trigger_ids
-- clear() — POST /_fake/clear: forgets calls, messages and pending faults.
+- add_usergroup(id, handle, users=(), name=None, disabled=False) — POST /_fake/usergroups (as JSON)
+- files(channel=None) — the completed uploads (with their bytes), GET /_fake/files[?channel=D0THERESA]
+  (bytes as base64)
+- clear() — POST /_fake/clear: forgets calls, messages, files and pending faults.
 """
 from __future__ import annotations
 
@@ -100,6 +119,9 @@ MAX_BUTTON_TEXT, MAX_BUTTON_VALUE = 75, 2000
 MAX_OPTIONS, MAX_OPTION_TEXT, MAX_OPTION_VALUE = 100, 75, 150
 MAX_HEADER_TEXT, MAX_ID = 150, 255
 MAX_VIEW_TITLE, MAX_PRIVATE_METADATA = 24, 3000
+MAX_ALT_TXT = 1000
+FILE_ID = re.compile(r"^F[A-Z0-9]{6,}$")
+UPLOAD_PATH = "/upload/v1/"
 BLOCK_TYPES = {"section", "actions", "context", "divider", "header", "image", "input", "rich_text", "file", "video"}
 
 
@@ -374,6 +396,24 @@ class PostLimit:
         return (1 - tokens) / self.per_second
 
 
+@dataclass
+class Upload:
+    """A file between files.getUploadURLExternal and files.completeUploadExternal."""
+    id: str
+    filename: str
+    length: int
+    owner: str                        # the bot user that asked for the upload URL
+    alt_txt: str = ""
+    content: bytes | None = None      # None until the bytes are POSTed to the upload URL
+    completed: bool = False
+
+    def shared(self, title: str, channel: str | None, comment: str) -> dict[str, Any]:
+        """The record files() gives: the file, its bytes, and where it was shared."""
+        return {"id": self.id, "name": self.filename, "title": title or self.filename, "size": self.length,
+                "alt_txt": self.alt_txt, "content": self.content, "channel": channel, "initial_comment": comment,
+                "user": self.owner}
+
+
 Answer = tuple[int, dict[str, str], dict[str, Any]]  # HTTP status, headers, body
 
 
@@ -391,6 +431,9 @@ class FakeSlack:
         self._faults: list[Fault] = []
         self._post_limit: PostLimit | None = None
         self._trigger_ids: dict[str, float | None] = {}  # issued at; None once exchanged
+        self._uploads: dict[str, Upload] = {}  # upload ticket (the URL's last part) -> upload
+        self._files: list[dict[str, Any]] = []  # completed uploads, in order
+        self._usergroups: dict[str, dict[str, Any]] = {}  # id -> usergroups.list's group, users included
         self._last_ts_us = 0
         self._port = port
         self._server: ThreadingHTTPServer | None = None
@@ -405,6 +448,10 @@ class FakeSlack:
             "conversations.info": self._conversations_info,
             "conversations.open": self._conversations_open,
             "views.open": self._views_open,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
+            "usergroups.list": self._usergroups_list,
+            "usergroups.users.list": self._usergroups_users_list,
         }
         for user in DEFAULT_USERS if users is None else users:
             self.add_user(**user)
@@ -508,12 +555,47 @@ class FakeSlack:
         with self._lock:
             return copy.deepcopy([c for c in self._calls if method in (None, c["method"])])
 
+    def add_usergroup(self, id: str, handle: str, users: Iterable[str] = (), name: str | None = None,
+                      disabled: bool = False) -> None:
+        """Creates (or replaces) a user group: id `S...`, handle without its @, member user ids."""
+        with self._lock:
+            now = int(time.time())
+            self._usergroups[id] = {
+                "id": id, "team_id": TEAM_ID, "is_usergroup": True, "is_subteam": True, "name": name or handle,
+                "description": "", "handle": handle, "is_external": False, "date_create": now, "date_update": now,
+                "date_delete": now if disabled else 0, "auto_type": None, "created_by": "UADMIN0001",
+                "updated_by": "UADMIN0001", "deleted_by": "UADMIN0001" if disabled else None,
+                "prefs": {"channels": [], "groups": []}, "users": list(users)}
+
+    def files(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Completed uploads, in order: {"id", "name", "title", "size", "alt_txt", "content"
+        (bytes), "channel" (its id, None when not shared), "initial_comment", "user"}."""
+        with self._lock:
+            found = self._find_channel(channel) if channel else None
+            wanted = found.id if found else channel
+            return copy.deepcopy([f for f in self._files if channel is None or f["channel"] == wanted])
+
+    def receive_upload(self, ticket: str, body: bytes) -> tuple[int, str]:
+        """A POST to an upload URL: (HTTP status, text answer)."""
+        with self._lock:
+            upload = self._uploads.get(ticket)
+            if upload is None:
+                return 404, "Not Found"
+            if upload.content is not None or upload.completed:
+                return 400, "upload_already_received"
+            if len(body) != upload.length:
+                return 400, f"length_mismatch: expected {upload.length} bytes, received {len(body)}"
+            upload.content = body
+            return 200, f"OK - {len(body)}"
+
     def clear(self) -> None:
-        """Forgets calls, messages and pending faults; users, bots and channels stay."""
+        """Forgets calls, messages, files and pending faults; users, bots and channels stay."""
         with self._lock:
             self._calls.clear()
             self._messages.clear()
             self._faults.clear()
+            self._uploads.clear()
+            self._files.clear()
 
     # -- the Web API -------------------------------------------------------------------
 
@@ -672,6 +754,81 @@ class FakeSlack:
                   "callback_id": "", "private_metadata": "", "external_id": "", **copy.deepcopy(view)}
         return {"view": opened}
 
+    def _get_upload_url(self, bot: dict, args: dict) -> dict:
+        filename, length = str(args.get("filename") or ""), str(args.get("length") or "").strip()
+        if not filename or not length:
+            raise SlackError("invalid_arguments")
+        if not length.isdigit():
+            raise SlackError("invalid_arguments")
+        if int(length) == 0:
+            raise SlackError("missing_argument")
+        alt_txt = str(args.get("alt_txt") or "")
+        if len(alt_txt) > MAX_ALT_TXT:
+            raise SlackError("alt_txt_too_large")
+        ticket = secrets.token_urlsafe(24)
+        upload = Upload("F" + secrets.token_hex(5).upper(), filename, int(length), bot["user_id"], alt_txt)
+        self._uploads[ticket] = upload
+        return {"upload_url": f"{self.url}{UPLOAD_PATH}{ticket}", "file_id": upload.id}
+
+    def _complete_upload(self, bot: dict, args: dict) -> dict:
+        wanted = parsed_json_argument(args.get("files"), "invalid_arguments")
+        if not isinstance(wanted, list) or not wanted or not all(isinstance(f, dict) and f.get("id") for f in wanted):
+            raise SlackError("invalid_arguments")
+        by_id = {u.id: u for u in self._uploads.values() if u.owner == bot["user_id"]}
+        uploads = [by_id.get(str(f["id"])) for f in wanted]
+        if any(u is None or u.content is None or u.completed for u in uploads):
+            raise SlackError("file_not_found")
+        channel = None
+        if args.get("channel_id"):
+            # A channel's id only: unlike chat.postMessage's channel, no name and no user id.
+            found = self._find_channel(args["channel_id"]) if CHANNEL_ID.match(str(args["channel_id"])) else None
+            if found is None or (found.is_private and bot["user_id"] not in found.members):
+                raise SlackError("invalid_channel")
+            if found.is_archived:
+                raise SlackError("is_archived")
+            if bot["user_id"] not in found.members:
+                raise SlackError("not_in_channel")
+            channel = found.id
+        comment = str(args.get("initial_comment") or "")
+        if len(comment) > MAX_TEXT:
+            raise SlackError("msg_too_long")
+        shared = [u.shared(str(f.get("title") or ""), channel, comment) for u, f in zip(uploads, wanted)]
+        for upload in uploads:
+            upload.completed = True
+        self._files += shared
+        if channel:
+            message = {"type": "message", "text": comment, "user": bot["user_id"], "bot_id": bot["bot_id"],
+                       "app_id": bot["app_id"], "team": TEAM_ID, "ts": self._next_ts(), "upload": True,
+                       "files": [{"id": f["id"], "name": f["name"], "title": f["title"]} for f in shared]}
+            if args.get("thread_ts"):
+                message["thread_ts"] = str(args["thread_ts"])
+            self._messages[(channel, message["ts"])] = message
+        return {"files": [{"id": f["id"], "name": f["name"], "title": f["title"], "size": f["size"],
+                           "channels": [channel] if channel else [], "user": bot["user_id"]} for f in shared]}
+
+    def _usergroups_list(self, bot: dict, args: dict) -> dict:
+        wanted = lambda name: str(args.get(name)).lower() in ("1", "true")
+        groups = []
+        for group in self._usergroups.values():
+            if group["date_delete"] and not wanted("include_disabled"):
+                continue
+            listed = {k: v for k, v in group.items() if k != "users"}
+            if wanted("include_users"):
+                listed["users"] = list(group["users"])
+            if wanted("include_count"):
+                listed["user_count"] = len(group["users"])
+            groups.append(copy.deepcopy(listed))
+        return {"usergroups": groups}
+
+    def _usergroups_users_list(self, bot: dict, args: dict) -> dict:
+        group_id = str(args.get("usergroup") or "")
+        if not group_id:
+            raise SlackError("invalid_arguments")
+        group = self._usergroups.get(group_id)
+        if group is None or (group["date_delete"] and str(args.get("include_disabled")).lower() not in ("1", "true")):
+            raise SlackError("no_such_subteam")
+        return {"users": list(group["users"])}
+
     # -- helpers (called with the lock held) ----------------------------------------------
 
     def _all_users(self) -> dict[str, dict[str, Any]]:
@@ -778,6 +935,7 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
     controls: dict[str, Callable[[dict], Any]] = {
         "/_fake/users": lambda body: fake.add_user(**body),
         "/_fake/channels": lambda body: {"id": fake.add_channel(body.pop("channel"), **body)},
+        "/_fake/usergroups": lambda body: fake.add_usergroup(**body),
         "/_fake/faults": lambda body: fake.rate_limit_next(**body) if "retry_after" in body else fake.fail_next(**body),
         "/_fake/rate_limit": lambda body: fake.limit_posts(**body),
         "/_fake/trigger_ids": lambda body: {"trigger_id": fake.new_trigger_id()},
@@ -799,6 +957,11 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if path.startswith("/api/"):
                 self._send(*self._api(path.removeprefix("/api/"), dict(parse_qsl(query)), body))
+            elif verb == "POST" and path.startswith(UPLOAD_PATH):
+                self._send_text(*fake.receive_upload(path.removeprefix(UPLOAD_PATH), body))
+            elif (verb, path) == ("GET", "/_fake/files"):
+                files = fake.files(dict(parse_qsl(query)).get("channel"))
+                self._send(200, {}, [{**f, "content": base64.b64encode(f["content"]).decode()} for f in files])
             elif (verb, path) == ("GET", "/_fake/calls"):
                 self._send(200, {}, fake.calls(dict(parse_qsl(query)).get("method")))
             elif verb == "POST" and path in controls:
@@ -828,6 +991,14 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(payload)))
             for name, value in headers.items():
                 self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _send_text(self, status: int, text: str) -> None:
+            payload = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
 

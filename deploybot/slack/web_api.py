@@ -5,7 +5,7 @@
   not add by itself: HTTP 429 is retried after its Retry-After, refused or reset
   connections and HTTP 500/503 after a short backoff.
 - The calls (post_message, update_message, post_ephemeral, open_dm, tell_user, open_view,
-  user_info) never raise for Slack's or the network's errors. They answer a Delivery that
+  user_info, upload_file) never raise for Slack's or the network's errors. They answer a Delivery that
   says what happened and, when Slack refused, which kind of problem it was (Kind) and
   what to tell the person who asked, e.g. "invite me to #ops".
 - Messages are fitted to Slack's limits before they go (a section's text 3,000 characters,
@@ -24,6 +24,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Dict, Generator, List, Optional, Tuple
@@ -63,6 +66,8 @@ MAX_HEADER_TEXT = 150
 LOGGED_TEXT = 20            # characters of a message a log line may show
 
 CONNECTION_FAILED = "connection_failed"  # our name for: no answer from Slack at all
+UPLOAD_FAILED = "upload_failed"          # our name for: the upload URL did not take the bytes
+UPLOAD = "upload"                        # the step that POSTs a file's bytes to its upload URL
 
 
 class Kind(str, Enum):
@@ -79,14 +84,17 @@ ERROR_KINDS: Dict[str, Kind] = {
     **dict.fromkeys(["not_in_channel", "channel_not_found", "is_archived", "user_not_in_channel",
                      "restricted_action", "restricted_action_read_only_channel",
                      "restricted_action_thread_only_channel", "restricted_action_non_threadable_channel",
-                     "messages_tab_disabled", "cannot_dm_bot"], Kind.TELL_USER),
+                     "messages_tab_disabled", "cannot_dm_bot", "invalid_channel",
+                     "posting_to_channel_denied"], Kind.TELL_USER),
     **dict.fromkeys(["msg_too_long", "invalid_blocks", "invalid_blocks_format", "too_many_attachments",
                      "invalid_attachments"], Kind.FIX_MESSAGE),
     **dict.fromkeys(["invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
                      "missing_scope", "no_permission", "not_allowed_token_type", "ekm_access_denied",
                      "invalid_arguments", "no_text", "cant_update_message", "message_not_found",
                      "edit_window_closed", "user_not_found", "invalid_trigger_id", "expired_trigger_id",
-                     "exchanged_trigger_id", "method_deprecated", "unknown_method"], Kind.GIVE_UP),
+                     "exchanged_trigger_id", "method_deprecated", "unknown_method", "file_not_found",
+                     "missing_argument", "file_uploads_disabled", "file_uploads_except_images_disabled",
+                     "file_upload_size_restricted", "alt_txt_too_large", UPLOAD_FAILED], Kind.GIVE_UP),
 }
 
 
@@ -209,7 +217,57 @@ async def user_info(client: AsyncWebClient, user: str) -> Optional[Dict[str, Any
     return delivery.answer.get("user") if delivery.delivered else None
 
 
+def upload_file_sync(client: WebClient, channel: str, filename: str, content: bytes, title: str,
+                     initial_comment: str = "", alt_txt: str = "") -> Delivery:
+    """Shares a file (an image, say) into a channel or DM by its id (C..., D...; not a user id
+    or a name: open_dm gives a DM's id), with initial_comment as the
+    message's text: files.getUploadURLExternal, the bytes POSTed to its upload_url, then
+    files.completeUploadExternal (Slack's current flow; files.upload is retired). Its
+    answer["files"] lists the shared file."""
+    return run_sync(client, uploading(str(client.base_url), channel, filename, content, title, initial_comment, alt_txt))
+
+
+async def upload_file(client: AsyncWebClient, channel: str, filename: str, content: bytes, title: str,
+                      initial_comment: str = "", alt_txt: str = "") -> Delivery:
+    return await run(client, uploading(str(client.base_url), channel, filename, content, title, initial_comment, alt_txt))
+
+
 # -- the steps of each call ---------------------------------------------------------------
+
+
+def uploading(api_url: str, channel: str, filename: str, content: bytes, title: str, comment: str, alt_txt: str) -> Steps:
+    arguments: Dict[str, Any] = {"filename": filename, "length": len(content)}
+    if alt_txt:
+        arguments["alt_txt"] = alt_txt
+    reply = yield "files.getUploadURLExternal", arguments
+    if reply.error:
+        return failed("files.getUploadURLExternal", channel, comment, reply)
+    upload_url, file_id = reply.data.get("upload_url"), reply.data.get("file_id")
+    if not isinstance(upload_url, str) or not isinstance(file_id, str) or not trusted_upload_url(upload_url, api_url):
+        # The bytes may be secret (a QR code): they go only to Slack's own upload service.
+        log.error("Slack's files.getUploadURLExternal gave no upload URL of Slack's to send %s to", filename)
+        return failed(UPLOAD, channel, comment, Reply(dict(reply.data), UPLOAD_FAILED))
+    reply = yield UPLOAD, {"url": upload_url, "data": content}
+    if reply.error:
+        return failed(UPLOAD, channel, comment, reply)
+    completing = {"files": [{"id": file_id, "title": title}], "channel_id": channel}
+    if comment:
+        completing["initial_comment"] = shorten(comment, MAX_TEXT)
+    reply = yield "files.completeUploadExternal", completing
+    if reply.error:
+        return failed("files.completeUploadExternal", channel, comment, reply)
+    return Delivery(channel, (), answer=reply.data)
+
+
+def trusted_upload_url(url: str, api_url: str) -> bool:
+    """HTTPS on a slack.com (or GovSlack) host, or the host the API itself is on (a test server)."""
+    found, api = urllib.parse.urlsplit(url), urllib.parse.urlsplit(api_url)
+    host = (found.hostname or "").lower()
+    if found.scheme == "https" and any(host == d or host.endswith("." + d) for d in ("slack.com", "slack-gov.com")):
+        return True
+    return bool(host) and (found.scheme, found.netloc) == (api.scheme, api.netloc)
+
+
 
 
 def posting(channel: str, text: str, thread_ts: Optional[str], blocks: Optional[List[dict]]) -> Steps:
@@ -397,6 +455,8 @@ def run_sync(client: WebClient, steps: Steps) -> Delivery:
 
 async def call(client: AsyncWebClient, method: str, arguments: Dict[str, Any]) -> Reply:
     """One call through slack-sdk's method of that name (it encodes each as Slack wants)."""
+    if method == UPLOAD:
+        return await asyncio.to_thread(post_upload, arguments["url"], arguments["data"], client.timeout)
     try:
         return Reply(dict((await sdk_method(client, method)(**arguments)).data))
     except SlackApiError as error:
@@ -406,12 +466,38 @@ async def call(client: AsyncWebClient, method: str, arguments: Dict[str, Any]) -
 
 
 def call_sync(client: WebClient, method: str, arguments: Dict[str, Any]) -> Reply:
+    if method == UPLOAD:
+        return post_upload(arguments["url"], arguments["data"], client.timeout)
     try:
         return Reply(dict(sdk_method(client, method)(**arguments).data))
     except SlackApiError as error:
         return error_reply(error)
     except OSError as error:  # URLError, refused and reset connections, timeouts
         return no_answer(method, error)
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    """The bytes go to the upload URL Slack gave, nowhere else."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def post_upload(url: str, data: bytes, timeout: int) -> Reply:
+    """The bytes of a file, raw, to the upload URL files.getUploadURLExternal gave (as
+    slack-sdk's files_upload_v2 sends them); Slack answers HTTP 200 when it took them."""
+    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/octet-stream"})
+    try:
+        with urllib.request.build_opener(NoRedirects).open(request, timeout=timeout) as answer:
+            status = answer.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except (OSError, ValueError) as error:  # URLError, refused and reset connections, timeouts
+        return no_answer(UPLOAD, error)
+    if status != 200:
+        log.warning("Slack's upload URL answered HTTP %s", status)
+        return Reply({"status": status}, UPLOAD_FAILED)
+    return Reply({"status": status})
 
 
 def sdk_method(client: Any, method: str) -> Any:

@@ -4,9 +4,13 @@ approval, recorded in the database; the requester hears the outcome in their own
 conversation, and an approved deploy starts there. Approval requests expire after
 BENDER_APPROVAL_TIMEOUT (short here), and an approval counts with the approver's own code
 (BENDER_APPROVER_TWO_FACTOR). An admin's emergency deploy skips approvals but not
-the code, and is posted to the management channel and the audit log."""
+the code, and is posted to the management channel and the audit log. Billing's approvers are
+the Slack user group @sre-oncall here (DEPLOYBOT_APPS: apps.yml with that one change)."""
 import json
 import time
+from pathlib import Path
+
+import yaml
 
 import pyotp
 import pytest
@@ -17,7 +21,7 @@ from tests.safeguards import URI, enrol, next_code, submit_code, wait
 from tests.security.evidence import last_audit_id, nothing_deployed, refused
 from tests.slack_chat import click, mention, posts, send_event, updates_of
 from tests.support import (
-    ADMIN, MODEL, StackDidNotStart, audit_entries, deployments, grant, new_user_id, open_ports, start_stack, stop_stack,
+    ADMIN, MODEL, ROOT, StackDidNotStart, audit_entries, deployments, grant, new_user_id, open_ports, start_stack, stop_stack,
 )
 
 TIMEOUT_SECONDS = 20
@@ -26,13 +30,26 @@ SETTINGS = {"JENKINS_TIMEOUT": "5", "DEPLOYBOT_EMULATOR_BUILD_SECONDS": "1", "DE
             "BENDER_APPROVER_TWO_FACTOR": "true"}
 
 
+ONCALL_GROUP = "S0ONCALL01"
+
+
+def apps_with_group_approvers(directory: Path) -> Path:
+    """apps.yml, but billing's deploys are approved by the Slack user group @sre-oncall."""
+    catalog = yaml.safe_load((ROOT / "apps.yml").read_text())
+    catalog["apps"]["billing"]["approvers"] = ["@sre-oncall"]
+    path = directory / "apps.yml"
+    path.write_text(yaml.safe_dump(catalog))
+    return path
+
+
 @pytest.fixture(scope="module")
 def eyes(tmp_path_factory):
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make train` first")
     fake = FakeSlack().start()
+    var = tmp_path_factory.mktemp("four-eyes")
     try:
-        running = start_stack(tmp_path_factory.mktemp("four-eyes"), SETTINGS, slack=fake)
+        running = start_stack(var, {**SETTINGS, "DEPLOYBOT_APPS": str(apps_with_group_approvers(var))}, slack=fake)
     except StackDidNotStart as error:
         fake.stop()
         pytest.fail(str(error))
@@ -272,3 +289,50 @@ def post_form(bot, body, headers):
         return response.status, json.loads(raw)
     except ValueError:
         return response.status, raw
+
+
+def test_on_slack_members_of_the_approver_group_approve_and_nobody_else(eyes, bender):
+    """billing's approvers are @sre-oncall: a member approves; someone granted billing but not
+    in the group is refused; when Slack cannot say who is in the group, nobody counts."""
+    stack, user, member, outsider = eyes, new_user_id(), new_user_id(), new_user_id()
+    for person in (user, member, outsider):
+        stack.slack.add_user(person, "u" + person[1:].lower(), person, person)
+    stack.slack.add_usergroup(ONCALL_GROUP, "sre-oncall", [member, user])
+    code_app, member_app = enrol(bender, user), enrol(bender, member)
+    for person in (user, outsider):
+        grant(bender, person, "billing")
+    thread = mention(stack, "bender", user, "deploy billing 8.6.0")
+    posts(stack, thread, "Deploy Billing Service 8.6.0 to production? (yes/no)")
+    assert send_event(stack, "bender", slack.thread_reply(user, "yes", thread)) == 200
+    posts(stack, thread, "Deploy Billing Service 8.6.0 to production needs your second factor")
+    assert send_event(stack, "bender", slack.direct_message(user, next_code(code_app), channel="D" + user[1:])) == 200
+    [card] = posts(stack, thread, "Approval needed: Deploy Billing Service 8.6.0 to production")
+    assert "from someone else (@sre-oncall)" in card["args"]["text"]
+
+    since = last_audit_id(stack)
+    stack.slack.fail_next("usergroups.list", "missing_scope", times=2)  # Slack cannot say who is on call
+    assert bender.texts(outsider, "bender, approve") == [  # typed (REST): told why, not "nothing waits"
+        f"Nothing I can count waits for your approval. Deploy Billing Service 8.6.0 to production (asked by {user}): "
+        "Only @sre-oncall may approve deployments of Billing Service. I could not ask Slack who is in the user group "
+        "@sre-oncall (missing_scope). So I can't count your approval. Nothing was done."]
+    assert click(stack, "bender", card, member, "member", "Approve") == 200
+    posts(stack, thread, "Only @sre-oncall may approve deployments of Billing Service. I could not ask Slack who is in the "
+                         "user group @sre-oncall (missing_scope). So I can't count your approval. Nothing was done.")
+    refused(stack, "approval", since, actor=member, containing="(missing_scope)")
+    assert not any("Approve Deploy Billing Service 8.6.0" in json.dumps(c["args"]) for c in stack.slack.calls("views.open"))
+
+    assert click(stack, "bender", card, outsider, "outsider", "Approve") == 200  # granted billing, not on call
+    posts(stack, thread, "Only @sre-oncall may approve deployments of Billing Service. Nothing was done.")
+    refused(stack, "approval", since, actor=outsider, containing="Only @sre-oncall")
+    assert click(stack, "bender", card, user, "requester", "Approve") == 200  # on call, but the requester
+    posts(stack, thread, "You asked for this deployment: someone else has to approve it. Nothing was done.")
+    time.sleep(2)
+    nothing_deployed(stack, requested_by=user)
+
+    assert click(stack, "bender", card, member, "member", "Approve") == 200  # a modal asks for the member's code
+    wait(lambda: [c for c in stack.slack.calls("views.open") if "Approve Deploy Billing Service 8.6.0" in json.dumps(c["args"])])
+    [opened] = [c for c in stack.slack.calls("views.open") if "Approve Deploy Billing Service 8.6.0" in json.dumps(c["args"])]
+    assert submit_code(stack, member, opened["answer"]["view"], next_code(member_app)) == (200, "")
+    posts(stack, thread, f"Approved by {member}. OK, deploying Billing Service 8.6.0 to production")
+    assert [d.approved_by for d in deployments(stack, requested_by=user)] == [member]
+    assert {c["args"]["usergroup"] for c in stack.slack.calls("usergroups.users.list")} == {ONCALL_GROUP}

@@ -10,7 +10,7 @@ import pytest
 
 from tests import slack_requests as slack
 from tests.safeguards import (
-    URI, ask_and_confirm, assert_never_said, direct_message, dm_posts, enrol, next_code, wait,
+    URI, ask_and_confirm, assert_never_said, direct_message, dm_posts, enrol, next_code, qr_modules, qr_of, wait,
 )
 from tests.security.evidence import last_audit_id, nothing_deployed, refused
 from tests.slack_chat import mention, posts, send_event
@@ -42,10 +42,15 @@ def test_on_slack_enrolment_goes_to_a_dm_and_a_code_typed_in_a_channel_is_refuse
     stack.slack.add_user(user, "u" + user[1:].lower(), "Robin", "Robin Archer")
     ts = mention(stack, "bender", user, "set up two-factor")
     posts(stack, ts, "I sent you a direct message with the QR code")
-    wait(lambda: dm_posts(stack, user, "Add me to your authenticator app"))
-    [dm] = dm_posts(stack, user, "Add me to your authenticator app")
+    wait(lambda: stack.slack.files("D" + user[1:]))
+    [image] = stack.slack.files("D" + user[1:])  # the QR code as a PNG image, with the link as its message
+    assert image["initial_comment"].startswith("Add me to your authenticator app") and image["user"] == "UBENDER01"
+    uri = URI.search(image["initial_comment"]).group(0)
+    assert qr_modules(image["content"]) == qr_of(uri)
+    assert dm_posts(stack, user, "Add me to your authenticator app") == []  # no text QR code: the image arrived
+    assert [f["channel"] for f in stack.slack.files() if uri in f["initial_comment"]] == ["D" + user[1:]]
     assert not URI.search(str([c["args"].get("text") for c in stack.slack.calls("chat.postMessage") if c["args"].get("thread_ts") == ts]))
-    app = pyotp.parse_uri(URI.search(dm["args"]["text"]).group(0))
+    app = pyotp.parse_uri(uri)
     direct_message(stack, user, app.now())
     wait(lambda: dm_posts(stack, user, "Two-factor is set up"))
 

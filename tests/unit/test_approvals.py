@@ -132,3 +132,70 @@ def test_approver_two_factor_is_a_flag():
     assert load_profile("assistants/bender.yml", environ={"BENDER_APPROVER_TWO_FACTOR": "true"}).approver_two_factor is True
     with pytest.raises(ProfileError, match="approver_two_factor: is true or false"):
         load_profile("assistants/bender.yml", environ={"BENDER_APPROVER_TWO_FACTOR": "sometimes"})
+
+
+class Groups:
+    """Slack user groups as deploybot.slack.usergroups.UserGroups answers (tested there against the fake)."""
+
+    def __init__(self, members=None, failing=()):
+        self.members_of, self.failing, self.asked = members or {}, set(failing), []
+
+    def members(self, entry):
+        from deploybot.slack.usergroups import GroupUnresolvable
+
+        self.asked.append(entry)
+        if entry in self.failing:
+            raise GroupUnresolvable(f"I could not ask Slack who is in the user group {entry} (missing_scope).")
+        return frozenset(self.members_of.get(entry, ()))
+
+
+def group_catalog(tmp_path, approvers):
+    path = tmp_path / "apps.yml"
+    path.write_text("environments: {production: {}}\napps:\n  cms: {name: CMS, jenkins_job: j, environments: [production],"
+                    f" approvers: {approvers}}}\n")
+    return load_catalog(path)
+
+
+def test_members_of_an_approver_group_may_approve_and_nobody_else(store, tmp_path):
+    catalog = group_catalog(tmp_path, '["@sre-oncall", S0RELEASE1, UREVIEWER]')
+    row = new_request(store)
+    rules = Rules(admins={"UADMIN"}, grants={("UGRANTED", "cms")})
+    groups = Groups({"@sre-oncall": {"U0ONCALL", "UREQUESTER1"}, "S0RELEASE1": {"U0RELEASE"}})
+    assert why_not_approver("U0ONCALL", row, catalog, rules, groups) is None
+    assert why_not_approver("U0RELEASE", row, catalog, rules, groups) is None
+    assert why_not_approver("UREVIEWER", row, catalog, rules, groups) is None
+    assert why_not_approver("UREQUESTER1", row, catalog, rules, groups) == \
+        "You asked for this deployment: someone else has to approve it."  # a member, but the requester
+    for outsider in ("UGRANTED", "UADMIN", "@sre-oncall", "S0RELEASE1"):
+        assert why_not_approver(outsider, row, catalog, rules, groups) == \
+            "Only @sre-oncall, S0RELEASE1, UREVIEWER may approve deployments of CMS."
+
+
+def test_a_group_slack_cannot_resolve_lets_nobody_approve_through_it(store, tmp_path):
+    catalog = group_catalog(tmp_path, '["@sre-oncall", "@release"]')
+    row = new_request(store)
+    rules = Rules(admins={"U0ONCALL"}, grants={("U0ONCALL", "cms")})
+    groups = Groups({"@release": {"U0RELEASE"}}, failing={"@sre-oncall"})
+    assert why_not_approver("U0ONCALL", row, catalog, rules, groups) == (
+        "Only @sre-oncall, @release may approve deployments of CMS. I could not ask Slack who is in the user group "
+        "@sre-oncall (missing_scope). So I can't count your approval.")
+    assert why_not_approver("U0RELEASE", row, catalog, rules, groups) is None  # another group still counts
+
+
+def test_without_slack_a_group_cannot_be_resolved_and_says_so(store, tmp_path):
+    catalog = group_catalog(tmp_path, '["@sre-oncall", theresa]')
+    row = new_request(store)
+    rules = Rules(admins={"max"}, grants={("max", "cms")})
+    assert why_not_approver("max", row, catalog, rules) == (
+        "Only @sre-oncall, theresa may approve deployments of CMS. @sre-oncall is a Slack user group, and I am not "
+        "connected to Slack here, so I can't tell who is in it. So I can't count your approval.")
+    assert why_not_approver("theresa", row, catalog, rules) is None
+
+
+def test_a_malformed_group_handle_is_named(tmp_path):
+    from deploybot.catalog import CatalogError
+
+    with pytest.raises(CatalogError, match=r"apps.cms.approvers: '@SRE Oncall' is not a Slack user group handle"):
+        group_catalog(tmp_path, '["@SRE Oncall"]')
+    with pytest.raises(CatalogError, match=r"apps.cms.approvers: expected a list of names"):
+        group_catalog(tmp_path, "[1]")

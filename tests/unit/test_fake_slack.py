@@ -3,6 +3,7 @@ signed requests of tests/slack_requests.py as slack-sdk's SignatureVerifier sees
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import subprocess
 import sys
@@ -367,3 +368,135 @@ def test_a_button_click_is_a_signed_form_with_the_payload():
     assert (payload["container"]["message_ts"], payload["container"]["thread_ts"]) == ("1732630000.000100", "1732620000.000001")
     assert (action["block_id"], action["text"]["text"], action["value"]) == ("deploybot-buttons:U0THERESA", "Yes", "/affirm")
     assert payload["message"]["blocks"] == BUTTONS
+
+
+# -- file uploads: files.getUploadURLExternal, the upload URL, files.completeUploadExternal ----
+
+
+def post_bytes(url: str, data: bytes) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=data, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 3
+
+
+def test_a_file_is_uploaded_in_three_steps_and_shared_into_a_dm_with_a_comment(fake):
+    bender = client(fake, BENDER)
+    ticket = bender.files_getUploadURLExternal(filename="qr.png", length=len(PNG), alt_txt="a QR code")
+    assert ticket["file_id"].startswith("F") and ticket["upload_url"].startswith(fake.url + "/upload/v1/")
+    assert post_bytes(ticket["upload_url"], PNG) == (200, f"OK - {len(PNG)}")
+    done = bender.files_completeUploadExternal(files=[{"id": ticket["file_id"], "title": "Your QR code"}],
+                                               channel_id="D0THERESA", initial_comment="Scan it")
+    assert [(f["id"], f["title"], f["channels"]) for f in done["files"]] == [(ticket["file_id"], "Your QR code", ["D0THERESA"])]
+    [shared] = fake.files("U0THERESA")  # a user id stands for the DM with them
+    assert (shared["content"], shared["name"], shared["channel"], shared["initial_comment"], shared["user"]) == \
+        (PNG, "qr.png", "D0THERESA", "Scan it", "UBENDER01")
+    assert fake.files("C0DEPLOYS") == []
+    with urllib.request.urlopen(f"{fake.url}/_fake/files?channel=D0THERESA", timeout=10) as answer:
+        [over_http] = json.loads(answer.read())
+    assert base64.b64decode(over_http["content"]) == PNG
+
+
+def test_get_upload_url_wants_a_filename_and_a_length(fake):
+    bender = client(fake, BENDER)
+    assert error_of(lambda: bender.api_call("files.getUploadURLExternal", params={"length": 10})) == "invalid_arguments"
+    assert error_of(lambda: bender.api_call("files.getUploadURLExternal", params={"filename": "a.png"})) == "invalid_arguments"
+    assert error_of(lambda: bender.files_getUploadURLExternal(filename="a.png", length="ten")) == "invalid_arguments"
+    assert error_of(lambda: bender.files_getUploadURLExternal(filename="a.png", length=0)) == "missing_argument"
+    assert error_of(lambda: bender.files_getUploadURLExternal(filename="a.png", length=1, alt_txt="x" * 1001)) == "alt_txt_too_large"
+    assert error_of(lambda: client(fake, "xoxb-nobody").files_getUploadURLExternal(filename="a.png", length=1)) == "invalid_auth"
+
+
+def test_the_upload_url_takes_exactly_the_announced_bytes_once(fake):
+    bender = client(fake, BENDER)
+    ticket = bender.files_getUploadURLExternal(filename="qr.png", length=len(PNG))
+    status, text = post_bytes(ticket["upload_url"], PNG[:-1])
+    assert status == 400 and "length" in text
+    assert error_of(lambda: bender.files_completeUploadExternal(files=[{"id": ticket["file_id"]}])) == "file_not_found"
+    assert post_bytes(ticket["upload_url"], PNG)[0] == 200
+    assert post_bytes(ticket["upload_url"], PNG)[0] == 400  # used twice
+    assert post_bytes(fake.url + "/upload/v1/made-up", PNG)[0] == 404
+    assert bender.files_completeUploadExternal(files=[{"id": ticket["file_id"]}])["files"][0]["channels"] == []
+    assert error_of(lambda: bender.files_completeUploadExternal(files=[{"id": ticket["file_id"]}])) == "file_not_found"  # once
+
+
+def uploaded(fake, token=BENDER) -> str:
+    ticket = client(fake, token).files_getUploadURLExternal(filename="qr.png", length=len(PNG))
+    assert post_bytes(ticket["upload_url"], PNG)[0] == 200
+    return ticket["file_id"]
+
+
+def test_complete_upload_checks_the_files_and_the_channel(fake):
+    bender = client(fake, BENDER)
+    for files in ("not json", "[]", '[{"title": "no id"}]', '{"id": "F1"}'):
+        assert error_of(lambda: bender.api_call("files.completeUploadExternal", params={"files": files})) == "invalid_arguments"
+    assert error_of(lambda: bender.api_call("files.completeUploadExternal", params={})) == "invalid_arguments"
+    assert error_of(lambda: bender.files_completeUploadExternal(files=[{"id": "F0MADEUP01"}])) == "file_not_found"
+    marvins = uploaded(fake, MARVIN)  # another app's upload is not this one's to complete
+    assert error_of(lambda: bender.files_completeUploadExternal(files=[{"id": marvins}])) == "file_not_found"
+
+    file_id = uploaded(fake)
+    fake.add_channel("C0PRIVATE1", private=True, members=["U0THERESA"])
+    fake.add_channel("C0PUBLIC01", members=["U0THERESA"])
+    fake.add_channel("C0ARCHIVED", archived=True)
+    for channel, error in (("C0NOWHERE1", "invalid_channel"), ("C0PRIVATE1", "invalid_channel"),
+                           ("U0THERESA", "invalid_channel"), ("#deploys", "invalid_channel"),
+                           ("C0PUBLIC01", "not_in_channel"), ("C0ARCHIVED", "is_archived")):
+        assert error_of(lambda: bender.files_completeUploadExternal(files=[{"id": file_id}], channel_id=channel)) == error
+    assert error_of(lambda: bender.files_completeUploadExternal(files=[{"id": file_id}], channel_id="C0DEPLOYS",
+                                                                initial_comment="x" * 40_001)) == "msg_too_long"
+    assert fake.files() == []
+    bender.files_completeUploadExternal(files=[{"id": file_id}], channel_id="C0DEPLOYS")
+    assert [f["channel"] for f in fake.files()] == ["C0DEPLOYS"]
+
+
+def test_uploads_fail_and_are_rate_limited_on_demand(fake):
+    bender = client(fake, BENDER)
+    fake.fail_next("files.getUploadURLExternal", "file_uploads_disabled")
+    assert error_of(lambda: bender.files_getUploadURLExternal(filename="a.png", length=1)) == "file_uploads_disabled"
+    file_id = uploaded(fake)
+    fake.rate_limit_next("files.completeUploadExternal", retry_after=7)
+    with pytest.raises(SlackApiError) as raised:
+        bender.files_completeUploadExternal(files=[{"id": file_id}], channel_id="C0DEPLOYS")
+    assert raised.value.response.status_code == 429 and raised.value.response.headers["Retry-After"] == "7"
+    assert bender.files_completeUploadExternal(files=[{"id": file_id}], channel_id="C0DEPLOYS")["ok"]
+
+
+# -- user groups ----------------------------------------------------------------------------------
+
+
+def test_user_groups_are_listed_and_their_members_given(fake):
+    fake.add_usergroup("S0ONCALL01", "sre-oncall", ["U0THERESA", "U0WALTER"], name="SRE on call")
+    fake.add_usergroup("S0RETIRED1", "old-team", ["U0JBRUEDER"], disabled=True)
+    bender = client(fake, BENDER)
+    [listed] = bender.usergroups_list()["usergroups"]
+    assert (listed["id"], listed["handle"], listed["name"], listed["is_usergroup"]) == ("S0ONCALL01", "sre-oncall", "SRE on call", True)
+    assert "users" not in listed and "user_count" not in listed
+    [with_users] = bender.usergroups_list(include_users=True, include_count=True)["usergroups"]
+    assert (with_users["users"], with_users["user_count"]) == (["U0THERESA", "U0WALTER"], 2)
+    assert [g["id"] for g in bender.usergroups_list(include_disabled=True)["usergroups"]] == ["S0ONCALL01", "S0RETIRED1"]
+    assert bender.usergroups_users_list(usergroup="S0ONCALL01")["users"] == ["U0THERESA", "U0WALTER"]
+    assert bender.usergroups_users_list(usergroup="S0RETIRED1", include_disabled=True)["users"] == ["U0JBRUEDER"]
+
+
+def test_user_group_errors(fake):
+    fake.add_usergroup("S0RETIRED1", "old-team", ["U0JBRUEDER"], disabled=True)
+    bender = client(fake, BENDER)
+    assert error_of(lambda: bender.usergroups_users_list(usergroup="S0NOSUCH01")) == "no_such_subteam"
+    assert error_of(lambda: bender.usergroups_users_list(usergroup="S0RETIRED1")) == "no_such_subteam"
+    assert error_of(lambda: bender.api_call("usergroups.users.list", http_verb="GET", params={})) == "invalid_arguments"
+    fake.fail_next("usergroups.list", "missing_scope")
+    assert error_of(lambda: bender.usergroups_list()) == "missing_scope"
+    fake.rate_limit_next("usergroups.users.list", retry_after=20)
+    with pytest.raises(SlackApiError) as raised:
+        bender.usergroups_users_list(usergroup="S0RETIRED1", include_disabled=True)
+    assert raised.value.response.status_code == 429
+    request = urllib.request.Request(f"{fake.url}/_fake/usergroups", method="POST", headers={"Content-Type": "application/json"},
+                                     data=json.dumps({"id": "S0OVERHTTP", "handle": "http", "users": ["U0WALTER"]}).encode())
+    urllib.request.urlopen(request, timeout=10).close()
+    assert bender.usergroups_users_list(usergroup="S0OVERHTTP")["users"] == ["U0WALTER"]

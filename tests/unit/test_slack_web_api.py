@@ -260,3 +260,80 @@ def test_ephemerals_dms_user_info_and_modals(fake):
     opened = run(web_api.open_view(client, fake.new_trigger_id(), view))
     assert opened.delivered and opened.answer["view"]["id"].startswith("V")
     assert run(web_api.open_view(client, "not-a-trigger", view)).error == "invalid_trigger_id"
+
+
+# -- file uploads -----------------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 2
+COMMENT = "Scan this code to add me: otpauth://totp/deploybot:U0THERESA?secret=JBSWY3DPEHPK3PXP"
+
+
+def test_a_file_goes_in_three_steps_into_a_dm_sync_and_async(fake):
+    sync = web_api.upload_file_sync(web_api.web_client(settings(fake.api_url, BENDER)), "D0THERESA", "qr.png", PNG,
+                                    "QR code", COMMENT, alt_txt="QR code")
+    done = run(web_api.upload_file(marvin(fake), "D0THERESA", "qr.png", PNG, "QR code"))
+    assert sync.delivered and done.delivered
+    assert [c["method"] for c in fake.calls()] == ["files.getUploadURLExternal", "files.completeUploadExternal"] * 2
+    first, second = fake.files()
+    assert (first["content"], first["channel"], first["initial_comment"], first["title"], first["user"]) == \
+        (PNG, "D0THERESA", COMMENT, "QR code", "UBENDER01")
+    assert (second["content"], second["channel"], second["initial_comment"], second["user"]) == (PNG, "D0THERESA", "", "UMARVIN01")
+    assert sync.answer["files"][0]["id"] == first["id"]
+
+
+def test_a_rate_limited_upload_is_waited_out(fake):
+    fake.rate_limit_next("files.completeUploadExternal", retry_after=1)
+    fake.rate_limit_next("files.getUploadURLExternal", retry_after=1)
+    delivery = web_api.upload_file_sync(web_api.web_client(settings(fake.api_url, BENDER)), "D0THERESA", "qr.png", PNG, "QR")
+    assert delivery.delivered and [f["content"] for f in fake.files("D0THERESA")] == [PNG]
+    assert [c["status"] for c in fake.calls()] == [429, 200, 429, 200]
+
+
+@pytest.mark.parametrize("method, error, kind", [
+    ("files.getUploadURLExternal", "file_uploads_disabled", Kind.GIVE_UP),
+    ("files.getUploadURLExternal", "missing_scope", Kind.GIVE_UP),
+    ("files.completeUploadExternal", "file_not_found", Kind.GIVE_UP),
+    ("files.completeUploadExternal", "internal_error", Kind.RETRY_LATER),
+])
+def test_a_refused_upload_is_reported_not_raised_and_nothing_is_shared(fake, method, error, kind, caplog):
+    fake.fail_next(method, error)
+    delivery = web_api.upload_file_sync(web_api.web_client(settings(fake.api_url, BENDER)), "D0THERESA", "qr.png", PNG,
+                                        "QR", COMMENT)
+    assert (delivery.delivered, delivery.error, delivery.kind) == (False, error, kind)
+    assert fake.files() == []
+    logged = " ".join(r.getMessage() for r in caplog.records if r.name.startswith("deploybot"))
+    assert error in logged and "otpauth" not in logged and "JBSWY3DPEHPK3PXP" not in logged
+
+
+@pytest.mark.parametrize("setup, error", [
+    (lambda fake: fake.add_channel("C0OPS00001", members=["U0THERESA"]), "not_in_channel"),
+    (lambda fake: fake.add_channel("C0OPS00001", archived=True), "is_archived"),
+    (lambda fake: None, "invalid_channel"),
+])
+def test_a_channel_the_bot_cannot_share_into_is_for_people_to_fix(fake, setup, error):
+    setup(fake)
+    delivery = run(web_api.upload_file(marvin(fake), "C0OPS00001", "qr.png", PNG, "QR"))
+    assert (delivery.error, delivery.kind) == (error, Kind.TELL_USER) and "<#C0OPS00001>" in delivery.advice
+
+
+def test_the_bytes_go_only_to_slacks_own_upload_url():
+    assert web_api.trusted_upload_url("https://files.slack.com/upload/v1/abc", "https://slack.com/api/")
+    assert web_api.trusted_upload_url("https://files.slack-gov.com/upload/v1/abc", "https://slack-gov.com/api/")
+    assert web_api.trusted_upload_url("http://127.0.0.1:8090/upload/v1/abc", "http://127.0.0.1:8090/api/")
+    for url in ("http://files.slack.com/upload/v1/abc", "https://files.slack.com.evil.example/upload",
+                "https://evilslack.com/upload", "http://127.0.0.1:9999/upload/v1/abc", "file:///etc/passwd", ""):
+        assert not web_api.trusted_upload_url(url, "http://127.0.0.1:8090/api/"), url
+
+    steps = web_api.uploading("https://slack.com/api/", "D0THERESA", "qr.png", PNG, "QR", COMMENT, "")
+    assert next(steps) == ("files.getUploadURLExternal", {"filename": "qr.png", "length": len(PNG)})
+    with pytest.raises(StopIteration) as done:
+        steps.send(web_api.Reply({"ok": True, "upload_url": "https://attacker.example/upload", "file_id": "F0ABCDEF12"}))
+    assert (done.value.value.error, done.value.value.kind) == (web_api.UPLOAD_FAILED, Kind.GIVE_UP)
+
+
+def test_an_upload_url_that_refuses_or_does_not_answer_is_reported(fake):
+    ticket = web_api.web_client(settings(fake.api_url, BENDER)).files_getUploadURLExternal(filename="a.png", length=3)
+    assert web_api.post_upload(ticket["upload_url"], b"abcd", 5).error == web_api.UPLOAD_FAILED  # not the length announced
+    assert web_api.post_upload(ticket["upload_url"], b"abc", 5) == web_api.Reply({"status": 200})
+    assert web_api.post_upload(ticket["upload_url"], b"abc", 5).error == web_api.UPLOAD_FAILED  # used twice
+    assert web_api.post_upload(f"http://127.0.0.1:{free_port()}/upload/v1/x", b"abc", 5).error == web_api.CONNECTION_FAILED
