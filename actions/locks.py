@@ -23,7 +23,9 @@ from deploybot.lock_expiry import get_lifted, mark_said
 from deploybot.slack.custom_messages import REPLY_TO_KEY
 
 log = logging.getLogger(__name__)
-# No assistant profile names a time zone yet: "until 6pm" is 18:00 UTC, and every reply says UTC.
+# Lock times are read and said in UTC ("until 6pm" is 18:00 UTC, and every reply says UTC),
+# although the profiles now name a time_zone (used by the stats questions and the digest):
+# moving locks to it means this and the formats in deploybot/locks.py and messages.py.
 LOCK_TIME_ZONE = timezone.utc
 
 
