@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,8 +27,8 @@ from sqlalchemy import func, select
 from deploybot.ledger.sample import END, fill
 from deploybot.storage.database import Database, migrate
 from deploybot.storage.models import Deployment
+from tests.support import start_ledger_web
 
-ROOT = Path(__file__).resolve().parents[1]
 DEPLOYMENTS = 100_000
 AUDIT = 5_000
 TOKEN = "bench-token"
@@ -47,34 +46,12 @@ PAGES = [
 ]
 
 
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_dashboard(url: str, log: Path):
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DEPLOYBOT_DATABASE_URL": url, "DEPLOYBOT_WEB_SIGNIN_TOKEN": TOKEN,
-           "DEPLOYBOT_WEB_SECRET": "bench-secret", "DEPLOYBOT_WEB_TIMEZONE": "UTC"}
-    with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "deploybot.ledger.web", "--port", str(port)], cwd=ROOT,
-                                   env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise SystemExit("the dashboard did not start:\n" + log.read_text()[-3000:])
-        time.sleep(0.3)
+    process, base = start_ledger_web(url, log, {"DEPLOYBOT_WEB_SIGNIN_TOKEN": TOKEN, "DEPLOYBOT_WEB_SECRET": "bench-secret",
+                                                "DEPLOYBOT_WEB_TIMEZONE": "UTC"}, timeout=120)
     session = requests.Session()
-    assert session.get(f"http://127.0.0.1:{port}/signin?token={TOKEN}", allow_redirects=False).status_code == 302
-    return process, f"http://127.0.0.1:{port}", session
+    assert session.get(f"{base}/signin?token={TOKEN}", allow_redirects=False).status_code == 302
+    return process, base, session
 
 
 def one_run(url: str, log: Path, some_id: int, warm: int) -> Dict[str, tuple]:

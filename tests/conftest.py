@@ -5,8 +5,7 @@ API fake in this process. It is started once per test session, and its
 shutdown on SIGTERM is checked."""
 import pytest
 
-from deploybot.slack.fake_api import FakeSlack
-from tests.support import MODEL, Bot, StackDidNotStart, new_user_id, open_ports, start_stack, stop_stack
+from tests.support import Bot, new_user_id, running_stack
 
 # Quick builds, quick polling, a build limit and a Jenkins timeout a test can wait for. The
 # build limit is more than twice the longest build a test runs (6 s), and the hanging
@@ -20,21 +19,8 @@ TEST_SETTINGS = {"JENKINS_TIMEOUT": "5", "DEPLOYBOT_EMULATOR_BUILD_SECONDS": "2"
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: run the tests with `make test`, which trains first")
-    slack = FakeSlack().start()
-    try:
-        running = start_stack(tmp_path_factory.mktemp("var"), TEST_SETTINGS, slack=slack)
-    except StackDidNotStart as error:
-        slack.stop()
-        pytest.fail(str(error))
-    yield running
-    # `make serve` must stop every child process on SIGTERM.
-    try:
-        assert stop_stack(running) == 0
-        assert open_ports(running) == []
-    finally:
-        slack.stop()
+    with running_stack(tmp_path_factory.mktemp("var"), TEST_SETTINGS) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -43,20 +29,8 @@ def safeguarded(tmp_path_factory):
     safeguards tests and attacks share it; the `stack` above keeps codes off."""
     from tests.safeguards import SAFEGUARD_SETTINGS
 
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: run the tests with `make test`, which trains first")
-    slack = FakeSlack().start()
-    try:
-        running = start_stack(tmp_path_factory.mktemp("safeguards"), SAFEGUARD_SETTINGS, slack=slack)
-    except StackDidNotStart as error:
-        slack.stop()
-        pytest.fail(str(error))
-    yield running
-    try:
-        assert stop_stack(running) == 0
-        assert open_ports(running) == []
-    finally:
-        slack.stop()
+    with running_stack(tmp_path_factory.mktemp("safeguards"), SAFEGUARD_SETTINGS) as running:
+        yield running
 
 
 @pytest.fixture

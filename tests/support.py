@@ -10,10 +10,12 @@ import sys
 import time
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
+import pytest
 from sqlalchemy import select
 
 from deploybot.slack.fake_api import TEAM_ID, FakeSlack
@@ -24,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "deploybot.tar.gz"
 # Each bot's API token (<BOT>_API_TOKEN): its Rasa HTTP API and its REST and callback channels.
 TOKENS = {"marvin": "marvin-test-token-not-secret", "bender": "bender-test-token-not-secret"}
-CHAT_KEY = "chat-key-not-secret"
-TWO_FACTOR_KEY = "x4MqCrB0rRZ4i2PAnd6d5BhN1bQ2qK1tLZ0qgk5S9bE="  # a Fernet key for the test stacks only  # what the bots' posts into the terminal chat carry
+CHAT_KEY = "chat-key-not-secret"  # what the bots' posts into the terminal chat carry
+TWO_FACTOR_KEY = "x4MqCrB0rRZ4i2PAnd6d5BhN1bQ2qK1tLZ0qgk5S9bE="  # a Fernet key for the test stacks only
 # Admins of the test stack (DEPLOYBOT_ADMINS), in addition to the profile's.
 ADMIN = "UADMIN0001"
 
@@ -260,3 +262,47 @@ def grant(bender: Bot, user: str, app: str) -> None:
     """An admin grants the user an app, through the chat as a person would."""
     [reply] = bender.texts(ADMIN, f"@bender auth <@{user}> {app}")
     assert " may now deploy " in reply, reply
+
+
+@contextmanager
+def running_stack(var_dir: Path, settings: Mapping[str, str], **options):
+    """A stack with a Slack fake of its own for a fixture: started (the test fails, not errors,
+    when it cannot start) and stopped afterwards, where every child must stop on SIGTERM and
+    free its port, as `make serve` must."""
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run the tests with `make test`, which trains first")
+    slack = FakeSlack().start()
+    try:
+        running = start_stack(var_dir, settings, slack=slack, **options)
+    except StackDidNotStart as error:
+        slack.stop()
+        pytest.fail(str(error))
+    try:
+        yield running
+        assert stop_stack(running) == 0
+        assert open_ports(running) == []
+    finally:
+        slack.stop()
+
+
+def start_ledger_web(database_url: str, log: Path, environment: Mapping[str, str],
+                     timeout: float = 60) -> "tuple[subprocess.Popen, str]":
+    """The dashboard (deploybot.ledger.web) alone on a free port, its output in log; returns
+    the process and its base URL once /health answers."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DEPLOYBOT_DATABASE_URL": database_url, **environment}
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "deploybot.ledger.web", "--port", str(port)], cwd=ROOT,
+                                   env=env, stdout=out, stderr=subprocess.STDOUT)
+    base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return process, base
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("the dashboard did not start:\n" + log.read_text()[-3000:])
+        time.sleep(0.3)

@@ -15,13 +15,12 @@ import yaml
 import pyotp
 import pytest
 
-from deploybot.slack.fake_api import FakeSlack
 from tests import slack_requests as slack
 from tests.safeguards import URI, enrol, next_code, submit_code, wait
 from tests.security.evidence import last_audit_id, nothing_deployed, refused
 from tests.slack_chat import click, mention, posts, send_event, updates_of
 from tests.support import (
-    ADMIN, MODEL, ROOT, StackDidNotStart, audit_entries, deployments, grant, new_user_id, open_ports, start_stack, stop_stack,
+    ADMIN, ROOT, audit_entries, deployments, grant, new_user_id, running_stack,
 )
 
 TIMEOUT_SECONDS = 20
@@ -44,21 +43,9 @@ def apps_with_group_approvers(directory: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def eyes(tmp_path_factory):
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: run `make train` first")
-    fake = FakeSlack().start()
     var = tmp_path_factory.mktemp("four-eyes")
-    try:
-        running = start_stack(var, {**SETTINGS, "DEPLOYBOT_APPS": str(apps_with_group_approvers(var))}, slack=fake)
-    except StackDidNotStart as error:
-        fake.stop()
-        pytest.fail(str(error))
-    yield running
-    try:
-        assert stop_stack(running) == 0
-        assert open_ports(running) == []
-    finally:
-        fake.stop()
+    with running_stack(var, {**SETTINGS, "DEPLOYBOT_APPS": str(apps_with_group_approvers(var))}) as running:
+        yield running
 
 
 @pytest.fixture

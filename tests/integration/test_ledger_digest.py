@@ -14,11 +14,10 @@ from deploybot.ledger.address import public_url
 from deploybot.ledger.digest import compose
 from deploybot.ledger.digest_schedule import WEEKDAYS
 from deploybot.profiles import load_profiles
-from deploybot.slack.fake_api import FakeSlack
 from deploybot.storage.database import Database
 from deploybot.storage.models import Deployment
 from tests.conftest import TEST_SETTINGS
-from tests.support import StackDidNotStart, start_stack, stop_stack
+from tests.support import running_stack
 
 CHANNEL = "#deployments-management"
 
@@ -60,18 +59,9 @@ def digest_stack(tmp_path_factory):
         pytest.skip("too close to local midnight for a digest due today")
     settings = {**TEST_SETTINGS, "DEPLOYBOT_DIGEST": "on", "DEPLOYBOT_DIGEST_WEEKDAY": WEEKDAYS[due.weekday()],
                 "DEPLOYBOT_DIGEST_TIME": f"{due:%H:%M}"}
-    slack = FakeSlack().start()
-    try:
-        running = start_stack(tmp_path_factory.mktemp("digest"), settings, slack=slack, replicas=2)
-    except StackDidNotStart as error:
-        slack.stop()
-        pytest.fail(str(error))
-    running.due = due
-    yield running
-    try:
-        assert stop_stack(running) == 0
-    finally:
-        slack.stop()
+    with running_stack(tmp_path_factory.mktemp("digest"), settings, replicas=2) as running:
+        running.due = due
+        yield running
 
 
 def test_the_digest_arrives_once_at_its_time_with_the_ledgers_numbers(digest_stack):

@@ -4,10 +4,8 @@ pagination, filters, period boundaries in time zones, exports, and how long each
 (measured and printed; the bound asserted is generous, the figure is what to read)."""
 import csv
 import io
-import os
 import statistics
 import subprocess
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +18,7 @@ from deploybot.ledger.sample import END, fill
 from deploybot.storage.database import Database, migrate
 from deploybot.storage.models import Deployment
 from tests.services import Postgres
-from tests.support import ROOT, free_port
+from tests.support import start_ledger_web
 
 DEPLOYMENTS = 100_000
 TOKEN = "one-time-test-token"
@@ -58,24 +56,10 @@ class Dashboard:
 
 
 def start_dashboard(url: str, directory: Path, **environment) -> Dashboard:
-    port, log = free_port(), directory / "web.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DEPLOYBOT_DATABASE_URL": url, "DEPLOYBOT_WEB_SIGNIN_TOKEN": TOKEN,
-           "DEPLOYBOT_WEB_SECRET": "test-secret", **environment}
-    with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "deploybot.ledger.web", "--port", str(port)], cwd=ROOT,
-                                   env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError("the dashboard did not start:\n" + log.read_text()[-3000:])
-        time.sleep(0.3)
-    return Dashboard(f"http://127.0.0.1:{port}", Database(url), process, log)
+    log = directory / "web.log"
+    process, base = start_ledger_web(url, log, {"DEPLOYBOT_WEB_SIGNIN_TOKEN": TOKEN,
+                                                "DEPLOYBOT_WEB_SECRET": "test-secret", **environment})
+    return Dashboard(base, Database(url), process, log)
 
 
 def stop(dashboard: Dashboard) -> None:
