@@ -81,8 +81,10 @@ def say_where(dispatcher: CollectingDispatcher, text: str, output_channel: str, 
 
 
 async def ask_for_approval(dispatcher: CollectingDispatcher, tracker: Tracker, request: DeployRequest, kind: str,
-                           requested_at: float, output_channel: str, reply_to: Optional[dict], second_factor: bool) -> Events:
-    """Records the approval request and posts its card; nothing is deployed yet."""
+                           requested_at: float, output_channel: str, reply_to: Optional[dict], second_factor: bool,
+                           batch_id: Optional[str] = None) -> Events:
+    """Records the approval request and posts its card; nothing is deployed yet. An app of a
+    batch (actions/batches.py) starts into that batch once approved."""
     needed = needs_approval(request)
     user = requester(tracker)
     row = await asyncio.to_thread(
@@ -90,7 +92,7 @@ async def ask_for_approval(dispatcher: CollectingDispatcher, tracker: Tracker, r
         version=request.version, kind=kind, requested_by=user, conversation_id=tracker.sender_id, output_channel=output_channel,
         reply_to=json.dumps(reply_to) if reply_to else None, second_factor=second_factor,
         requested_at=datetime.fromtimestamp(requested_at, tz=timezone.utc), expires_at=expires_after(profile().approval_timeout_seconds),
-        needed=needed)
+        needed=needed, batch_id=batch_id)
     running = await asyncio.to_thread(deployment_store().current_version, request.app, request.environment)
     app = catalog().app(request.app)
     listed = f" ({', '.join(app.approvers)})" if app.approvers else ""
@@ -270,16 +272,25 @@ class ActionApprovalDecided(DeployBotAction):
         what, reply_to = what_of(row), json.loads(row.reply_to) if row.reply_to else None
         if row.state == "rejected":
             text = f"{what} was rejected by {row.decided_by}: {row.reason}. Nothing was deployed."
+            ended = f"rejected by {row.decided_by}: {row.reason}"
         elif row.state == "expired":
             minutes = max(1, profile().approval_timeout_seconds // 60)
             text = f"Nobody approved {what} within {minutes} min, so the request expired and nothing was deployed. Ask again if it is still needed."
+            ended = f"nobody approved it within {minutes} min"
         else:
-            text = await self.start(row, what)
+            text, started = await self.start(row, what)
+            ended = None if started else text
+        if ended and row.batch_id:  # one app of a batch ended without a deployment: maybe the batch's last
+            from actions.batches import ended_without_deployment  # actions.batches imports this module
+
+            summary = await asyncio.to_thread(ended_without_deployment, row.batch_id, row.app, ended)
+            text += f"\n{summary}" if summary else ""
         say_where(dispatcher, text, row.output_channel, reply_to)
         return []
 
     @staticmethod
-    async def start(row, what: str) -> str:
+    async def start(row, what: str) -> tuple:
+        """What to tell the requester, and whether a deployment was recorded."""
         request = DeployRequest(row.app, row.version, row.environment)
         approvers = ", ".join(approved_by(row))
         try:
@@ -288,21 +299,22 @@ class ActionApprovalDecided(DeployBotAction):
         except RequestRejected as rejection:
             await asyncio.to_thread(permissions().audit, row.requested_by, "deploy", "refused", app=row.app,
                                     environment=row.environment, detail=f"after approval: {rejection}"[:500])
-            return f"Approved by {approvers}, but {rejection} Nothing was deployed."
+            return f"Approved by {approvers}, but {rejection} Nothing was deployed.", False
         if not await asyncio.to_thread(store().mark_started, row.id):
-            return f"{what} was started already."
+            return f"{what} was started already.", True
         new = NewDeployment(
             assistant=row.assistant, request=request, kind=row.kind, requested_by=row.requested_by,
             conversation_id=row.conversation_id, output_channel=row.output_channel, requested_at=row.requested_at,
             reply_to=json.loads(row.reply_to) if row.reply_to else None,
-            safeguards={"approved_by": ",".join(approved_by(row)), "second_factor": bool(row.second_factor)})
+            safeguards={"approved_by": ",".join(approved_by(row)), "second_factor": bool(row.second_factor)},
+            batch_id=row.batch_id)
         try:
             text = await asyncio.to_thread(deployer().start, new)
         except (RequestRejected, JenkinsError) as refusal:  # a lock set meanwhile, another deployment
             await asyncio.to_thread(permissions().audit, row.requested_by, "deploy", "refused", app=row.app,
                                     environment=row.environment, detail=f"after approval: {refusal}"[:500])
-            return f"Approved by {approvers}, but {refusal}"
-        return f"Approved by {approvers}. {text}"
+            return f"Approved by {approvers}, but {refusal}", False
+        return f"Approved by {approvers}. {text}", True
 
 
 async def watch_expiry(every: float = 2.0) -> None:

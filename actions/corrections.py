@@ -28,7 +28,8 @@ from actions.deploy import check_requester_of, clear_request, refuse
 from actions.guard import DeployBotAction
 from actions.questions import ask, asked_in, close_pending, pending_question, question_text, restated
 from actions.safeguards import STEP_UP_SLOT, held_request
-from deploybot import messages
+from actions.batches import confirm as ask_batch
+from deploybot import batches, messages
 from deploybot.corrections import corrected, named_parts
 from deploybot.deploy_request import DeployRequest, RequestRejected, build_request, check_not_injection
 from deploybot.recent_requests import last_confirmed
@@ -58,9 +59,13 @@ class ActionCorrectRequest(DeployBotAction):
             if pending:
                 dispatcher.utter_message(text=messages.still_open(question_text(pending)))
             return []
+        if pending and pending.get("kind") == "batch":
+            return await self.correct_batch(dispatcher, tracker, pending, changes)
         if pending:
             return await self.correct_pending(dispatcher, tracker, pending, changes)
         held = held_request(tracker)
+        if held and held.get("batch"):
+            return await self.correct_held_batch(dispatcher, tracker, held["batch"], changes)
         if held and held.get("purpose") == "deploy":
             return await self.correct_held(dispatcher, tracker, held, changes)
         return await self.correct_confirmed(dispatcher, tracker, changes)
@@ -81,6 +86,35 @@ class ActionCorrectRequest(DeployBotAction):
                                     environment=parts.get("environment"))
             return dropped + clear_request()
         return dropped + self.slots_of(request) + ask(dispatcher, tracker, request)
+
+    async def correct_batch(self, dispatcher, tracker, pending: dict, changes: dict) -> List[Dict[Text, Any]]:
+        """A correction to a batch's question: it names the app it changes; asked again as a whole."""
+        where = pending.get("asked_in")
+        if isinstance(where, dict) and where != asked_in(tracker):
+            dispatcher.utter_message(text=messages.correction_elsewhere(restated(pending), messages.place_of_question(where)))
+            return []
+        try:
+            items, environment = batches.corrected(pending["items"], pending["environment"], changes, catalog())
+        except RequestRejected as unclear:
+            dispatcher.utter_message(text=str(unclear))
+            dispatcher.utter_message(text=messages.still_open(question_text(pending)))
+            return []
+        if items == pending["items"] and environment == pending["environment"]:
+            dispatcher.utter_message(text=messages.already_the_request(question_text(pending)))
+            return []
+        return await ask_batch(dispatcher, tracker, {"items": items, "environment": environment})
+
+    async def correct_held_batch(self, dispatcher, tracker, batch: dict, changes: dict) -> List[Dict[Text, Any]]:
+        """A batch confirmed but waiting for its code: dropped, and the corrected batch asked anew."""
+        try:
+            items, environment = batches.corrected(batch["ready"], batch["environment"], changes, catalog())
+        except RequestRejected as unclear:
+            dispatcher.utter_message(text=f"{unclear} Your confirmed request still waits for your two-factor code.")
+            return []
+        dispatcher.utter_message(text=messages.held_deploy_dropped(batch["restatement"]))
+        await asyncio.to_thread(permissions().audit, requester(tracker), "deploy", "withdrawn", environment=batch["environment"],
+                                detail=f"batch corrected while waiting for a two-factor code: {batch['restatement']}"[:500])
+        return [SlotSet(STEP_UP_SLOT, None)] + await ask_batch(dispatcher, tracker, {"items": items, "environment": environment})
 
     async def correct_pending(self, dispatcher, tracker, pending: dict, changes: dict) -> List[Dict[Text, Any]]:
         where = pending.get("asked_in")

@@ -14,9 +14,9 @@ from actions.context import (
     catalog, deployer, deployment_store, entity_values, from_slack, locks, message_metadata, permissions, profile,
     profiles, requester,
 )
-from actions import safeguards
+from actions import batches, safeguards
 from actions.guard import DeployBotAction, DeployBotFormValidation
-from actions.questions import ask, close_pending, show_decision, why_not_an_answer
+from actions.questions import ask, close_pending, pending_question, restated, show_decision, why_not_an_answer
 from actions.references import source_named, version_by_reference
 from deploybot import messages, payloads
 from deploybot.deployments import NewDeployment
@@ -37,7 +37,7 @@ REQUEST_SLOTS = ("app", "version", "environment")
 
 
 def clear_request() -> List[Dict[Text, Any]]:
-    return [SlotSet(slot, None) for slot in REQUEST_SLOTS + ("pending_deploy", "promoted_from")]
+    return [SlotSet(slot, None) for slot in REQUEST_SLOTS + ("pending_deploy", "promoted_from", batches.BATCH_SLOT)]
 
 
 def pending_request(tracker: Tracker) -> Optional[DeployRequest]:
@@ -64,10 +64,13 @@ def request_from_slots(tracker: Tracker) -> DeployRequest:
 
 
 def several_named(tracker: Tracker) -> bool:
-    """The request names several apps, versions or environments: it is refused as a whole
-    (ActionStartDeploy says so), and nothing in it is asked about or restated."""
-    return tracker.latest_message.get("intent", {}).get("name") == "deploy" and any(
-        len(entity_values(tracker, slot)) > 1 for slot in REQUEST_SLOTS)
+    """The request names several versions for one app, or several environments: it is refused
+    as a whole (ActionStartDeploy says so), and nothing in it is asked about or restated.
+    Several apps are a batch (actions/batches.py), unless they go to several environments."""
+    if tracker.latest_message.get("intent", {}).get("name") != "deploy":
+        return False
+    apps, versions = entity_values(tracker, "app"), entity_values(tracker, "version")
+    return len(entity_values(tracker, "environment")) > 1 or (len(apps) <= 1 and len(versions) > 1)
 
 
 def check_requester_of(tracker: Tracker) -> None:
@@ -110,20 +113,18 @@ class ActionStartDeploy(DeployBotAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         events = []
-        if tracker.get_slot("pending_deploy"):
-            try:
-                previous = pending_request(tracker)
-                dispatcher.utter_message(text=messages.replaced_request(messages.restate(previous, catalog())))
-            except RequestRejected:
-                pass
+        previous = pending_question(tracker)
+        if previous:
+            dispatcher.utter_message(text=messages.replaced_request(restated(previous)))
             events += close_pending(tracker, "replaced")
         events += clear_request()
-        for slot in REQUEST_SLOTS:
-            values = entity_values(tracker, slot)
-            if len(values) > 1:
-                # Never pick one of several: the request is refused as a whole (several_named).
-                dispatcher.utter_message(text=messages.one_at_a_time(slot, values))
-                return events
+        if several_named(tracker):
+            # Never pick one of several: the request is refused as a whole.
+            slot = "environment" if len(entity_values(tracker, "environment")) > 1 else "version"
+            dispatcher.utter_message(text=messages.one_at_a_time(slot, entity_values(tracker, slot)))
+            return events
+        if batches.is_batch(tracker):  # several apps: one question, a deployment each
+            return events + await batches.start(dispatcher, tracker)
         for slot in REQUEST_SLOTS:
             values = entity_values(tracker, slot)
             if values:
@@ -144,6 +145,8 @@ class ValidateDeployForm(DeployBotFormValidation):
         # needs nothing more: action_confirm_deploy ends it right away.
         if several_named(tracker):
             return []
+        if batches.in_hand(tracker):
+            return batches.required_slots(tracker)
         try:
             check_environment(self._environment(tracker), profile(), profiles(), catalog())
         except RequestRejected:
@@ -153,6 +156,8 @@ class ValidateDeployForm(DeployBotFormValidation):
     async def validate_app(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         if several_named(tracker):
             return {"app": None}
+        if batches.in_hand(tracker):
+            return batches.validate_app(dispatcher, tracker, value)
         try:
             check_app(str(value), self._environment(tracker), catalog())
         except RequestRejected as rejection:
@@ -169,6 +174,8 @@ class ValidateDeployForm(DeployBotFormValidation):
     async def validate_version(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         if several_named(tracker):
             return {"version": None}
+        if batches.in_hand(tracker):
+            return batches.validate_version(dispatcher, tracker, value)
         try:
             check_not_injection(tracker.latest_message.get("text"))
             return {"version": check_version(str(value))}
@@ -192,6 +199,9 @@ class ActionAskVersion(DeployBotAction):
         return "action_ask_version"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        if batches.draft(tracker):
+            dispatcher.utter_message(text=batches.ask_version(tracker))
+            return []
         app = catalog().app(tracker.get_slot("app") or "")
         dispatcher.utter_message(text=messages.ask_version(app.name if app else "the app"))
         return []
@@ -206,6 +216,8 @@ class ActionConfirmDeploy(DeployBotAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         if several_named(tracker):
             return clear_request()  # refused as a whole by action_start_deploy; nothing to restate
+        if batches.in_hand(tracker):
+            return await batches.confirm(dispatcher, tracker, batches.draft(tracker))
         try:
             check_requester_of(tracker)
             request = request_from_slots(tracker)
@@ -238,6 +250,9 @@ class ActionDeploy(DeployBotAction):
         if not_an_answer:
             await asyncio.to_thread(permissions().audit, requester(tracker), "confirm", "refused", detail=not_an_answer)
             return []
+        pending = tracker.get_slot("pending_deploy")
+        if isinstance(pending, dict) and pending.get("kind") == "batch":
+            return await batches.deploy(dispatcher, tracker, pending)
         try:
             request = pending_request(tracker)
             if request is not None:  # a grant may have been revoked since the question

@@ -14,6 +14,7 @@ from actions.context import catalog, deployer, deployment_store, first_entity, l
 from actions.deploy import refuse
 from actions.guard import DeployBotAction
 from actions.questions import ask
+from deploybot.batch_store import SUMMARY, BatchStore
 from deploybot import messages, reports
 from deploybot.deploy_request import DeployRequest, RequestRejected, check_app, check_environment
 from deploybot.jenkins.client import JenkinsError
@@ -59,7 +60,7 @@ class ActionReportDeployment(DeployBotAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         deployment_id, report = str(first_entity(tracker, "deployment") or ""), first_entity(tracker, "report")
-        if not deployment_id.isdigit() or report not in ("start", "outcome"):
+        if not deployment_id.isdigit() or report not in ("start", "outcome", SUMMARY):
             return []
         outbox = Outbox(deployment_store().db)
         deployment = await asyncio.to_thread(deployment_store().get, int(deployment_id))
@@ -72,7 +73,14 @@ class ActionReportDeployment(DeployBotAction):
         # that lands in a new Rasa session, finds the report said and stays silent.
         if not await asyncio.to_thread(outbox.mark_said, deployment.id, report):
             return []
-        text = reports.start_report(deployment, catalog()) if report == "start" else reports.outcome_report(deployment, catalog())
+        if report == SUMMARY:  # the batch's summary, after its last app's outcome (deploybot.batch_store)
+            if not deployment.batch_id:
+                return []
+            text = await asyncio.to_thread(BatchStore(deployment_store().db).summary, deployment.batch_id, catalog())
+        elif report == "start":
+            text = reports.start_report(deployment, catalog())
+        else:
+            text = reports.outcome_report(deployment, catalog())
         if deployment.output_channel == "slack" and deployment.reply_to:
             # Into the thread of the request (channels/slack.py reads this).
             dispatcher.utter_message(json_message={"text": text, REPLY_TO_KEY: json.loads(deployment.reply_to)})

@@ -48,6 +48,8 @@ def question_text(pending: dict) -> str:
 
 def restated(pending: dict) -> str:
     """The question as a statement: "Deploy Web Shop 3.6.1 to staging"."""
+    if pending.get("restatement"):  # a batch's question has several lines; its one-line form
+        return pending["restatement"]
     return question_text(pending).removesuffix(" (yes/no)").removesuffix("?")
 
 
@@ -66,9 +68,11 @@ def close_pending(tracker: Tracker, fate: str) -> Events:
     return [SlotSet("closed_requests", dict(list(closed.items())[-MAX_CLOSED:]))]
 
 
-def ask(dispatcher: CollectingDispatcher, tracker: Tracker, request: DeployRequest, kind: str = "deploy",
-        question: Optional[str] = None, previous_fate: str = "replaced") -> Events:
-    """Asks the yes/no question for a complete request (kind: deploy, rollback or promotion)."""
+def ask(dispatcher: CollectingDispatcher, tracker: Tracker, request: Optional[DeployRequest], kind: str = "deploy",
+        question: Optional[str] = None, previous_fate: str = "replaced", batch: Optional[dict] = None) -> Events:
+    """Asks the yes/no question for a complete request (kind: deploy, rollback or promotion),
+    or for a batch of several apps (kind batch, request None, batch: {items, environment,
+    blocked, restatement}: actions/batches.py)."""
     previous = pending_question(tracker)
     if previous and previous_fate == "replaced":
         dispatcher.utter_message(text=messages.replaced_request(restated(previous)))
@@ -76,9 +80,10 @@ def ask(dispatcher: CollectingDispatcher, tracker: Tracker, request: DeployReque
     request_id = payloads.new_request_id()
     text = question or messages.confirmation_question(request, catalog())
     dispatcher.utter_message(text=text, buttons=payloads.yes_no_buttons(request_id))
-    pending = {"app": request.app, "version": request.version, "environment": request.environment,
+    pending = {"app": request.app if request else None, "version": request.version if request else None,
+               "environment": request.environment if request else batch["environment"],
                "asked_at": time.time(), "kind": kind, "question": question,
-               "request_id": request_id, "asked_in": asked_in(tracker)}
+               "request_id": request_id, "asked_in": asked_in(tracker), **(batch or {})}
     return events + [SlotSet("pending_deploy", pending)]
 
 

@@ -24,7 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import (
-    catalog, database, deployer, first_entity, from_slack, message_metadata, permissions, profile, profiles, requester,
+    catalog, database, deployer, entity_values, first_entity, from_slack, message_metadata, permissions, profile, profiles, requester,
     slack_directory,
 )
 from actions import approvals
@@ -92,8 +92,31 @@ async def hold_before_jenkins(dispatcher: CollectingDispatcher, tracker: Tracker
         show_decision(dispatcher, tracker, f"confirmed: {messages.restate(request, catalog())}; waiting for approval")
         return await approvals.ask_for_approval(dispatcher, tracker, request, kind, asked_at,
                                                 tracker.get_latest_input_channel() or "rest", reply_to, second_factor=False)
-    user, what = requester(tracker), messages.restate(request, catalog())
-    where = {"app": request.app, "environment": request.environment}
+    held = {
+        "purpose": "deploy", "break_glass": break_glass, "app": request.app, "version": request.version,
+        "environment": request.environment, "kind": kind, "requested_at": asked_at,
+        "output_channel": tracker.get_latest_input_channel() or "rest",
+        "reply_to": {"channel": metadata.get("out_channel"), "thread_ts": metadata.get("thread_id")} if from_slack(tracker) else None,
+    }
+    return await hold_for_code(dispatcher, tracker, messages.restate(request, catalog()),
+                               {"app": request.app, "environment": request.environment}, held)
+
+
+async def hold_batch_for_code(dispatcher: CollectingDispatcher, tracker: Tracker, batch: dict) -> Optional[Events]:
+    """A batch (actions/batches.py) needs one code when any of its apps needs one; None when
+    none does (its apps start at once, each with its own approvals where needed)."""
+    environment = batch["environment"]
+    if not any(two_factor_required(profile(), catalog(), item["app"], environment) for item in batch["ready"]):
+        return None
+    return await hold_for_code(dispatcher, tracker, batch["restatement"], {"environment": environment},
+                               {"purpose": "deploy", "batch": batch})
+
+
+async def hold_for_code(dispatcher: CollectingDispatcher, tracker: Tracker, what: str, where: dict, held: dict) -> Events:
+    """Holds the confirmed deploy (or batch) in the step_up slot and asks for the code; or drops
+    it, saying why (no key, not enrolled, locked)."""
+    metadata = message_metadata(tracker)
+    user = requester(tracker)
     try:
         factor = two_factor()
         enrolled, locked = await asyncio.to_thread(factor.is_enrolled, user), await asyncio.to_thread(factor.is_locked, user)
@@ -103,12 +126,7 @@ async def hold_before_jenkins(dispatcher: CollectingDispatcher, tracker: Tracker
         return await _dropped(dispatcher, tracker, say.locked(what), "locked", where)
     if not enrolled:
         return await _dropped(dispatcher, tracker, say.not_enrolled(what), "not enrolled", where)
-    held = {
-        "purpose": "deploy", "break_glass": break_glass, "asked_at": time.time(), "app": request.app, "version": request.version,
-        "environment": request.environment, "kind": kind, "requested_at": asked_at,
-        "output_channel": tracker.get_latest_input_channel() or "rest",
-        "reply_to": {"channel": metadata.get("out_channel"), "thread_ts": metadata.get("thread_id")} if from_slack(tracker) else None,
-    }
+    held = dict(held, asked_at=time.time())
     minutes = max(1, profile().confirmation_timeout_seconds // 60)
     trigger_id = (clicked(tracker) or {}).get("trigger_id") if from_slack(tracker) else None
     if trigger_id:  # a Slack click: the code goes into a modal, never into the channel
@@ -214,10 +232,14 @@ class ActionTwoFactorCode(DeployBotAction):
     @staticmethod
     async def release(dispatcher, tracker: Tracker, factor: TwoFactor, user: str, code: str, held: dict) -> Events:
         """The held deploy goes to Jenkins when the code is right, the grant still holds and
-        the confirmation is fresh; a wrong code may be tried again until the lock."""
-        request = DeployRequest(held["app"], held["version"], held["environment"])
-        what = messages.restate(request, catalog())
-        where = {"app": request.app, "environment": request.environment}
+        the confirmation is fresh; a wrong code may be tried again until the lock. A held
+        batch is one code for all its apps."""
+        batch = held.get("batch")
+        if batch:
+            request, what, where = None, batch["restatement"], {"environment": batch["environment"]}
+        else:
+            request = DeployRequest(held["app"], held["version"], held["environment"])
+            what, where = messages.restate(request, catalog()), {"app": request.app, "environment": request.environment}
         timeout = profile().confirmation_timeout_seconds
         if confirmation_is_stale(held.get("asked_at"), time.time(), timeout):
             dispatcher.utter_message(text=say.CODE_EXPIRED.format(minutes=max(1, timeout // 60)))
@@ -233,6 +255,17 @@ class ActionTwoFactorCode(DeployBotAction):
             dispatcher.utter_message(text=say.locked(what) if verdict is Verdict.LOCKED else say.not_enrolled(what))
             return [SlotSet(STEP_UP_SLOT, None)]
         await asyncio.to_thread(audit, user, "done", f"code accepted for: {what}", **where)
+        if batch:  # each app's grant is checked again as it starts (actions/batches.py)
+            from actions import batches
+
+            try:
+                check_requester(user, tracker.get_latest_input_channel(), None)
+            except RequestRejected as rejection:
+                dispatcher.utter_message(text=str(rejection))
+                return [SlotSet(STEP_UP_SLOT, None)]
+            text = await batches.start_all(dispatcher, tracker, batch, second_factor=True)
+            approvals.say_where(dispatcher, text, batch.get("output_channel") or "rest", batch.get("reply_to"))
+            return [SlotSet(STEP_UP_SLOT, None)]
         try:  # a grant may have been revoked while the code was awaited
             check_requester(user, tracker.get_latest_input_channel(), None)
             if not (held.get("break_glass") and permissions().is_admin(user)):  # an admin's break glass needs no grant
@@ -424,6 +457,11 @@ class ActionEmergencyDeploy(DeployBotAction):
         if len(reason) < 3:
             dispatcher.utter_message(text="An emergency deploy needs a written reason, for example "
                                           "“emergency deploy cms 1.0.3, reason: outage INC-123”. Nothing was deployed.")
+            return []
+        several = [name for name in ("app", "version", "environment") if len(entity_values(tracker, name)) > 1]
+        if several:  # never one of several; an emergency is one app at a time
+            dispatcher.utter_message(text=f"An emergency deploy is one app at a time, and you named several {several[0]}s"
+                                          f" ({', '.join(entity_values(tracker, several[0]))}). Nothing was deployed.")
             return []
         try:
             check_requester(user, tracker.get_latest_input_channel(), None)

@@ -71,6 +71,7 @@ class NewDeployment:
     reply_to: Optional[dict] = None   # Slack: {"channel", "thread_ts"} of the request
     # Production safeguards (issue 14): approved_by, second_factor, break_glass_reason columns.
     safeguards: Optional[dict] = None
+    batch_id: Optional[str] = None    # one app of several confirmed with one yes (deploybot.batch_store)
 
 
 @dataclass
@@ -92,7 +93,7 @@ class DeploymentStore:
             jenkins_job=self.catalog.app(request.app).jenkins_job,
             conversation_id=new.conversation_id, output_channel=new.output_channel,
             reply_to=json.dumps(new.reply_to) if new.reply_to else None,
-            requested_at=new.requested_at, confirmed_at=now(), **(new.safeguards or {}),
+            requested_at=new.requested_at, confirmed_at=now(), batch_id=new.batch_id, **(new.safeguards or {}),
         )
         try:
             with self.db.transaction() as session:

@@ -16,6 +16,8 @@
   expires. A report counts as delivered when the report action marked its row said (it does
   so just before it speaks); a resend finds the mark and stays silent, in any Rasa session. The outcome follows
   the start report, the management post the outcome.
+- A deployment that is one app of a batch (several apps, one yes) also owes the batch's
+  summary, sent once after the last app's outcome (deploybot.batch_store).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Mapping, Optional
 
+from deploybot.batch_store import SUMMARY, BatchStore
 from deploybot.catalog import Catalog
 from deploybot.deployments import FINAL_STATES, STATE_OF_RESULT, DeploymentStore, now, utc
 from deploybot.jenkins.client import JenkinsClient, JenkinsError
@@ -74,6 +77,7 @@ class Watcher:
     def __post_init__(self):
         self._wake: Optional[asyncio.Event] = None
         self.outbox = Outbox(self.store.db)
+        self.batches = BatchStore(self.store.db)
         self.sender = sender_id()
         # Reports of different deployments go out side by side; one deployment's two
         # reports stay in order (_report sends the start before the outcome).
@@ -226,6 +230,18 @@ class Watcher:
         for row in self.outbox.rows(deployment.id):
             if row.kind.startswith(MANAGEMENT) and row.done_at is None:
                 self._post(deployment, row)
+        if deployment.batch_id:
+            if outcome_done(self.store.get(deployment.id)):
+                self._summarize(deployment.batch_id)
+
+    def _summarize(self, batch_id: str) -> None:
+        """The batch's summary once all its apps have ended (deploybot.batch_store says when);
+        it travels on the batch's first deployment, in the same thread as its reports."""
+        if not self.batches.is_over(batch_id):
+            return
+        carrier = self.batches.carrier(batch_id)
+        if carrier is not None:
+            self._deliver(self.store.get(carrier), SUMMARY)
 
     def _deliver(self, deployment: Deployment, report: str) -> bool:
         """Whether the report is delivered (now, or before)."""
@@ -275,6 +291,10 @@ class Watcher:
 
 def start_due(deployment: Deployment) -> bool:
     return deployment.build_number is not None and deployment.start_reported_at is None
+
+
+def outcome_done(deployment: Deployment) -> bool:
+    return deployment.outcome_reported_at is not None
 
 
 def outcome_due(deployment: Deployment) -> bool:

@@ -92,6 +92,28 @@ class Deployment(Base):
     approved_by = Column(Text)
     second_factor = Column(Boolean)
     break_glass_reason = Column(Text)
+    # Several apps in one request (0011): the batch this deployment is one app of.
+    batch_id = Column(String(64), ForeignKey("deployment_batches.id"), index=True)
+
+
+class DeploymentBatch(Base):
+    """Several apps confirmed with one yes (deploybot.batch_store). Each app is its own
+    deployment; the batch remembers what was confirmed, which apps never became a deployment
+    and why, and is summed up once all have ended."""
+
+    __tablename__ = "deployment_batches"
+
+    id = Column(String(64), primary_key=True)          # the request id of the question that was confirmed
+    assistant = Column(String(32), nullable=False)
+    requested_by = Column(String(USER_ID), nullable=False)
+    environment = Column(String(32), nullable=False)
+    items = Column(Text, nullable=False)               # JSON: [{app, version, kind}] in the order of the request
+    not_started = Column(Text, nullable=False, default="{}")  # JSON: {app: why it never became a deployment}
+    conversation_id = Column(String(255), nullable=False)
+    output_channel = Column(String(32), nullable=False)
+    reply_to = Column(Text)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    summarized_at = Column(DateTime(timezone=True))    # when the summary was said without a deployment to carry it
 
 
 class Lock(Base):
@@ -245,3 +267,4 @@ class ApprovalRequest(Base):
     reason = Column(Text)                              # a rejection's reason
     decided_at = Column(DateTime(timezone=True))
     told_at = Column(DateTime(timezone=True))          # when the requester was told the outcome
+    batch_id = Column(String(64))                      # one app of a batch (0011): it starts into that batch
