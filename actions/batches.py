@@ -15,6 +15,7 @@ keeps it).
   one is needed. An app that cannot start is said at once and named in the summary.
 """
 import asyncio
+import json
 import time
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
@@ -273,7 +274,7 @@ async def start_all(dispatcher: CollectingDispatcher, tracker: Tracker, batch: d
 async def not_started(batch_store: BatchStore, batch_id: str, user: str, request: DeployRequest, what: str, why: str) -> str:
     await asyncio.to_thread(batch_store.not_started, batch_id, request.app, why)
     await asyncio.to_thread(audit_refused, user, request.app, request.environment, f"batch: {why}")
-    return f"• {what}: not started: {why}"
+    return f"• {what}: not started: {batches.plain(why)}"
 
 
 def summary_if_over(batch_store: BatchStore, batch_id: str) -> Optional[str]:
@@ -302,3 +303,14 @@ def ended_without_deployment(batch_id: Optional[str], app: str, why: str) -> Opt
 
     Outbox(database()).add(carrier, SUMMARY)  # the watcher sends it (deploybot.watcher)
     return None
+
+
+# -- "same again" and a late correction, after a batch ----------------------------------------
+
+
+def confirmed_batch(batch_id: Optional[str]) -> Optional[dict]:
+    """The request a confirmed batch was ({items, environment}, all its apps), or None."""
+    batch = store().get(batch_id) if batch_id else None
+    if batch is None:
+        return None
+    return {"items": json.loads(batch.items), "environment": batch.environment}

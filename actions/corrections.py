@@ -28,6 +28,7 @@ from actions.deploy import check_requester_of, clear_request, refuse
 from actions.guard import DeployBotAction
 from actions.questions import ask, asked_in, close_pending, pending_question, question_text, restated
 from actions.safeguards import STEP_UP_SLOT, held_request
+from actions import batches as batches_in_dialogue
 from actions.batches import confirm as ask_batch
 from deploybot import batches, messages
 from deploybot.corrections import corrected, named_parts
@@ -141,6 +142,9 @@ class ActionCorrectRequest(DeployBotAction):
         if last is None:
             dispatcher.utter_message(text=messages.NOTHING_TO_CORRECT)
             return clear_request()
+        batch = await asyncio.to_thread(batches_in_dialogue.confirmed_batch, last.batch_id)
+        if batch is not None:  # a confirmed batch: the correction applies to the batch, never to one app picked from it
+            return await self.correct_confirmed_batch(dispatcher, tracker, batch, changes)
         confirmed = DeployRequest(last.app, last.version, last.environment)
         dispatcher.utter_message(text=messages.too_late_to_correct(messages.restate(confirmed, catalog()), last.id, last.state))
         parts = corrected({"app": last.app, "version": last.version, "environment": last.environment}, changes)
@@ -151,6 +155,16 @@ class ActionCorrectRequest(DeployBotAction):
                                     environment=parts.get("environment"))
             return clear_request()
         return self.slots_of(request) + ask(dispatcher, tracker, request)
+
+    async def correct_confirmed_batch(self, dispatcher, tracker, batch: dict, changes: dict) -> List[Dict[Text, Any]]:
+        try:
+            items, environment = batches.corrected(batch["items"], batch["environment"], changes, catalog())
+        except RequestRejected as unclear:
+            dispatcher.utter_message(text=f"{unclear} Your last request was confirmed already; nothing was changed.")
+            return []
+        confirmed = batches.restated(batch["items"], batch["environment"], catalog())
+        dispatcher.utter_message(text=messages.too_late_to_correct_batch(confirmed))
+        return await ask_batch(dispatcher, tracker, {"items": items, "environment": environment})
 
     @staticmethod
     def slots_of(request: DeployRequest) -> List[Dict[Text, Any]]:

@@ -8,6 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import batches
 from actions.context import database, profile, requester
 from actions.corrections import checked_request
 from actions.deploy import clear_request, refuse
@@ -31,6 +32,9 @@ class ActionRepeatRequest(DeployBotAction):
         if last is None:
             dispatcher.utter_message(text=messages.NOTHING_TO_REPEAT)
             return []
+        batch = await asyncio.to_thread(batches.confirmed_batch, last.batch_id)
+        if batch is not None:  # the whole batch again, never one app of it
+            return await batches.confirm(dispatcher, tracker, batch)
         parts = {"app": last.app, "version": last.version, "environment": last.environment}
         try:
             request = await asyncio.to_thread(checked_request, tracker, parts)

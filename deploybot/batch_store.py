@@ -45,10 +45,13 @@ class BatchStore:
             return session.get(DeploymentBatch, batch_id)
 
     def not_started(self, batch_id: str, app: str, reason: str) -> None:
-        """The item never became a deployment. Read and written under a row lock where the
-        database has them (PostgreSQL): two items ending at once must both be kept."""
+        """The item never became a deployment. Two items ending at once must both be kept, so
+        the transaction writes the row first (PostgreSQL: a row lock until commit; SQLite: its
+        one writer) and reads it after: the second waits and then sees the first's change."""
         with self.db.transaction() as session:
-            batch = session.scalars(select(DeploymentBatch).where(DeploymentBatch.id == batch_id).with_for_update()).first()
+            session.execute(update(DeploymentBatch).where(DeploymentBatch.id == batch_id)
+                            .values(not_started=DeploymentBatch.not_started))
+            batch = session.scalars(select(DeploymentBatch).where(DeploymentBatch.id == batch_id)).first()
             if batch is None:
                 return
             ended = json.loads(batch.not_started or "{}")

@@ -125,6 +125,11 @@ def line(item: Mapping, catalog: Catalog) -> str:
     return f"{name_of(item['app'], catalog)} {item['version']}{source}"
 
 
+def plain(reason: str) -> str:
+    """A refusal as a reason in a list: "No: staging is locked …" reads "staging is locked …"."""
+    return reason.removeprefix("No: ")
+
+
 def listing(items: Sequence[Mapping], catalog: Catalog) -> str:
     return "\n".join(f"• {line(item, catalog)}" for item in items)
 
@@ -135,7 +140,7 @@ def question(items: Sequence[Mapping], environment: str, blocked: Mapping[str, s
     count = f"{len(items)} app{'s' if len(items) > 1 else ''}"
     if not blocked:
         return f"Deploy these {count} to {environment}?\n{listing(items, catalog)}\n(yes/no)"
-    stopped = "\n".join(f"• {name_of(app, catalog)}: {reason}" for app, reason in blocked.items())
+    stopped = "\n".join(f"• {name_of(app, catalog)}: {plain(reason)}" for app, reason in blocked.items())
     rest = "the other one" if len(items) == 1 else f"the other {len(items)}"
     return (f"{len(blocked)} of your request cannot go ahead:\n{stopped}\n"
             f"Deploy {rest} to {environment} anyway?\n{listing(items, catalog)}\n(yes: go on without "
@@ -148,7 +153,7 @@ def restated(items: Sequence[Mapping], environment: str, catalog: Catalog) -> st
 
 
 def none_can_go(blocked: Mapping[str, str], catalog: Catalog) -> str:
-    reasons = "\n".join(f"• {name_of(app, catalog)}: {reason}" for app, reason in blocked.items())
+    reasons = "\n".join(f"• {name_of(app, catalog)}: {plain(reason)}" for app, reason in blocked.items())
     return f"None of your request can go ahead, so I asked nothing and nothing was deployed:\n{reasons}"
 
 
@@ -172,7 +177,7 @@ def summary(outcomes: Sequence[Mapping], catalog: Catalog) -> str:
         if outcome["state"] == "succeeded":
             lines.append(f"• {name}: deployed")
         else:
-            detail = f" ({outcome['detail']})" if outcome.get("detail") else ""
+            detail = f" ({plain(outcome['detail'])})" if outcome.get("detail") else ""
             lines.append(f"• {name}: {outcome['state'].replace('_', ' ')}{detail}")
     return f"{head}:\n" + "\n".join(lines)
 

@@ -78,6 +78,11 @@ def too_late_to_correct(restatement: str, deployment_id: int, state: str) -> str
             f" {state.replace('_', ' ')}). I'll take your correction as a new request.")
 
 
+def too_late_to_correct_batch(restatement: str) -> str:
+    return (f"Too late to change that: you confirmed “{restatement}” already, and each app goes on as confirmed."
+            " I'll take your correction as a new request for the same apps.")
+
+
 # What a click on a question that is no longer open hears (by what became of the question).
 CLOSED_QUESTION = {
     "replaced": "That question was replaced by a newer one, so I did nothing with this click.",

@@ -3,8 +3,9 @@ every deployment, one yes, each app its own deployment, Jenkins build and report
 once all have ended. An app that cannot go ahead is named before the yes."""
 import re
 
-from tests.slack_chat import deployments
-from tests.support import new_user_id
+from tests.integration.test_terminal_chat import Chat
+from tests.slack_chat import THERESA, click, deployments, mention, posts, updates_of
+from tests.support import grant, new_user_id
 
 BOTH = "Deploy these 2 apps to staging?\n• Content Management System 1.0.2\n• Web Shop 2.0.1\n(yes/no)"
 
@@ -33,6 +34,15 @@ def test_two_apps_one_question_one_yes_two_deployments_and_a_summary(marvin, sta
     assert len({d.batch_id for d in records}) == 1 and records[0].batch_id
     assert len({d.build_number for d in records if d.app == "cms"}) == 1  # each its own build
     assert marvin.texts(user, "yes")[0].startswith("Nothing is waiting")  # the yes was used up
+    # Afterwards, "same again" and a late correction take the whole batch, never one app of it.
+    assert marvin.texts(user, "same again") == [BOTH]
+    assert marvin.texts(user, "no") == ["Cancelled, nothing was deployed."]
+    assert marvin.texts(user, "actually shop 2.0.9") == [
+        "Too late to change that: you confirmed “Deploy Content Management System 1.0.2, Web Shop 2.0.1 to staging”"
+        " already, and each app goes on as confirmed. I'll take your correction as a new request for the same apps.",
+        "Deploy these 2 apps to staging?\n• Content Management System 1.0.2\n• Web Shop 2.0.9\n(yes/no)"]
+    assert marvin.texts(user, "no") == ["Cancelled, nothing was deployed."]
+    assert len(deployments(stack, requested_by=user)) == 2
 
 
 def test_an_app_without_its_own_version_is_asked_for_never_guessed(marvin, stack, user):
@@ -125,3 +135,58 @@ def test_unclear_batches_are_refused_as_a_whole(marvin, stack, user):
         "That message holds characters that have no place in a deploy request")
     assert pending(marvin, user) is None
     assert deployments(stack, requested_by=user) == []
+
+
+def test_in_a_slack_thread_only_the_requesters_click_starts_the_batch_and_the_summary_stays_in_the_thread(stack):
+    """Attack: another person's click on the batch's Yes does nothing; the requester's starts
+    every app, and every report and the summary go to the request's thread."""
+    ts = mention(stack, "marvin", THERESA, "deploy billing 4.1.0 and crm 4.1.1")
+    [question] = posts(stack, ts, "Deploy these 2 apps to staging?\n• Billing Service 4.1.0\n• Customer Relationship Management 4.1.1")
+    assert click(stack, "marvin", question, "U0WALTER", "walter", "Yes") == 200
+    [ephemeral] = posts(stack, ts, method="chat.postEphemeral")
+    assert ephemeral["args"]["text"] == f"Only <@{THERESA}> can confirm this."
+    assert not [d for d in deployments(stack) if d.version in ("4.1.0", "4.1.1")]
+    assert click(stack, "marvin", question, THERESA, "theresa", "Yes") == 200
+    posts(stack, ts, "OK, 2 deployments to staging")
+    posts(stack, ts, "Billing Service: deployed version 4.1.0 to staging in ")
+    posts(stack, ts, "Customer Relationship Management: deployed version 4.1.1 to staging in ")
+    [summary] = posts(stack, ts, "2 of 2 deployed to staging:")
+    assert summary["args"]["thread_ts"] == ts
+    [update] = updates_of(stack, question)
+    assert update["args"]["text"].endswith(
+        "confirmed: Deploy Billing Service 4.1.0, Customer Relationship Management 4.1.1 to staging")
+    records = [d for d in deployments(stack) if d.version in ("4.1.0", "4.1.1")]
+    assert len(records) == 2 and len({d.batch_id for d in records}) == 1
+
+
+def test_the_terminal_chat_runs_a_batch(stack):
+    """Multi-line questions and the summary render in the terminal chat, each line indented."""
+    chat = Chat(stack.env, user=new_user_id())
+    try:
+        chat.expect_start("You are ")
+        chat.type("marvin, deploy search 3.3.0 and shop 2.3.0")
+        chat.expect("Marvin: Deploy these 2 apps to staging?")
+        chat.expect("        • Search API 3.3.0")
+        chat.expect("        • Web Shop 2.3.0")
+        chat.type("yes")
+        chat.expect_start("Marvin: OK, 2 deployments to staging")
+        chat.expect("Marvin: 2 of 2 deployed to staging:", timeout=60)
+        chat.expect("        • Search API 3.3.0: deployed")
+        chat.type("/quit")
+        assert chat.process.wait(timeout=10) == 0
+    finally:
+        chat.process.kill()
+    assert sorted(d.app for d in deployments(stack) if d.version in ("3.3.0", "2.3.0")) == ["search", "shop"]
+
+
+def test_bender_offers_what_staging_runs_for_each_app_without_a_version(marvin, bender, stack, user):
+    marvin.say(user, "deploy crm 6.0.0 and intranet 6.0.1")
+    marvin.say(user, "yes")
+    marvin.wait_for(user, "2 of 2 deployed to staging:")
+    for app_id in ("crm", "intranet"):
+        grant(bender, user, app_id)
+    assert bender.texts(user, "@bender deploy crm and intranet") == [
+        "Deploy these 2 apps to production?\n• Customer Relationship Management 6.0.0 (what staging runs)\n"
+        "• Intranet Portal 6.0.1 (what staging runs)\n(yes/no)"]
+    assert bender.texts(user, "no") == ["Cancelled, nothing was deployed."]
+    assert [d.environment for d in deployments(stack, requested_by=user)] == ["staging", "staging"]

@@ -323,3 +323,46 @@ def test_on_slack_members_of_the_approver_group_approve_and_nobody_else(eyes, be
     posts(stack, thread, f"Approved by {member}. OK, deploying Billing Service 8.6.0 to production")
     assert [d.approved_by for d in deployments(stack, requested_by=user)] == [member]
     assert {c["args"]["usergroup"] for c in stack.slack.calls("usergroups.users.list")} == {ONCALL_GROUP}
+
+
+def test_each_app_of_a_batch_has_its_own_card_and_the_summary_counts_a_rejection(eyes, bender):
+    """Several apps to Bender with approvals (issue 16): one yes and one code, then a card per
+    app in the thread; one approved (deployed), one rejected (named in the summary)."""
+    stack, user, colleague = eyes, new_user_id(), new_user_id()
+    for person in (user, colleague):
+        stack.slack.add_user(person, "u" + person[1:].lower(), person, person)
+    code_app, colleague_app = enrol(bender, user), enrol(bender, colleague)
+    for app_id in ("intranet", "crm"):
+        grant(bender, user, app_id)
+        grant(bender, colleague, app_id)
+    thread = mention(stack, "bender", user, "deploy intranet 8.9.0 and crm 8.9.1")
+    posts(stack, thread, "Deploy these 2 apps to production?\n• Intranet Portal 8.9.0\n• Customer Relationship Management 8.9.1")
+    assert send_event(stack, "bender", slack.thread_reply(user, "yes", thread)) == 200
+    posts(stack, thread, "Deploy Intranet Portal 8.9.0, Customer Relationship Management 8.9.1 to production needs your second factor")
+    assert send_event(stack, "bender", slack.direct_message(user, next_code(code_app), channel="D" + user[1:])) == 200
+    [intranet_card] = posts(stack, thread, "Approval needed: Deploy Intranet Portal 8.9.0 to production")
+    [crm_card] = posts(stack, thread, "Approval needed: Deploy Customer Relationship Management 8.9.1 to production")
+    [started] = posts(stack, thread, "OK, 2 deployments to production")
+    assert started["args"]["text"].count("waiting for approval (its card is below)") == 2
+    nothing_deployed(stack, requested_by=user)
+
+    assert click(stack, "bender", intranet_card, colleague, "colleague", "Approve") == 200
+    wait(lambda: [c for c in stack.slack.calls("views.open") if "Approve Deploy Intranet Portal 8.9.0" in json.dumps(c["args"])])
+    [opened] = [c for c in stack.slack.calls("views.open") if "Approve Deploy Intranet Portal 8.9.0" in json.dumps(c["args"])]
+    assert submit_code(stack, colleague, opened["answer"]["view"], next_code(colleague_app)) == (200, "")
+    posts(stack, thread, f"Approved by {colleague}. OK, deploying Intranet Portal 8.9.0 to production")
+
+    assert click(stack, "bender", crm_card, colleague, "colleague", "Reject") == 200
+    wait(lambda: [c for c in stack.slack.calls("views.open") if "deploybot_reject" in json.dumps(c["args"]) and "8.9.1" in json.dumps(c["args"])])
+    [opened] = [c for c in stack.slack.calls("views.open") if "deploybot_reject" in json.dumps(c["args"]) and "8.9.1" in json.dumps(c["args"])]
+    body, headers = slack.view_submission(stack.slack_secret("bender"), colleague, opened["answer"]["view"],
+                                          {"reason": {"reason": "crm freeze this week"}}, api_app_id=stack.slack_app("bender"))
+    assert post_form(bender, body, headers) == (200, "")
+    posts(stack, thread, f"Deploy Customer Relationship Management 8.9.1 to production was rejected by {colleague}")
+    posts(stack, thread, "Intranet Portal: deployed version 8.9.0 to production in ")
+    [summary] = posts(stack, thread, "1 of 2 deployed to production:")
+    assert summary["args"]["text"] == (
+        "1 of 2 deployed to production:\n• Intranet Portal 8.9.0: deployed\n• Customer Relationship Management 8.9.1:"
+        f" not started (rejected by {colleague}: crm freeze this week)")
+    [record] = deployments(stack, requested_by=user)
+    assert (record.app, record.approved_by, record.second_factor) == ("intranet", colleague, True)

@@ -152,3 +152,48 @@ def test_a_correction_while_the_code_is_awaited_drops_the_held_deploy(safeguarde
     assert started.startswith("OK, deploying Search API 7.4.2 to production"), started
     bender.wait_for(user, "Search API: deployed version 7.4.2 to production in ")
     assert [(d.version, d.state) for d in deployments(safeguarded, requested_by=user)] == [("7.4.2", "succeeded")]
+
+
+def test_a_batch_to_production_needs_one_code_and_names_the_app_without_a_grant(safeguarded, bender):
+    """Several apps to Bender (issue 16): the app not granted is named before the yes; one code
+    starts the rest, each its own deployment; the summary comes after their reports."""
+    user = new_user_id()
+    app = enrol(bender, user)
+    grant(bender, user, "cms")
+    grant(bender, user, "crm")
+    [question] = bender.texts(user, "@bender deploy cms 7.7.0, crm 7.7.1 and billing 7.7.2 to production")
+    assert question.startswith("1 of your request cannot go ahead:\n• Billing Service: ")
+    assert question.endswith("Deploy the other 2 to production anyway?\n• Content Management System 7.7.0\n"
+                             "• Customer Relationship Management 7.7.1\n(yes: go on without it, no: deploy nothing)")
+    assert bender.texts(user, "yes") == [
+        "Deploy Content Management System 7.7.0, Customer Relationship Management 7.7.1 to production " + ASKED]
+    nothing_deployed(safeguarded, requested_by=user)
+    [started] = bender.texts(user, next_code(app))
+    assert started.split("\n")[1:] == [
+        "• OK, deploying Content Management System 7.7.0 to production: Jenkins has queued it. I'll report here when"
+        " the build starts and when it ends.",
+        "• OK, deploying Customer Relationship Management 7.7.1 to production: Jenkins has queued it. I'll report here"
+        " when the build starts and when it ends."]
+    bender.wait_for(user, "Content Management System: deployed version 7.7.0 to production in ")
+    bender.wait_for(user, "Customer Relationship Management: deployed version 7.7.1 to production in ")
+    [summary] = bender.wait_for(user, "2 of 2 deployed to production:")
+    assert summary.endswith("• Content Management System 7.7.0: deployed\n• Customer Relationship Management 7.7.1: deployed")
+    records = deployments(safeguarded, requested_by=user)
+    assert sorted((d.app, d.second_factor) for d in records) == [("cms", True), ("crm", True)]
+    assert len({d.batch_id for d in records}) == 1
+
+
+def test_a_correction_while_a_batch_waits_for_its_code_drops_it(safeguarded, bender):
+    user = new_user_id()
+    app = enrol(bender, user)
+    grant(bender, user, "shop")
+    grant(bender, user, "search")
+    bender.say(user, "@bender deploy shop 7.8.0 and search 7.8.1")
+    assert bender.texts(user, "yes")[0].endswith(ASKED)
+    texts = bender.texts(user, "actually search 7.8.2")
+    assert texts[0] == ("Dropped “Deploy Web Shop 7.8.0, Search API 7.8.1 to production”: it was still waiting for your"
+                        " two-factor code, so nothing was deployed. Your correction is a new request:")
+    assert texts[-1] == "Deploy these 2 apps to production?\n• Web Shop 7.8.0\n• Search API 7.8.2\n(yes/no)"
+    assert bender.texts(user, next_code(app))[0].startswith("I'm not waiting for a code from you.")  # the dropped batch is gone
+    nothing_deployed(safeguarded, requested_by=user)
+    assert bender.texts(user, "no") == ["Cancelled, nothing was deployed."]
