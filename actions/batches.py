@@ -29,7 +29,7 @@ from actions.context import (
     permissions, profile, profiles, requester,
 )
 from actions.questions import ask, close_pending, show_decision
-from deploybot import batches, messages
+from deploybot import batches, messages, payloads
 from deploybot.batch_store import BatchStore
 from deploybot.deploy_request import (
     DeployRequest, RequestRejected, build_request, check_environment, check_not_injection, check_version,
@@ -164,7 +164,7 @@ def checked(user: str, items: List[dict], environment: str) -> tuple:
 
 async def confirm(dispatcher: CollectingDispatcher, tracker: Tracker, request: dict, previous_fate: str = "replaced") -> Events:
     """One question for the whole batch, or one refusal when none of it can go ahead."""
-    from actions.deploy import check_requester_of, clear_request, start_deployment  # actions.deploy imports this module
+    from actions.deploy import check_requester_of, clear_request  # actions.deploy imports this module
 
     if request is None:  # refused as a whole by start(): nothing to ask
         return clear_request()
@@ -184,11 +184,9 @@ async def confirm(dispatcher: CollectingDispatcher, tracker: Tracker, request: d
         return close_pending(tracker, "cancelled") + clear_request()
     if message_metadata(tracker).get("build_system") and profile().build_systems_skip_confirmation:
         # A trusted build system's batch needs no yes (the profile says so), as for one app.
-        lines = []
-        for item in ready:
-            lines.append((await start_deployment(tracker, DeployRequest(item["app"], item["version"], environment),
-                                                 item.get("kind") or "deploy", time.time()))[0])
-        dispatcher.utter_message(text="\n".join(lines))
+        batch = {"id": payloads.new_request_id(), "ready": ready, "environment": environment, "requested_at": time.time(),
+                 **where_asked(tracker)}
+        dispatcher.utter_message(text=await start_all(dispatcher, tracker, batch, second_factor=False))
         return clear_request()
     question = batches.question(ready, environment, blocked, catalog())
     pending = {"items": request["items"], "ready": ready, "blocked": blocked,
@@ -217,11 +215,8 @@ async def deploy(dispatcher: CollectingDispatcher, tracker: Tracker, pending: di
     except RequestRejected as rejection:
         dispatcher.utter_message(text=str(rejection))
         return close_pending(tracker, "cancelled") + clear_request()
-    metadata = message_metadata(tracker)
-    where = {"output_channel": tracker.get_latest_input_channel() or "rest",
-             "reply_to": {"channel": metadata.get("out_channel"), "thread_ts": metadata.get("thread_id")} if from_slack(tracker) else None}
     batch = {"id": pending["request_id"], "ready": pending["ready"], "environment": pending["environment"],
-             "requested_at": pending["asked_at"], "restatement": pending["restatement"], **where}
+             "requested_at": pending["asked_at"], "restatement": pending["restatement"], **where_asked(tracker)}
     held = await safeguards.hold_batch_for_code(dispatcher, tracker, batch)
     if held is not None:
         return held + close_pending(tracker, "confirmed") + clear_request()
@@ -229,6 +224,14 @@ async def deploy(dispatcher: CollectingDispatcher, tracker: Tracker, pending: di
     show_decision(dispatcher, tracker, f"confirmed: {batch['restatement']}")
     dispatcher.utter_message(text=text)
     return close_pending(tracker, "confirmed") + clear_request()
+
+
+def where_asked(tracker: Tracker) -> dict:
+    """Where the reports of the batch go: the input channel, and on Slack the request's thread."""
+    metadata = message_metadata(tracker)
+    return {"output_channel": tracker.get_latest_input_channel() or "rest",
+            "reply_to": {"channel": metadata.get("out_channel"), "thread_ts": metadata.get("thread_id")}
+            if from_slack(tracker) else None}
 
 
 async def start_all(dispatcher: CollectingDispatcher, tracker: Tracker, batch: dict, second_factor: bool) -> str:

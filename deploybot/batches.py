@@ -142,7 +142,8 @@ def question(items: Sequence[Mapping], environment: str, blocked: Mapping[str, s
         return f"Deploy these {count} to {environment}?\n{listing(items, catalog)}\n(yes/no)"
     stopped = "\n".join(f"• {name_of(app, catalog)}: {plain(reason)}" for app, reason in blocked.items())
     rest = "the other one" if len(items) == 1 else f"the other {len(items)}"
-    return (f"{len(blocked)} of your request cannot go ahead:\n{stopped}\n"
+    apps = f"{len(blocked)} app{'s' if len(blocked) > 1 else ''}"
+    return (f"{apps} of your request cannot go ahead:\n{stopped}\n"
             f"Deploy {rest} to {environment} anyway?\n{listing(items, catalog)}\n(yes: go on without "
             f"{'it' if len(blocked) == 1 else 'them'}, no: deploy nothing)")
 

@@ -160,6 +160,7 @@ def capabilities(profile: AssistantProfile) -> str:
     return "\n".join(
         [
             f"• deploy an app: “deploy cms 1.0.2 to {environment}” (I'll ask for what's missing, then for a yes)",
+            f"• several apps at once: “deploy cms 1.0.2 and shop 2.0.1 to {environment}” (one yes, a deployment each)",
             "• change it before the yes: “make it 1.0.4”, “I meant the shop”; again: “same again”, “redeploy cms”",
             "• list the apps I know: “which apps?”",
             f"• status and history: “status of cms”, “history of {environment}”",

@@ -4,7 +4,8 @@ once all have ended. An app that cannot go ahead is named before the yes."""
 import re
 
 from tests.integration.test_terminal_chat import Chat
-from tests.slack_chat import THERESA, click, deployments, mention, posts, updates_of
+from tests import slack_requests as slack
+from tests.slack_chat import CHANNEL, MARVIN_ME, THERESA, click, deployments, mention, new_ts, post, posts, updates_of
 from tests.support import grant, new_user_id
 
 BOTH = "Deploy these 2 apps to staging?\n• Content Management System 1.0.2\n• Web Shop 2.0.1\n(yes/no)"
@@ -72,7 +73,7 @@ def test_a_locked_app_is_named_before_the_yes_and_the_rest_goes_on(marvin, stack
     try:
         texts = marvin.texts(user, "deploy intranet 1.3.0 and billing 2.0.0 to staging")
         assert len(texts) == 1
-        assert texts[0].startswith("1 of your request cannot go ahead:\n• Billing Service: ")
+        assert texts[0].startswith("1 app of your request cannot go ahead:\n• Billing Service: ")
         assert "data migration" in texts[0]
         assert texts[0].endswith("Deploy the other one to staging anyway?\n• Intranet Portal 1.3.0\n"
                                  "(yes: go on without it, no: deploy nothing)")
@@ -190,3 +191,15 @@ def test_bender_offers_what_staging_runs_for_each_app_without_a_version(marvin, 
         "• Intranet Portal 6.0.1 (what staging runs)\n(yes/no)"]
     assert bender.texts(user, "no") == ["Cancelled, nothing was deployed."]
     assert [d.environment for d in deployments(stack, requested_by=user)] == ["staging", "staging"]
+
+
+def test_a_trusted_build_system_deploys_a_batch_without_a_yes_and_gets_the_summary(stack):
+    ts = new_ts()
+    body, headers = slack.event_callback(
+        stack.slack_secret("marvin"),
+        slack.bot_message("B0JENKINS1", f"<@{MARVIN_ME}> deploy billing 9.2.0 and search 9.2.1 to staging", channel=CHANNEL, ts=ts),
+        api_app_id=stack.slack_app("marvin"), authorized_user=MARVIN_ME)
+    assert post(stack.bots["marvin"], body, headers) == 200
+    posts(stack, ts, "OK, 2 deployments to staging")
+    [summary] = posts(stack, ts, "2 of 2 deployed to staging:")
+    assert summary["args"]["text"].endswith("• Billing Service 9.2.0: deployed\n• Search API 9.2.1: deployed")

@@ -162,7 +162,7 @@ def test_a_batch_to_production_needs_one_code_and_names_the_app_without_a_grant(
     grant(bender, user, "cms")
     grant(bender, user, "crm")
     [question] = bender.texts(user, "@bender deploy cms 7.7.0, crm 7.7.1 and billing 7.7.2 to production")
-    assert question.startswith("1 of your request cannot go ahead:\n• Billing Service: ")
+    assert question.startswith("1 app of your request cannot go ahead:\n• Billing Service: ")
     assert question.endswith("Deploy the other 2 to production anyway?\n• Content Management System 7.7.0\n"
                              "• Customer Relationship Management 7.7.1\n(yes: go on without it, no: deploy nothing)")
     assert bender.texts(user, "yes") == [

@@ -78,7 +78,7 @@ def test_the_question_names_every_deployment_and_what_cannot_go_ahead():
     assert batches.question(items, "staging", {}, CATALOG) == (
         "Deploy these 2 apps to staging?\n• Content Management System 1.0.2\n• Web Shop 2.0.1\n(yes/no)")
     blocked = batches.question(items[:1], "staging", {"shop": "staging is locked."}, CATALOG)
-    assert blocked.startswith("1 of your request cannot go ahead:\n• Web Shop: staging is locked.\n"
+    assert blocked.startswith("1 app of your request cannot go ahead:\n• Web Shop: staging is locked.\n"
                               "Deploy the other one to staging anyway?\n• Content Management System 1.0.2\n")
     assert blocked.endswith("(yes: go on without it, no: deploy nothing)")
 
