@@ -9,11 +9,14 @@
   delivered, so it always comes last. It travels as one more report in the report outbox
   (kind "summary", on the batch's first deployment), leased and said once like the others.
   A batch none of whose items became a deployment is summed up by whoever ends its last item.
+  Each watcher round also sweeps this bot's recent batches that are over but not summed up,
+  so a sender that died between the last outcome and the summary loses nothing.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import List, Optional, Sequence
 
 from sqlalchemy import select, update
@@ -78,8 +81,17 @@ class BatchStore:
         deployed = self.deployments(batch_id)
         return deployed[0].id if deployed else None
 
+    def unsummarized(self, assistant: str, since: timedelta = timedelta(days=2)) -> List[str]:
+        """This bot's recent batches whose summary was not delivered yet: the watcher's sweep
+        for a summary whose row was never added (a sender that died right after the last outcome)."""
+        with self.db.transaction() as session:
+            return list(session.scalars(select(DeploymentBatch.id).where(
+                DeploymentBatch.assistant == assistant, DeploymentBatch.summarized_at.is_(None),
+                DeploymentBatch.created_at > now() - since).order_by(DeploymentBatch.created_at)))
+
     def mark_summarized(self, batch_id: str) -> bool:
-        """For a batch without deployments: True for the one caller that says its summary."""
+        """The summary was said (or, for a batch without deployments, is about to be): True for
+        the one caller that marked it."""
         with self.db.transaction() as session:
             result = session.execute(update(DeploymentBatch).where(
                 DeploymentBatch.id == batch_id, DeploymentBatch.summarized_at.is_(None)).values(summarized_at=now()))

@@ -108,8 +108,9 @@ class Watcher:
 
     def round(self) -> None:
         ids = [deployment.id for deployment in self.store.needing_attention(self.assistant)]
-        # Reported deployments whose management post is still owed.
+        # Reported deployments whose management post (or batch summary) is still owed.
         ids += [i for i in self.outbox.deployments_with_pending(self.assistant) if i not in ids]
+        ids += [i for i in self._batches_to_sum_up() if i not in ids]
         # Jenkins first, for all: a finished build frees its app and environment at once,
         # however long the reports then take (each is a full Rasa turn, slow under load).
         for deployment_id in ids:
@@ -120,6 +121,15 @@ class Watcher:
                 self.digest.tick(now())
             except Exception:  # a digest not sent now is tried again next round
                 log.exception("weekly digest: not sent this round")
+
+    def _batches_to_sum_up(self) -> list:
+        """Batches over whose summary row was never added: its carrier is looked at this round."""
+        carriers = []
+        for batch_id in self.batches.unsummarized(self.assistant):
+            carrier = self.batches.carrier(batch_id)
+            if carrier is not None and self.batches.is_over(batch_id):
+                carriers.append(carrier)
+        return carriers
 
     @staticmethod
     def _safely(step, deployment_id: int) -> None:
@@ -240,8 +250,8 @@ class Watcher:
         if not self.batches.is_over(batch_id):
             return
         carrier = self.batches.carrier(batch_id)
-        if carrier is not None:
-            self._deliver(self.store.get(carrier), SUMMARY)
+        if carrier is not None and self._deliver(self.store.get(carrier), SUMMARY):
+            self.batches.mark_summarized(batch_id)  # the sweep (_batches_to_sum_up) leaves it alone now
 
     def _deliver(self, deployment: Deployment, report: str) -> bool:
         """Whether the report is delivered (now, or before)."""

@@ -2,11 +2,13 @@
 and JenkinsClient, a SQLite database and the Jenkins emulator over HTTP. Rasa is replaced
 by FakeRasa, which runs what the report action does (the outbox's said-mark, then speaking)
 and can be told to die mid-send, as an action server killed during a send does."""
+import time
 from datetime import datetime, timezone
 from typing import List, Optional, Tuple
 
 import pytest
 
+from deploybot.batch_store import BatchStore
 from deploybot.deploy_request import DeployRequest
 from deploybot.deployer import Deployer
 from deploybot.deployments import NewDeployment
@@ -113,3 +115,50 @@ def test_a_management_post_that_fails_is_retried_and_delivered_once(store, clien
     [(channel, text)] = slack.delivered
     assert channel == "#deployments-management" and text.startswith("Content Management System 1.4.2 is on production")
     assert outbox.deployments_with_pending("bender") == []
+
+
+def deploy_in_batch(store, client, batch_id, app, version, user="bob") -> int:  # noqa: F811
+    new = NewDeployment(assistant="marvin", request=DeployRequest(app, version, "staging"), kind="deploy",
+                        requested_by=user, conversation_id=user, output_channel="rest",
+                        requested_at=datetime.now(timezone.utc), batch_id=batch_id)
+    Deployer(store, client, CATALOG).start(new)
+    [record] = [d for d in store.active(app, "staging") if d.requested_by == user]
+    return record.id
+
+
+def test_a_batch_is_summed_up_once_after_its_last_outcome(store, client):  # noqa: F811
+    outbox, conversation = Outbox(store.db), []
+    batches = BatchStore(store.db)
+    items = [{"app": "cms", "version": "2.0.1"}, {"app": "shop", "version": "2.0.2"}]
+    batches.create("B-once", "marvin", "bob", "staging", items, "bob", "rest", None)
+    cms, shop = (deploy_in_batch(store, client, "B-once", item["app"], item["version"]) for item in items)
+    watchers = [watcher_for("marvin", store, client, FakeRasa(outbox, conversation)) for _ in range(2)]  # two replicas
+    deadline = time.monotonic() + 10
+    while (cms, "summary") not in conversation:
+        for watcher in watchers:
+            watcher.round()
+        assert time.monotonic() < deadline, conversation
+    for _ in range(3):
+        for watcher in watchers:
+            watcher.round()
+    assert conversation.count((cms, "summary")) == 1
+    outcomes = [i for i, said in enumerate(conversation) if said[1] == "outcome"]
+    assert conversation.index((cms, "summary")) > max(outcomes)  # after both outcomes
+    assert (shop, "outcome") in conversation and batches.get("B-once").summarized_at is not None
+    assert batches.unsummarized("marvin") == []
+
+
+def test_a_summary_whose_row_was_never_added_is_found_by_the_sweep(store, client):  # noqa: F811
+    """A sender died between the last outcome and adding the summary: the next round's sweep sends it."""
+    outbox, conversation = Outbox(store.db), []
+    batches = BatchStore(store.db)
+    batches.create("B-sweep", "marvin", "carl", "staging", [{"app": "crm", "version": "2.1.0"}], "carl", "rest", None)
+    crm = deploy_in_batch(store, client, "B-sweep", "crm", "2.1.0", user="carl")
+    watcher = watcher_for("marvin", store, client, FakeRasa(outbox, conversation))
+    watcher._summarize = lambda batch_id: None  # this process dies before it adds the summary row
+    rounds_until(watcher, lambda: store.get(crm).outcome_reported_at is not None)
+    assert outbox.row(crm, "summary") is None and (crm, "summary") not in conversation
+    restarted = watcher_for("marvin", store, client, FakeRasa(outbox, conversation))
+    rounds_until(restarted, lambda: (crm, "summary") in conversation)
+    restarted.round()
+    assert conversation.count((crm, "summary")) == 1
