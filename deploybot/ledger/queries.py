@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from deploybot.deployments import ACTIVE_STATES, FINAL_STATES, utc
 from deploybot.ledger.periods import Period
-from deploybot.storage.models import AuditEntry, Deployment, Lock
+from deploybot.storage.models import AuditEntry, Deployment, DeploymentBatch, Lock
 
 PAGE_SIZE = 50
 STATES = ACTIVE_STATES + FINAL_STATES
@@ -159,6 +159,10 @@ class Timeline:
     steps: List[Step]
     approval: Optional[AuditEntry]      # the grant that let the requester deploy the app, if one was needed
     reply_to: Dict[str, str]            # where in the channel the conversation was (Slack channel, thread)
+    # The other deployments confirmed with the same yes (several apps in one request), and
+    # the apps of that request that never became a deployment, with why.
+    batch_mates: List[Deployment] = field(default_factory=list)
+    batch_not_started: Dict[str, str] = field(default_factory=dict)
 
 
 def timeline(session: Session, deployment_id: int) -> Optional[Timeline]:
@@ -182,7 +186,17 @@ def timeline(session: Session, deployment_id: int) -> Optional[Timeline]:
         reply_to = json.loads(deployment.reply_to) if deployment.reply_to else {}
     except ValueError:
         reply_to = {}
-    return Timeline(deployment, steps, approval, reply_to if isinstance(reply_to, dict) else {})
+    mates, not_started = [], {}
+    if deployment.batch_id:
+        mates = list(session.scalars(select(Deployment).where(
+            Deployment.batch_id == deployment.batch_id, Deployment.id != deployment.id).order_by(Deployment.id)))
+        batch = session.get(DeploymentBatch, deployment.batch_id)
+        try:
+            not_started = json.loads(batch.not_started) if batch is not None else {}
+        except ValueError:
+            not_started = {}
+    return Timeline(deployment, steps, approval, reply_to if isinstance(reply_to, dict) else {}, mates,
+                    not_started if isinstance(not_started, dict) else {})
 
 
 # -- audit log ----------------------------------------------------------------------------

@@ -236,3 +236,31 @@ def test_a_deployments_page_shows_its_safeguards(dashboard, signed_in):
     assert "deployed without approval: outage INC-123" in page
     plain = dashboard.get(f"/deployments/{plain_id}", signed_in).text
     assert "Approved by" not in plain and "Break glass" not in plain
+
+
+def test_a_deployments_page_names_the_rest_of_its_batch(dashboard, signed_in):
+    """Several apps confirmed with one yes (issue 16): each page links the others and names the
+    app that never started, with why. Adds deployments, so it runs last like the test above."""
+    from deploybot.batch_store import BatchStore
+
+    plain_id = dashboard.some_id()
+    BatchStore(dashboard.database).create("B-ledger", "marvin", "theresa", "staging",
+                                          [{"app": "cms", "version": "9.9.1"}, {"app": "shop", "version": "9.9.2"},
+                                           {"app": "crm", "version": "<b>9.9.3</b>"}], "theresa", "rest", None)
+    BatchStore(dashboard.database).not_started("B-ledger", "crm", "staging is locked <script>x</script>")
+    ids = []
+    with dashboard.database.transaction() as session:
+        deployment = session.get(Deployment, plain_id)
+        values = {column.name: getattr(deployment, column.name) for column in Deployment.__table__.columns
+                  if column.name not in ("id", "active_key")}
+        for app, version in (("cms", "9.9.1"), ("shop", "9.9.2")):
+            row = Deployment(**{**values, "app": app, "version": version, "batch_id": "B-ledger"})
+            session.add(row)
+            session.flush()
+            ids.append(row.id)
+    page = dashboard.get(f"/deployments/{ids[0]}", signed_in).text
+    assert "Confirmed with the same yes" in page
+    assert f'<a href="/deployments/{ids[1]}">#{ids[1]}</a>: Web Shop 9.9.2 to ' in page
+    assert "Customer Relationship Management: not started (staging is locked &lt;script&gt;x&lt;/script&gt;)" in page
+    assert "<script>x" not in page
+    assert "Confirmed with the same yes" not in dashboard.get(f"/deployments/{plain_id}", signed_in).text
