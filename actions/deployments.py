@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.context import catalog, deployer, deployment_store, first_entity, locks, permissions, profile, profiles, requester
+from actions.context import catalog, deployer, deployment_store, entity_values, first_entity, locks, permissions, profile, profiles, requester
 from actions.deploy import refuse
 from actions.guard import DeployBotAction
 from actions.questions import ask
@@ -33,7 +33,13 @@ def reason_of(tracker: Tracker):
 
 
 def target(tracker: Tracker, app_required: bool) -> tuple:
-    """(app, environment) from the message, checked against this bot and the catalog."""
+    """(app, environment) from the message, checked against this bot and the catalog. Cancel,
+    rollback, lock and unlock act on one app and environment: several are refused, never one
+    of them picked."""
+    for entity in ("app", "environment"):
+        named = entity_values(tracker, entity)
+        if len(named) > 1:
+            raise RequestRejected(messages.one_target_at_a_time(entity, named))
     app, environment = first_entity(tracker, "app"), first_entity(tracker, "environment") or profile().default_environment
     check_environment(environment, profile(), profiles(), catalog())
     if app_required and not app:

@@ -6,7 +6,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import first_entity, from_slack, permissions, requester, slack_directory
+from actions.context import entity_values, first_entity, from_slack, permissions, requester, slack_directory
 from actions.guard import DeployBotAction
 
 
@@ -50,8 +50,10 @@ class PermissionChange(DeployBotAction):
             dispatcher.utter_message(text=str(unknown))
             return []
         label = await asyncio.to_thread(shown_as, tracker, user)
-        text = await asyncio.to_thread(getattr(rules, self.change), actor, user, app, label)
-        dispatcher.utter_message(text=text)
+        # "auth kim cms and shop": each app is its own change, checked and audited on its own.
+        texts = [await asyncio.to_thread(getattr(rules, self.change), actor, user, each, label)
+                 for each in entity_values(tracker, "app") or [app]]
+        dispatcher.utter_message(text="\n".join(texts))
         return []
 
 

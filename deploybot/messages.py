@@ -144,6 +144,13 @@ def one_at_a_time(kind: str, values: Iterable[str]) -> str:
             f"{' ' + values[0] if kind == 'version' else ''}{' to ' + values[0] if kind == 'environment' else ''}”.")
 
 
+def one_target_at_a_time(kind: str, values: Iterable[str]) -> str:
+    """Cancel, rollback, lock and unlock name one app and environment; several are refused whole."""
+    values = list(values)
+    return (f"You named several {kind}s ({', '.join(values)}), and this works on one {kind} at a time, so I did"
+            f" nothing. Say it for each {kind} on its own.")
+
+
 def promotion_question(request: DeployRequest, source: str, catalog: Catalog) -> str:
     """"Promote Content Management System 1.0.2 from staging to production? (yes/no)"."""
     return f"Promote {catalog.app(request.app).name} {request.version} from {source} to {request.environment}? (yes/no)"

@@ -39,3 +39,25 @@ def test_several_apps_while_a_question_is_pending_replace_it(marvin, stack, user
     assert marvin.texts(user, "yes")[0].startswith("“yes” isn't a version")  # the form asks for cms's version
     assert marvin.texts(user, "no") == ["Cancelled, nothing was deployed."]
     assert deployments(stack, requested_by=user) == []
+
+
+def test_cancel_rollback_lock_and_unlock_with_several_apps_are_refused_never_one_picked(marvin, stack, user):
+    for message, kind, names in (("cancel the cms and shop deployments", "app", "cms, shop"),
+                                 ("roll back cms and shop", "app", "cms, shop"),
+                                 ("lock cms and shop on staging", "app", "cms, shop"),
+                                 ("unlock cms and shop on staging", "app", "cms, shop")):
+        assert marvin.texts(user, message) == [
+            f"You named several {kind}s ({names}), and this works on one {kind} at a time, so I did nothing."
+            f" Say it for each {kind} on its own."], message
+    assert marvin.tracker(user)["slots"]["pending_deploy"] is None
+    assert "cms on staging is locked" not in " ".join(marvin.texts(user, "deploy cms 1.0.2"))
+    assert marvin.texts(user, "no") == ["Cancelled, nothing was deployed."]
+
+
+def test_an_admin_grants_and_revokes_several_apps_at_once_each_on_its_own(bender):
+    from tests.support import ADMIN, new_user_id
+
+    kim = new_user_id()
+    assert bender.texts(ADMIN, f"auth {kim} cms and shop") == [
+        f"{kim} may now deploy Content Management System to production.\n{kim} may now deploy Web Shop to production."]
+    assert bender.texts(ADMIN, f"revoke {kim} cms and shop")[0].count(f"{kim} may no longer deploy") == 2
