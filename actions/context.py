@@ -5,6 +5,7 @@ import os
 from dataclasses import replace
 from functools import lru_cache
 from typing import Dict, Optional
+from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 
@@ -66,8 +67,13 @@ def deployment_store() -> DeploymentStore:
     return DeploymentStore(database(), catalog())
 
 
+def time_zone() -> ZoneInfo:
+    """This bot's time zone (its profile's time_zone): how lock times are read and said."""
+    return ZoneInfo(profile().time_zone)
+
+
 def locks() -> Locks:
-    return Locks(database())
+    return Locks(database(), time_zone())
 
 
 @lru_cache(maxsize=1)
@@ -77,7 +83,7 @@ def jenkins_client() -> JenkinsClient:
 
 
 def deployer() -> Deployer:
-    return Deployer(deployment_store(), jenkins_client(), catalog())
+    return Deployer(deployment_store(), jenkins_client(), catalog(), time_zone())
 
 
 @lru_cache(maxsize=1)

@@ -5,14 +5,15 @@ lifted and said where it was set (deploybot.lock_expiry, action_report_lock_expi
 import asyncio
 import json
 import logging
-from datetime import timezone
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import database, first_entity, from_slack, locks, message_metadata, permissions, profile, requester
+from actions.context import (
+    database, first_entity, from_slack, locks, message_metadata, permissions, profile, requester, time_zone,
+)
 from actions.deployments import target
 from actions.guard import DeployBotAction
 from deploybot import messages
@@ -23,10 +24,8 @@ from deploybot.lock_expiry import get_lifted, mark_said
 from deploybot.slack.custom_messages import REPLY_TO_KEY
 
 log = logging.getLogger(__name__)
-# Lock times are read and said in UTC ("until 6pm" is 18:00 UTC, and every reply says UTC),
-# although the profiles now name a time_zone (used by the stats questions and the digest):
-# moving locks to it means this and the formats in deploybot/locks.py and messages.py.
-LOCK_TIME_ZONE = timezone.utc
+# Lock times are read and said in the bot's time zone (its profile's time_zone, as the stats
+# questions and the digest): "until 6pm" is 18:00 there, and every reply names the zone.
 
 
 def details_of(tracker: Tracker):
@@ -34,7 +33,7 @@ def details_of(tracker: Tracker):
     text = tracker.latest_message.get("text") or ""
     ends = [e.get("end") for e in tracker.latest_message.get("entities", [])
             if e.get("entity") in ("app", "environment") and isinstance(e.get("end"), int)]
-    return lock_details(text, ends, now().astimezone(LOCK_TIME_ZONE))
+    return lock_details(text, ends, now().astimezone(time_zone()))
 
 
 def origin_of(tracker: Tracker) -> dict:
@@ -101,7 +100,7 @@ class ActionReportLockExpiry(DeployBotAction):
             return []
         if not await asyncio.to_thread(mark_said, database(), lifted.id):
             return []  # said already (a resend)
-        text = messages.lock_lifted(lifted)
+        text = messages.lock_lifted(lifted, time_zone())
         if lifted.output_channel == "slack" and lifted.reply_to:
             dispatcher.utter_message(json_message={"text": text, REPLY_TO_KEY: json.loads(lifted.reply_to)})
         else:

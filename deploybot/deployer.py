@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timezone, tzinfo
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,6 +27,7 @@ class Deployer:
     store: DeploymentStore
     jenkins: JenkinsClient
     catalog: Catalog
+    zone: tzinfo = timezone.utc  # how a lock's times are said in a refusal (the profile's time_zone)
 
     def start(self, new: NewDeployment) -> str:
         """Records and triggers the deployment; returns what to tell the requester.
@@ -34,7 +36,7 @@ class Deployer:
         if not is_plain_id(new.requested_by):  # the last check before the id becomes a job parameter
             raise RequestRejected(NOT_A_PLAIN_ID)
         # The lock check and the record in one transaction: a lock set at the same moment wins or comes after.
-        record = self.store.begin(new, check=lambda session: check_unlocked(session, request.app, request.environment))
+        record = self.store.begin(new, check=lambda session: check_unlocked(session, request.app, request.environment, self.zone))
         parameters = self.catalog.app(request.app).job_parameters(request.version, request.environment, new.requested_by)
         name = self.catalog.app(request.app).name
         what = f"{name} {request.version} to {request.environment}"

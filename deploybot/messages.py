@@ -1,7 +1,7 @@
 """The bots' plain messages. Deployment wording is exact and has no personality."""
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import timezone, tzinfo
 from typing import Iterable
 
 from deploybot.catalog import Catalog
@@ -118,11 +118,13 @@ def decided(question: str, choice: str, user: str, outcome: str) -> str:
     return f"{question}\n→ {choice} (<@{user}>): {outcome}"
 
 
-def lock_lifted(lifted) -> str:
+def lock_lifted(lifted, zone: tzinfo = timezone.utc) -> str:
     """A lock that expired: "The lock on staging (set by theresa: the load test) expired at ..."."""
     what = f"{lifted.app} on {lifted.environment}" if lifted.app else lifted.environment
     expired = lifted.expires_at if lifted.expires_at.tzinfo else lifted.expires_at.replace(tzinfo=timezone.utc)
-    return (f"The lock on {what} (set by {lifted.locked_by}: {lifted.reason}) expired at {expired:%Y-%m-%d %H:%M} UTC,"
+    expired = expired.astimezone(zone)
+    return (f"The lock on {what} (set by {lifted.locked_by}: {lifted.reason}) expired at {expired:%Y-%m-%d %H:%M}"
+            f" {expired.tzname() or 'UTC'},"
             f" so I lifted it: deployments to {what} are allowed again.")
 
 

@@ -145,7 +145,7 @@ def test_a_lock_stops_deployments_and_rollbacks_until_its_owner_or_an_admin_unlo
         "Locked staging: no deployments until it is unlocked. Reason: we are running load tests."]
     try:
         [refusal] = marvin.texts(other, "deploy shop 2.0.0")
-        assert re.fullmatch(rf"No: staging is locked by {user} since \d{{4}}-\d\d-\d\d \d\d:\d\d UTC \(\d+ sec ago\): "
+        assert re.fullmatch(rf"No: staging is locked by {user} since \d{{4}}-\d\d-\d\d \d\d:\d\d CES?T \(\d+ sec ago\): "
                             r"we are running load tests\. The owner or an admin can unlock it\.", refusal), refusal
         assert marvin.texts(other, "roll back search")[0].startswith(f"No: staging is locked by {user}")
         assert marvin.texts(other, "unlock staging") == [f"Only {user}, who locked staging, or an admin can unlock it."]

@@ -96,3 +96,22 @@ def test_locks_one_after_another_are_each_lifted_even_when_the_database_reuses_t
         expire(db_on_both, locks, "staging")
         with db_on_both.transaction() as session:
             assert [row.reason for row in lift_expired(session)] == [reason]
+
+
+def test_an_expiry_given_in_another_time_zone_is_kept_as_the_same_moment(db_on_both):
+    """"until 6pm" in Europe/Berlin is 17:00 UTC in winter: stored as that moment on both
+    databases (SQLite drops a datetime's zone), and said in the bot's zone."""
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from deploybot.locks import Locks
+    from deploybot.storage.models import Lock
+
+    berlin = ZoneInfo("Europe/Berlin")
+    until = (datetime.now(berlin) + timedelta(hours=3)).replace(second=0, microsecond=0)
+    text = Locks(db_on_both, berlin).lock("theresa", "staging", None, "the load test", until)
+    assert f"until {until:%Y-%m-%d %H:%M} {until.tzname()}" in text
+    with db_on_both.transaction() as session:
+        [stored] = session.query(Lock).all()
+        kept = stored.expires_at if stored.expires_at.tzinfo else stored.expires_at.replace(tzinfo=timezone.utc)
+    assert kept == until
