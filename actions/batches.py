@@ -28,7 +28,7 @@ from actions.context import (
     catalog, database, deployer, deployment_store, entity_values, first_entity, from_slack, locks, message_metadata,
     permissions, profile, profiles, requester,
 )
-from actions.questions import ask, close_pending, show_decision
+from actions.questions import ask, close_pending, pending_question, restated, show_decision
 from deploybot import batches, messages, payloads
 from deploybot.batch_store import BatchStore
 from deploybot.deploy_request import (
@@ -180,8 +180,11 @@ async def confirm(dispatcher: CollectingDispatcher, tracker: Tracker, request: d
     for app, why in blocked.items():
         await asyncio.to_thread(audit_refused, user, app, environment, f"batch: {why}")
     if not ready:
+        previous = pending_question(tracker)  # a corrected batch that can no longer go ahead at all
+        if previous and previous_fate == "replaced":
+            dispatcher.utter_message(text=messages.replaced_request(restated(previous)))
         dispatcher.utter_message(text=batches.none_can_go(blocked, catalog()))
-        return close_pending(tracker, "cancelled") + clear_request()
+        return close_pending(tracker, previous_fate) + clear_request()
     if message_metadata(tracker).get("build_system") and profile().build_systems_skip_confirmation:
         # A trusted build system's batch needs no yes (the profile says so), as for one app.
         batch = {"id": payloads.new_request_id(), "ready": ready, "environment": environment, "requested_at": time.time(),
