@@ -53,6 +53,10 @@ def test_an_app_without_its_own_version_is_asked_for_never_guessed(marvin, stack
     assert marvin.texts(user, "1.0.7") == [
         "Deploy these 2 apps to staging?\n• Content Management System 1.0.7\n• Search API 3.1\n(yes/no)"]
     assert marvin.texts(user, "no") == ["Cancelled, nothing was deployed."]
+    marvin.say(user, "deploy cms and search 3.1 to staging")
+    assert marvin.texts(user, "both 3.1") == [  # an answer to "which version of cms?"
+        "Deploy these 2 apps to staging?\n• Content Management System 3.1\n• Search API 3.1\n(yes/no)"]
+    assert marvin.texts(user, "no") == ["Cancelled, nothing was deployed."]
     assert marvin.texts(user, "deploy cms and search, both 3.1") == [
         "Deploy these 2 apps to staging?\n• Content Management System 3.1\n• Search API 3.1\n(yes/no)"]
     assert marvin.texts(user, "no") == ["Cancelled, nothing was deployed."]
