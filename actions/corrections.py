@@ -14,7 +14,7 @@ A correction that cannot be applied (an app or environment this bot does not ser
 no permission) cancels the pending request: the person said it was wrong.
 """
 import asyncio
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -43,6 +43,16 @@ def checked_request(tracker: Tracker, parts: Dict[str, Any]) -> DeployRequest:
     permissions().check_may_deploy(requester(tracker), request)
     locks().check(request.app, request.environment)  # said before the yes, as for any request
     return request
+
+
+def batch_corrected(dispatcher: CollectingDispatcher, items: list, environment: str, changes: dict,
+                    then: str = "") -> Optional[tuple]:
+    """(items, environment) of a batch after the correction; None after saying why it is unclear."""
+    try:
+        return batches.corrected(items, environment, changes, catalog())
+    except RequestRejected as unclear:
+        dispatcher.utter_message(text=f"{unclear}{then}")
+        return None
 
 
 class ActionCorrectRequest(DeployBotAction):
@@ -94,12 +104,11 @@ class ActionCorrectRequest(DeployBotAction):
         if isinstance(where, dict) and where != asked_in(tracker):
             dispatcher.utter_message(text=messages.correction_elsewhere(restated(pending), messages.place_of_question(where)))
             return []
-        try:
-            items, environment = batches.corrected(pending["items"], pending["environment"], changes, catalog())
-        except RequestRejected as unclear:
-            dispatcher.utter_message(text=str(unclear))
+        corrected_batch = batch_corrected(dispatcher, pending["items"], pending["environment"], changes)
+        if corrected_batch is None:
             dispatcher.utter_message(text=messages.still_open(question_text(pending)))
             return []
+        items, environment = corrected_batch
         if items == pending["items"] and environment == pending["environment"]:
             dispatcher.utter_message(text=messages.already_the_request(question_text(pending)))
             return []
@@ -107,11 +116,11 @@ class ActionCorrectRequest(DeployBotAction):
 
     async def correct_held_batch(self, dispatcher, tracker, batch: dict, changes: dict) -> List[Dict[Text, Any]]:
         """A batch confirmed but waiting for its code: dropped, and the corrected batch asked anew."""
-        try:
-            items, environment = batches.corrected(batch["ready"], batch["environment"], changes, catalog())
-        except RequestRejected as unclear:
-            dispatcher.utter_message(text=f"{unclear} Your confirmed request still waits for your two-factor code.")
+        corrected_batch = batch_corrected(dispatcher, batch["ready"], batch["environment"], changes,
+                                          " Your confirmed request still waits for your two-factor code.")
+        if corrected_batch is None:
             return []
+        items, environment = corrected_batch
         dispatcher.utter_message(text=messages.held_deploy_dropped(batch["restatement"]))
         await asyncio.to_thread(permissions().audit, requester(tracker), "deploy", "withdrawn", environment=batch["environment"],
                                 detail=f"batch corrected while waiting for a two-factor code: {batch['restatement']}"[:500])
@@ -157,11 +166,11 @@ class ActionCorrectRequest(DeployBotAction):
         return self.slots_of(request) + ask(dispatcher, tracker, request)
 
     async def correct_confirmed_batch(self, dispatcher, tracker, batch: dict, changes: dict) -> List[Dict[Text, Any]]:
-        try:
-            items, environment = batches.corrected(batch["items"], batch["environment"], changes, catalog())
-        except RequestRejected as unclear:
-            dispatcher.utter_message(text=f"{unclear} Your last request was confirmed already; nothing was changed.")
+        corrected_batch = batch_corrected(dispatcher, batch["items"], batch["environment"], changes,
+                                          " Your last request was confirmed already; nothing was changed.")
+        if corrected_batch is None:
             return []
+        items, environment = corrected_batch
         confirmed = batches.restated(batch["items"], batch["environment"], catalog())
         dispatcher.utter_message(text=messages.too_late_to_correct_batch(confirmed))
         return await ask_batch(dispatcher, tracker, {"items": items, "environment": environment})
