@@ -26,6 +26,11 @@ MAX_APPS = 10  # a batch longer than this is more likely a mistake than a plan
 # words at most): "deploy cms and search 3.1 to staging, that's all" gives cms no version.
 ONE_FOR_ALL = re.compile(r"\b(?:both|each|all|every(?:one|thing| app)?)\b", re.IGNORECASE)
 NEAR = 15  # characters either side of the version
+# ... or right around the list of apps: "both cms and shop 1.0", "all three of cms, shop and crm
+# at 9.0.0", "1.0.0-rc1 for search and intranet each".
+BEFORE_THE_APPS = re.compile(r"\b(?:both|all(?:\s+(?:two|three|four|five|\d+))?|each|every(?:one)?)\s+(?:of\s+)?(?:the\s+)?$",
+                             re.IGNORECASE)
+AFTER_THE_APPS = re.compile(r"^[\s,]*(?:both|each|all)\b", re.IGNORECASE)
 # What may stand between a version and the app it is for: "1.0.2 of cms", "2.0 for the shop".
 VERSION_OF = re.compile(r"\s*(?:of|for)\s+(?:the\s+)?(?:app\s+)?", re.IGNORECASE)
 
@@ -73,7 +78,7 @@ def items_of(text: str, entities: Sequence[Mapping]) -> List[BatchItem]:
     if len(apps) > MAX_APPS:
         raise UnclearBatch(f"That is {len(apps)} apps in one request; I take at most {MAX_APPS}. Nothing was deployed.")
     items = {app.value: BatchItem(app.value) for app in apps}
-    if len(versions) == 1 and one_for_all(text, versions[0], entities):
+    if len(versions) == 1 and (one_for_all(text, versions[0], entities) or said_of_the_list(text, apps)):
         for item in items.values():
             item.version = versions[0].value
         return list(items.values())
@@ -96,6 +101,11 @@ def one_for_all(text: str, version: Mention, entities: Sequence[Mapping]) -> boo
     start = max([m.end for m in others if m.end <= version.start] + [version.start - NEAR, 0])
     end = min([m.start for m in others if m.start >= version.end] + [version.end + NEAR])
     return bool(ONE_FOR_ALL.search(text[start:version.start]) or ONE_FOR_ALL.search(text[version.end:end]))
+
+
+def said_of_the_list(text: str, apps: Sequence[Mention]) -> bool:
+    """Whether "both", "each", "all three of" is said of the list of apps itself."""
+    return bool(BEFORE_THE_APPS.search(text[:apps[0].start]) or AFTER_THE_APPS.search(text[apps[-1].end:]))
 
 
 def app_of(text: str, version: Mention, apps: Sequence[Mention]) -> Optional[Mention]:

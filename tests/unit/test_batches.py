@@ -58,9 +58,16 @@ def test_three_apps_all_at_one_version():
                  ("version", "1.4.0"), ("environment", "staging")) == [("cms", "1.4.0"), ("shop", "1.4.0"), ("crm", "1.4.0")]
 
 
-def test_both_before_the_apps_is_not_one_version_for_all():
+def test_both_or_each_said_of_the_list_of_apps_is_one_version_for_all():
     assert pairs("deploy both cms and shop 1.0", ("app", "cms"), ("app", "shop"), ("version", "1.0")) == [
-        ("cms", None), ("shop", "1.0")]
+        ("cms", "1.0"), ("shop", "1.0")]
+    assert pairs("ship all three of cms, shop and crm at 9.0.0", ("app", "cms"), ("app", "shop"), ("app", "crm"),
+                 ("version", "9.0.0")) == [("cms", "9.0.0"), ("shop", "9.0.0"), ("crm", "9.0.0")]
+    assert pairs("deploy 1.0.0-rc1 for search and intranet each", ("version", "1.0.0-rc1"), ("app", "search"),
+                 ("app", "intranet")) == [("search", "1.0.0-rc1"), ("intranet", "1.0.0-rc1")]
+    # Not said of the list: "deploy cms and shop 1.0 and that's all" leaves cms without a version.
+    assert pairs("deploy cms and shop 1.0 to staging and that's all", ("app", "cms"), ("app", "shop"), ("version", "1.0"),
+                 ("environment", "staging")) == [("cms", None), ("shop", "1.0")]
 
 
 def test_unclear_requests_are_refused_as_a_whole():
