@@ -24,7 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import (
-    catalog, database, deployer, deployment_store, first_entity, from_slack, message_metadata, permissions, profile,
+    catalog, database, deployer, deployment_store, entity_values, first_entity, from_slack, message_metadata, permissions, profile,
     profiles, requester, slack_usergroups,
 )
 from actions.guard import DeployBotAction
@@ -115,6 +115,9 @@ def typed_choice(tracker: Tracker, dispatcher: CollectingDispatcher, user: str) 
         dispatcher.utter_message(text="On Slack, approve or reject with the buttons of the approval card: they name the request. Nothing was done.")
         return None
     pending = store().pending(profile().id)
+    named = entity_values(tracker, "app")
+    if named:  # "approve crm": among several (a batch's cards), the one of the app named
+        pending = [row for row in pending if row.app in named]
     refusals = {row.id: why_not_approver(user, row, catalog(), permissions(), slack_usergroups()) for row in pending}
     mine = [row for row in pending if refusals[row.id] is None]
     if len(mine) == 1:
@@ -128,7 +131,9 @@ def typed_choice(tracker: Tracker, dispatcher: CollectingDispatcher, user: str) 
         dispatcher.utter_message(text="Nothing waits for your approval. Nothing was done.")
     else:
         listing = "; ".join(f"{what_of(row)} (asked by {row.requested_by})" for row in mine)
-        dispatcher.utter_message(text=f"Several requests wait for your approval: {listing}. Use the buttons on their cards in Slack. Nothing was done.")
+        app = mine[0].app
+        dispatcher.utter_message(text=f"Several requests wait for your approval: {listing}. Name the app, for example “approve {app}”"
+                                      f" or “reject {app}, reason: …”, or use the buttons on their cards in Slack. Nothing was done.")
     return None
 
 

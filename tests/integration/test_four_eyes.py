@@ -366,3 +366,29 @@ def test_each_app_of_a_batch_has_its_own_card_and_the_summary_counts_a_rejection
         f" not started (rejected by {colleague}: crm freeze this week)")
     [record] = deployments(stack, requested_by=user)
     assert (record.app, record.approved_by, record.second_factor) == ("intranet", colleague, True)
+
+
+def test_outside_slack_an_approver_names_the_app_among_a_batchs_cards(eyes, bender):
+    """Typed approvals (terminal chat, REST) with a batch's two cards waiting: "approve" alone
+    names no card and does nothing; "approve shop" / "reject billing, reason: …" pick one each."""
+    user, colleague = new_user_id(), new_user_id()
+    code_app, colleague_app = enrol(bender, user), enrol(bender, colleague)
+    for app_id in ("shop", "search"):
+        grant(bender, user, app_id)
+        grant(bender, colleague, app_id)
+    bender.say(user, "@bender deploy shop 8.8.0 and search 8.8.1")
+    bender.say(user, "yes")
+    texts = bender.texts(user, next_code(code_app))
+    assert sum(text.startswith("Approval needed: ") for text in texts) == 2, texts
+    [several] = bender.texts(colleague, "approve")
+    assert several.startswith("Several requests wait for your approval: ") and "Name the app, for example “approve " in several
+    nothing_deployed(eyes, requested_by=user)
+    assert bender.texts(colleague, "approve shop") == [
+        "Your approval of Deploy Web Shop 8.8.0 to production counts with your own code: "
+        "send me the 6-digit code your authenticator app shows now."]
+    assert bender.texts(colleague, next_code(colleague_app))[0].startswith("Approved: Deploy Web Shop 8.8.0 to production.")
+    assert bender.texts(colleague, "reject search, reason: index rebuild first") == [
+        f"Rejected: Deploy Search API 8.8.1 to production. I'm telling {user} why."]
+    [summary] = bender.wait_for(user, "1 of 2 deployed to production:")
+    assert summary.endswith(f"• Search API 8.8.1: not started (rejected by {colleague}: index rebuild first)")
+    assert [d.app for d in deployments(eyes, requested_by=user)] == ["shop"]
