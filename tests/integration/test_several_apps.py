@@ -61,3 +61,11 @@ def test_an_admin_grants_and_revokes_several_apps_at_once_each_on_its_own(bender
     assert bender.texts(ADMIN, f"auth {kim} cms and shop") == [
         f"{kim} may now deploy Content Management System to production.\n{kim} may now deploy Web Shop to production."]
     assert bender.texts(ADMIN, f"revoke {kim} cms and shop")[0].count(f"{kim} may no longer deploy") == 2
+
+
+def test_an_emergency_deploy_of_several_apps_is_refused(bender, stack):
+    from tests.support import ADMIN
+
+    assert bender.texts(ADMIN, "emergency deploy cms 1.0.3 and shop 2.0.9, reason: outage INC-77") == [
+        "An emergency deploy is one app at a time, and you named several apps (cms, shop). Nothing was deployed."]
+    assert not [d for d in deployments(stack, requested_by=ADMIN) if d.version in ("1.0.3", "2.0.9") and d.environment == "production"]
