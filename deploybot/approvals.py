@@ -28,6 +28,7 @@ from typing import FrozenSet, List, Mapping, Optional, Protocol
 from sqlalchemy import select, update
 
 from deploybot.catalog import Catalog, is_group
+from deploybot.storage.row_locks import locked_row
 from deploybot.profiles import AssistantProfile
 from deploybot.slack.usergroups import GroupUnresolvable
 from deploybot.storage.database import Database
@@ -131,7 +132,7 @@ class ApprovalStore:
     def approve(self, approval_id: str, user: str, at: Optional[datetime] = None) -> Decision:
         at = at or now()
         with self.db.transaction() as session:
-            row = session.scalars(select(ApprovalRequest).where(ApprovalRequest.id == approval_id).with_for_update()).first()
+            row = locked_row(session, ApprovalRequest, approval_id)
             problem = self._closed(session, row, at)
             if problem:
                 return Decision(problem, row)
@@ -148,7 +149,7 @@ class ApprovalStore:
     def reject(self, approval_id: str, user: str, reason: str, at: Optional[datetime] = None) -> Decision:
         at = at or now()
         with self.db.transaction() as session:
-            row = session.scalars(select(ApprovalRequest).where(ApprovalRequest.id == approval_id).with_for_update()).first()
+            row = locked_row(session, ApprovalRequest, approval_id)
             problem = self._closed(session, row, at)
             if problem:
                 return Decision(problem, row)

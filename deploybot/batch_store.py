@@ -26,6 +26,7 @@ from deploybot.deployments import FINAL_STATES, now
 from deploybot import batches
 from deploybot.storage.database import Database
 from deploybot.storage.models import Deployment, DeploymentBatch
+from deploybot.storage.row_locks import locked_row
 
 SUMMARY = "summary"  # its report kind in the outbox
 
@@ -48,19 +49,14 @@ class BatchStore:
             return session.get(DeploymentBatch, batch_id)
 
     def not_started(self, batch_id: str, app: str, reason: str) -> None:
-        """The item never became a deployment. Two items ending at once must both be kept, so
-        the transaction writes the row first (PostgreSQL: a row lock until commit; SQLite: its
-        one writer) and reads it after: the second waits and then sees the first's change."""
+        """The item never became a deployment. Two items ending at once must both be kept."""
         with self.db.transaction() as session:
-            session.execute(update(DeploymentBatch).where(DeploymentBatch.id == batch_id)
-                            .values(not_started=DeploymentBatch.not_started))
-            batch = session.scalars(select(DeploymentBatch).where(DeploymentBatch.id == batch_id)).first()
+            batch = locked_row(session, DeploymentBatch, batch_id)
             if batch is None:
                 return
             ended = json.loads(batch.not_started or "{}")
             ended.setdefault(app, reason[:300])
-            session.execute(update(DeploymentBatch).where(DeploymentBatch.id == batch_id)
-                            .values(not_started=json.dumps(ended)))
+            batch.not_started = json.dumps(ended)
 
     def deployments(self, batch_id: str) -> List[Deployment]:
         with self.db.transaction() as session:

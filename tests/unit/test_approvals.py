@@ -199,3 +199,22 @@ def test_a_malformed_group_handle_is_named(tmp_path):
         group_catalog(tmp_path, '["@SRE Oncall"]')
     with pytest.raises(CatalogError, match=r"apps.cms.approvers: expected a list of names"):
         group_catalog(tmp_path, "[1]")
+
+
+def test_approvers_deciding_at_the_same_moment_are_all_counted(store):
+    """Two of two approvals given at once both count (none lost: SQLite ignores FOR UPDATE),
+    and an approval racing a rejection: exactly one of them decides."""
+    from tests.unit.test_outbox import all_at_once
+
+    for attempt in range(3):
+        approval_id = f"B{attempt}".ljust(22, "x")
+        new_request(store, approval_id, needed=2)
+        outcomes = all_at_once(lambda n: store.approve(approval_id, f"UAPPROVER{n}", START).outcome, count=2)
+        assert sorted(outcomes) == ["approved", "counted"], outcomes
+        assert sorted(approved_by(store.get(approval_id))) == ["UAPPROVER0", "UAPPROVER1"]
+        raced = f"C{attempt}".ljust(22, "x")
+        new_request(store, raced)
+        decisions = all_at_once(lambda n: (store.approve(raced, "UONE", START) if n == 0
+                                           else store.reject(raced, "UTWO", "no", START)).outcome, count=2)
+        assert sorted(decisions) in (["already_approved", "approved"], ["already_rejected", "rejected"]), decisions
+        assert store.get(raced).state in ("approved", "rejected")
