@@ -28,7 +28,7 @@ from actions.context import (
     profiles, requester, slack_usergroups,
 )
 from actions.guard import DeployBotAction
-from actions.questions import clicked, show_decision
+from actions.questions import clicked, say_where, show_decision
 from deploybot import messages, payloads
 from deploybot.approvals import (
     NOT_COUNTED, ApprovalStore, RequesterNotifier, approvals_needed, approved_by, expires_after, why_not_approver,
@@ -39,7 +39,7 @@ from deploybot.identity import check_requester
 from deploybot.jenkins.client import JenkinsError
 from deploybot.profiles import rasa_urls
 from deploybot.slack import code_modal
-from deploybot.slack.custom_messages import OPEN_VIEW_KEY, REPLY_TO_KEY, UPDATE_KEY
+from deploybot.slack.custom_messages import OPEN_VIEW_KEY, UPDATE_KEY
 
 log = logging.getLogger(__name__)
 Events = List[Dict[Text, Any]]
@@ -67,17 +67,6 @@ def what_of(row) -> str:
 
 def needs_approval(request: DeployRequest) -> int:
     return approvals_needed(profile(), catalog(), request.app, request.environment)
-
-
-def say_where(dispatcher: CollectingDispatcher, text: str, output_channel: str, reply_to: Optional[dict],
-              buttons: Optional[list] = None) -> None:
-    """Into the request's thread on Slack (wherever this message came from); elsewhere here."""
-    if output_channel == "slack" and reply_to:
-        dispatcher.utter_message(json_message={"text": text, REPLY_TO_KEY: reply_to, **({"buttons": buttons} if buttons else {})})
-    elif buttons:
-        dispatcher.utter_message(text=text, buttons=buttons)
-    else:
-        dispatcher.utter_message(text=text)
 
 
 async def ask_for_approval(dispatcher: CollectingDispatcher, tracker: Tracker, request: DeployRequest, kind: str,

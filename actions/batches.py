@@ -28,14 +28,17 @@ from actions.context import (
     catalog, database, deployer, deployment_store, entity_values, first_entity, from_slack, locks, message_metadata,
     permissions, profile, profiles, requester,
 )
+from actions import approvals, safeguards
 from actions.questions import ask, close_pending, pending_question, restated, show_decision
 from deploybot import batches, messages, payloads
-from deploybot.batch_store import BatchStore
+from deploybot.batch_store import SUMMARY, BatchStore
 from deploybot.deploy_request import (
     DeployRequest, RequestRejected, build_request, check_environment, check_not_injection, check_version,
+    confirmation_is_stale,
 )
 from deploybot.deployments import NewDeployment
 from deploybot.jenkins.client import JenkinsError
+from deploybot.outbox import Outbox
 
 Events = List[Dict[Text, Any]]
 BATCH_SLOT = "batch"  # {items: [{app, version, kind, promoted_from}], environment} while the request is filled in
@@ -203,9 +206,7 @@ async def confirm(dispatcher: CollectingDispatcher, tracker: Tracker, request: d
 
 async def deploy(dispatcher: CollectingDispatcher, tracker: Tracker, pending: dict) -> Events:
     """The yes to a batch: each app starts on its own (after the code, on Bender)."""
-    from actions import safeguards
-    from actions.deploy import check_requester_of, clear_request
-    from deploybot.deploy_request import confirmation_is_stale
+    from actions.deploy import check_requester_of, clear_request  # actions.deploy imports this module
 
     timeout = profile().confirmation_timeout_seconds
     if confirmation_is_stale(pending.get("asked_at"), time.time(), timeout):
@@ -240,8 +241,6 @@ def where_asked(tracker: Tracker) -> dict:
 async def start_all(dispatcher: CollectingDispatcher, tracker: Tracker, batch: dict, second_factor: bool) -> str:
     """Records the batch and starts each app as its own deployment (or approval request);
     what to tell the requester. The grant of each is checked again: it may have been revoked."""
-    from actions import approvals
-
     user, environment, batch_id = requester(tracker), batch["environment"], batch["id"]
     batch_store = store()
     await asyncio.to_thread(batch_store.create, batch_id, profile().id, user, environment, batch["ready"],
@@ -304,9 +303,6 @@ def ended_without_deployment(batch_id: Optional[str], app: str, why: str) -> Opt
     carrier = batch_store.carrier(batch_id)
     if carrier is None:
         return summary_if_over(batch_store, batch_id)
-    from deploybot.batch_store import SUMMARY
-    from deploybot.outbox import Outbox
-
     Outbox(database()).add(carrier, SUMMARY)  # the watcher sends it (deploybot.watcher)
     return None
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.context import catalog, deployer, deployment_store, entity_values, first_entity, locks, permissions, profile, profiles, requester
 from actions.deploy import refuse
 from actions.guard import DeployBotAction
-from actions.questions import ask
+from actions.questions import ask, say_where
 from deploybot.batch_store import SUMMARY, BatchStore
 from deploybot import messages, reports
 from deploybot.deploy_request import DeployRequest, RequestRejected, check_app, check_environment
@@ -21,7 +21,6 @@ from deploybot.jenkins.client import JenkinsError
 from deploybot.lock_details import stated_reason
 from deploybot.outbox import Outbox
 from deploybot.references import rollback_target
-from deploybot.slack.custom_messages import REPLY_TO_KEY
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +86,8 @@ class ActionReportDeployment(DeployBotAction):
             text = reports.start_report(deployment, catalog())
         else:
             text = reports.outcome_report(deployment, catalog())
-        if deployment.output_channel == "slack" and deployment.reply_to:
-            # Into the thread of the request (channels/slack.py reads this).
-            dispatcher.utter_message(json_message={"text": text, REPLY_TO_KEY: json.loads(deployment.reply_to)})
-        else:
-            dispatcher.utter_message(text=text)
+        # Into the thread of the request on Slack.
+        say_where(dispatcher, text, deployment.output_channel, json.loads(deployment.reply_to) if deployment.reply_to else None)
         return []
 
 

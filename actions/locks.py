@@ -16,12 +16,12 @@ from actions.context import (
 )
 from actions.deployments import target
 from actions.guard import DeployBotAction
+from actions.questions import say_where
 from deploybot import messages
 from deploybot.deploy_request import RequestRejected
 from deploybot.deployments import now
 from deploybot.lock_details import BadExpiry, lock_details
 from deploybot.lock_expiry import get_lifted, mark_said
-from deploybot.slack.custom_messages import REPLY_TO_KEY
 
 log = logging.getLogger(__name__)
 # Lock times are read and said in the bot's time zone (its profile's time_zone, as the stats
@@ -101,8 +101,5 @@ class ActionReportLockExpiry(DeployBotAction):
         if not await asyncio.to_thread(mark_said, database(), lifted.id):
             return []  # said already (a resend)
         text = messages.lock_lifted(lifted, time_zone())
-        if lifted.output_channel == "slack" and lifted.reply_to:
-            dispatcher.utter_message(json_message={"text": text, REPLY_TO_KEY: json.loads(lifted.reply_to)})
-        else:
-            dispatcher.utter_message(text=text)
+        say_where(dispatcher, text, lifted.output_channel, json.loads(lifted.reply_to) if lifted.reply_to else None)
         return []

@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.context import catalog, first_entity, message_metadata
 from deploybot import messages, payloads
 from deploybot.deploy_request import DeployRequest
-from deploybot.slack.custom_messages import UPDATE_KEY
+from deploybot.slack.custom_messages import REPLY_TO_KEY, UPDATE_KEY
 
 Events = List[Dict[Text, Any]]
 MAX_CLOSED = 10  # how many closed questions a conversation remembers
@@ -121,3 +121,14 @@ def why_not_an_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> Opt
         dispatcher.utter_message(text=messages.question_elsewhere(restated(pending), messages.place_of_question(where)))
         return "answer outside the channel or thread of the question"
     return None
+
+
+def say_where(dispatcher: CollectingDispatcher, text: str, output_channel: str, reply_to: Optional[dict],
+              buttons: Optional[list] = None) -> None:
+    """Into the request's thread on Slack (wherever this message came from); elsewhere here."""
+    if output_channel == "slack" and reply_to:
+        dispatcher.utter_message(json_message={"text": text, REPLY_TO_KEY: reply_to, **({"buttons": buttons} if buttons else {})})
+    elif buttons:
+        dispatcher.utter_message(text=text, buttons=buttons)
+    else:
+        dispatcher.utter_message(text=text)

@@ -30,7 +30,7 @@ from actions.context import (
 from actions import approvals
 from actions.guard import DeployBotAction
 from actions.permissions import UnknownUser, named_user, shown_as
-from actions.questions import clicked, show_decision
+from actions.questions import clicked, say_where, show_decision
 from deploybot import messages
 from deploybot import safeguard_messages as say
 from deploybot.deploy_request import DeployRequest, RequestRejected, build_request, confirmation_is_stale
@@ -264,7 +264,7 @@ class ActionTwoFactorCode(DeployBotAction):
                 dispatcher.utter_message(text=str(rejection))
                 return [SlotSet(STEP_UP_SLOT, None)]
             text = await batches.start_all(dispatcher, tracker, batch, second_factor=True)
-            approvals.say_where(dispatcher, text, batch.get("output_channel") or "rest", batch.get("reply_to"))
+            say_where(dispatcher, text, batch.get("output_channel") or "rest", batch.get("reply_to"))
             return [SlotSet(STEP_UP_SLOT, None)]
         try:  # a grant may have been revoked while the code was awaited
             check_requester(user, tracker.get_latest_input_channel(), None)
@@ -281,7 +281,7 @@ class ActionTwoFactorCode(DeployBotAction):
         text = await start_held_deployment(tracker, request, held)
         if held.get("break_glass"):
             await asyncio.to_thread(announce_break_glass, user, what, held["break_glass"], text)
-        approvals.say_where(dispatcher, text, held.get("output_channel") or "rest", held.get("reply_to"))
+        say_where(dispatcher, text, held.get("output_channel") or "rest", held.get("reply_to"))
         return [SlotSet(STEP_UP_SLOT, None)]
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import List, Mapping, Optional, Sequence
 
 from deploybot.catalog import Catalog
 from deploybot.deploy_request import RequestRejected
@@ -192,9 +192,6 @@ def summary(outcomes: Sequence[Mapping], catalog: Catalog) -> str:
             lines.append(f"• {name}: {outcome['state'].replace('_', ' ')}{detail}")
     return f"{head}:\n" + "\n".join(lines)
 
-
-def by_app(items: Sequence[Mapping]) -> Dict[str, Mapping]:
-    return {item["app"]: item for item in items}
 
 
 def corrected(items: Sequence[Mapping], environment: str, changes: Mapping[str, str], catalog: Catalog) -> tuple:
