@@ -3,6 +3,7 @@ loopback ports with databases of its own, its bots over HTTP, and the Jenkins em
 control API."""
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -32,8 +33,36 @@ TWO_FACTOR_KEY = "x4MqCrB0rRZ4i2PAnd6d5BhN1bQ2qK1tLZ0qgk5S9bE="  # a Fernet key 
 ADMIN = "UADMIN0001"
 
 
+# Ports handed out by this process, so that two servers started later never get the same one.
+_HANDED_OUT: set = set()
+
+
+def _ephemeral_ports() -> range:
+    """The kernel's range for the local ports of outgoing connections (Linux; the usual default
+    elsewhere)."""
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A loopback port that is free now and lies outside the ephemeral range. A port the kernel
+    picks (bind to 0) is an ephemeral one, and between this check and the server's bind any
+    outgoing connection on the machine (Rasa calling its action server, say) may take it as its
+    local port: CI once failed on exactly that ("address already in use")."""
+    ephemeral = _ephemeral_ports()
+    candidates = [port for port in range(20000, 32768) if port not in ephemeral and port not in _HANDED_OUT]
+    for port in random.sample(candidates, min(200, len(candidates))):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    with socket.socket() as s:  # a machine whose ephemeral range covers everything
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
@@ -188,7 +217,20 @@ def start_stack(var_dir: Path, settings: Mapping[str, str], startup_timeout: flo
                 slack: Optional[FakeSlack] = None, replicas: int = 1) -> Stack:
     """deploybot.stack with the emulator as Jenkins, on free ports; settings add variables.
     With a (started) Slack fake, both bots are Slack apps posting to it. replicas runs that
-    many Rasa servers and action servers per bot."""
+    many Rasa servers and action servers per bot. A start that failed only because another
+    program took one of its ports between free_port and the bind is tried once more on new ports."""
+    try:
+        return _start_stack(var_dir, settings, startup_timeout, slack, replicas)
+    except StackDidNotStart as error:
+        if "address already in use" not in str(error):
+            raise
+        print(f"deploybot tests: a port was taken before the stack bound it; starting again on new ports:\n{error}",
+              file=sys.stderr)
+        return _start_stack(var_dir, settings, startup_timeout, slack, replicas)
+
+
+def _start_stack(var_dir: Path, settings: Mapping[str, str], startup_timeout: float,
+                 slack: Optional[FakeSlack], replicas: int) -> Stack:
     ports = {name: [free_port() for _ in range(replicas if name in REPLICATED else 1)] for name in PORT_VARIABLES}
     env = {**os.environ, **{k: ",".join(map(str, v)) for k, v in ports.items()},
            **{f"{bot.upper()}_API_TOKEN": token for bot, token in TOKENS.items()}, "DEPLOYBOT_CALLBACK_KEY": CHAT_KEY,

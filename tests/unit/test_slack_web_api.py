@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 
 import pytest
 from slack_sdk.http_retry import RetryIntervalCalculator
@@ -13,6 +12,7 @@ from deploybot.slack import web_api
 from deploybot.slack.fake_api import FakeSlack
 from deploybot.slack.settings import SlackSettings
 from deploybot.slack.web_api import Kind
+from tests.support import free_port
 
 MARVIN, BENDER = "xoxb-marvin-test", "xoxb-bender-test"
 CHANNEL = "C0DEPLOYS"
@@ -47,12 +47,6 @@ def marvin(fake: FakeSlack, token: str = MARVIN):
 
 def run(coroutine):
     return asyncio.run(coroutine)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def buttons(question: str, value: str = "/affirm") -> list:
