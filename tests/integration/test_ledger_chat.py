@@ -18,18 +18,30 @@ from tests.security.evidence import last_audit_id, refused
 from tests.support import new_user_id
 
 ENVIRONMENT = {"marvin": "staging", "bender": "production"}
-# (app, state, kind, minutes from request to end): finished, reported deployments of the
-# last hour, so that they fall into "today", "this week" and "this month" alike.
+# (app, state, kind, minutes from request to end): finished, reported deployments of today
+# in the bots' time zone, so that they fall into "today", "this week" and "this month" alike.
 SEEDED = [("billing", "succeeded", "deploy", 6), ("billing", "failed", "deploy", 4), ("billing", "succeeded", "deploy", 9),
           ("search", "succeeded", "deploy", 3), ("search", "succeeded", "rollback", 5), ("search", "timed_out", "deploy", 30),
           ("billing", "aborted", "deploy", 2)]
 
 
+def seed_window(now: datetime) -> "tuple[datetime, timedelta]":
+    """Where the seeded deployments go: the last 50 minutes, cut at the bots' local midnight.
+    CI once ran at 00:10 in Berlin, and "the last hour" was partly yesterday there."""
+    zones = {ZoneInfo(profile.time_zone) for profile in load_profiles().values()}
+    midnights = [datetime.combine(now.astimezone(zone).date(), datetime.min.time(), zone) for zone in zones]
+    since = max([now - timedelta(minutes=50)] + [midnight + timedelta(seconds=1) for midnight in midnights])
+    return since, now - since
+
+
 def seed_rows(bot: str, now: datetime) -> list:
     rows = []
+    since, span = seed_window(now)
     for index, (app, state, kind, minutes) in enumerate(SEEDED):
-        requested = now - timedelta(minutes=50 - index * 6)
-        finished = requested + timedelta(minutes=minutes)
+        # The same order and proportions as minutes in an hour, squeezed into the window:
+        # each is requested and finished within it.
+        requested = since + span * (index / (2 * len(SEEDED)))
+        finished = requested + span * (minutes / 120)
         rows.append(dict(assistant=bot, app=app, environment=ENVIRONMENT[bot], version=f"9.{index}.0", kind=kind,
                          requested_by=f"U0STATS{index}", state=state, active_key=None, jenkins_job=f"deploy-{app}",
                          queue_id=None, build_number=None, conversation_id=f"stats-{bot}-{index}", output_channel="rest",
