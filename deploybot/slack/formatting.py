@@ -1,4 +1,4 @@
-"""Slack's message text back into what the person typed.
+"""Slack's message text back into what the person typed, and text into what Slack must be sent.
 
 Slack escapes `&`, `<` and `>` as `&amp;`, `&lt;`, `&gt;` and wraps references in angle
 brackets (api.slack.com/reference/surfaces/formatting). User mentions stay `<@U…>`:
@@ -51,3 +51,18 @@ def special(command: str, label: str, reference: str) -> str:
 
 def unescaped(text: str) -> str:
     return re.sub(r"&(amp|lt|gt);", lambda m: ENTITIES[m.group(1)], text)
+
+
+# The references deploybot's own messages make: a person (<@U…>) and a channel (<#C…>).
+OWN_REFERENCE = re.compile(r"<(?:@[UW][A-Z0-9]{2,}|#[CG][A-Z0-9]{2,})>")
+
+
+def for_slack(text: str) -> str:
+    """Text for a message or an mrkdwn text object: `&`, `<` and `>` escaped, as Slack asks of
+    text not meant as markup. Whatever a person typed and the bot repeats (a lock reason, an app
+    name it does not know, a display name) then shows as typed and never becomes an @channel
+    ping or a link; only person and channel references stay references."""
+    kept = OWN_REFERENCE.findall(text)
+    escaped = [part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+               for part in OWN_REFERENCE.split(text)]
+    return "".join(part + (kept[n] if n < len(kept) else "") for n, part in enumerate(escaped))

@@ -42,6 +42,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (AsyncConnectionErrorRet
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from deploybot.slack.formatting import for_slack
 from deploybot.slack.settings import SlackSettings
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ def update_message_sync(client: WebClient, channel: str, ts: str, text: str,
 async def post_ephemeral(client: AsyncWebClient, channel: str, user: str, text: str,
                          thread_ts: Optional[str] = None) -> Delivery:
     """A message only `user` sees, in a channel they are in."""
-    arguments = with_thread({"channel": channel, "user": user, "text": shorten(text, MAX_TEXT)}, thread_ts)
+    arguments = with_thread({"channel": channel, "user": user, "text": shorten(for_slack(text), MAX_TEXT)}, thread_ts)
     return await run(client, single_call("chat.postEphemeral", arguments, channel, text))
 
 
@@ -252,7 +253,7 @@ def uploading(api_url: str, channel: str, filename: str, content: bytes, title: 
         return failed(UPLOAD, channel, comment, reply)
     completing = {"files": [{"id": file_id, "title": title}], "channel_id": channel}
     if comment:
-        completing["initial_comment"] = shorten(comment, MAX_TEXT)
+        completing["initial_comment"] = shorten(for_slack(comment), MAX_TEXT)
     reply = yield "files.completeUploadExternal", completing
     if reply.error:
         return failed("files.completeUploadExternal", channel, comment, reply)
@@ -271,7 +272,7 @@ def trusted_upload_url(url: str, api_url: str) -> bool:
 
 
 def posting(channel: str, text: str, thread_ts: Optional[str], blocks: Optional[List[dict]]) -> Steps:
-    text = text or plain_text_of(text, blocks)  # the text notifications and screen readers show
+    text = for_slack(text or plain_text_of(text, blocks))  # the text notifications and screen readers show
     if blocks:
         delivery = yield from post_parts(channel, [shorten(text, MAX_TEXT)], thread_ts, fit_blocks(blocks))
     else:
@@ -299,7 +300,7 @@ def post_parts(channel: str, parts: List[str], thread_ts: Optional[str], blocks:
 
 
 def updating(channel: str, ts: str, text: str, blocks: Optional[List[dict]]) -> Steps:
-    text = text or plain_text_of(text, blocks)
+    text = for_slack(text or plain_text_of(text, blocks))
     arguments: Dict[str, Any] = {"channel": channel, "ts": ts, "text": shorten(text, MAX_TEXT)}
     if blocks is not None:
         arguments["blocks"] = fit_blocks(blocks)
@@ -382,14 +383,17 @@ def split_text(text: str, limit: int) -> List[str]:
 
 
 def fit_blocks(blocks: List[dict]) -> List[dict]:
-    """The blocks within Slack's limits: longer texts shortened, extra blocks, buttons and options left out."""
+    """The blocks within Slack's limits: longer texts shortened, extra blocks, buttons and options
+    left out; mrkdwn texts escaped (plain_text is never read as markup)."""
     fitted = copy.deepcopy(blocks[:MAX_BLOCKS])
     for block in fitted:
         if block.get("type") == "section":
+            escape_mrkdwn(block.get("text"))
             shorten_text_object(block.get("text"), MAX_SECTION_TEXT)
             if isinstance(block.get("fields"), list):
                 block["fields"] = block["fields"][:MAX_FIELDS]
                 for item in block["fields"]:
+                    escape_mrkdwn(item)
                     shorten_text_object(item, MAX_FIELD_TEXT)
             fit_element(block.get("accessory"))
         elif block.get("type") == "header":
@@ -408,6 +412,11 @@ def fit_element(element: Any) -> None:
         shorten_text_object(element.get("text"), MAX_BUTTON_TEXT)
     elif element.get("type") == "static_select" and isinstance(element.get("options"), list):
         element["options"] = element["options"][:MAX_OPTIONS]
+
+
+def escape_mrkdwn(obj: Any) -> None:
+    if isinstance(obj, dict) and obj.get("type") == "mrkdwn" and isinstance(obj.get("text"), str):
+        obj["text"] = for_slack(obj["text"])
 
 
 def shorten_text_object(obj: Any, limit: int) -> None:

@@ -8,6 +8,7 @@ import pytest
 from actions.context import slack_directory
 from actions.safeguards import send_enrolment_dm
 from deploybot.slack.fake_api import FakeSlack
+from deploybot.slack.formatting import typed_text
 from deploybot.two_factor import enrolment_for
 from tests.safeguards import URI, qr_modules, qr_of
 
@@ -30,8 +31,9 @@ def test_the_qr_code_is_an_image_in_the_dm_with_the_link(fake):
     assert send_enrolment_dm("U0THERESA", ENROLMENT)
     [shared] = fake.files()
     assert shared["channel"] == "D0THERESA" and shared["content"] == ENROLMENT.qr_png
-    assert URI.search(shared["initial_comment"]).group(0) == ENROLMENT.uri
-    assert qr_modules(shared["content"]) == qr_of(URI.search(shared["initial_comment"]).group(0))
+    comment = typed_text(shared["initial_comment"])  # as Slack shows it: the link's & is sent as &amp;
+    assert URI.search(comment).group(0) == ENROLMENT.uri
+    assert qr_modules(shared["content"]) == qr_of(URI.search(comment).group(0))
     assert SECRET not in shared["title"] + shared["alt_txt"] + shared["name"]
     assert fake.calls("chat.postMessage") == []
 
@@ -48,8 +50,9 @@ def test_when_slack_refuses_the_image_the_qr_code_comes_as_text_and_the_log_says
         assert send_enrolment_dm("U0THERESA", ENROLMENT)
     assert fake.files() == []
     [post] = fake.calls("chat.postMessage")
-    assert post["args"]["channel"] == "D0THERESA" and ENROLMENT.uri in post["args"]["text"]
-    assert "```" + "\n".join(l for l in ENROLMENT.qr_terminal.splitlines() if l.strip()) + "```" in post["args"]["text"]
+    shown = typed_text(post["args"]["text"])
+    assert post["args"]["channel"] == "D0THERESA" and ENROLMENT.uri in shown
+    assert "```" + "\n".join(l for l in ENROLMENT.qr_terminal.splitlines() if l.strip()) + "```" in shown
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "QR code image for U0THERESA could not be sent (file_uploads_disabled)" in logged
     assert SECRET not in logged and "otpauth" not in logged

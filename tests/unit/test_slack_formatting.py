@@ -2,7 +2,7 @@
 as Slack's Events API delivers them."""
 import pytest
 
-from deploybot.slack.formatting import typed_text
+from deploybot.slack.formatting import for_slack, typed_text
 
 
 @pytest.mark.parametrize("slack_text, typed", [
@@ -53,3 +53,22 @@ def test_a_realistic_mention_with_everything():
 def test_a_decoded_angle_bracket_does_not_start_a_reference():
     assert typed_text("&lt;@U0THERESA&gt; is how Slack writes a mention") == "<@U0THERESA> is how Slack writes a mention"
     assert typed_text("&lt;https://example.com|x&gt;") == "<https://example.com|x>"
+
+
+@pytest.mark.parametrize("text, sent", [
+    ("Reason: <!channel> now", "Reason: &lt;!channel&gt; now"),
+    ("see <https://evil.example|the runbook>", "see &lt;https://evil.example|the runbook&gt;"),
+    ("R&D -> done", "R&amp;D -&gt; done"),
+    ("a &lt; b", "a &amp;lt; b"),  # typed as such: shown as typed, not as "<"
+    ("locked by <@U0THERESA> in <#C0DEPLOYS>", "locked by <@U0THERESA> in <#C0DEPLOYS>"),
+    ("<@U0THERESA|theresa> <#C0DEPLOYS|deploys> <!subteam^S012>",
+     "&lt;@U0THERESA|theresa&gt; &lt;#C0DEPLOYS|deploys&gt; &lt;!subteam^S012&gt;"),
+    ("", ""),
+])
+def test_text_for_slack_is_escaped_except_the_bots_own_references(text, sent):
+    assert for_slack(text) == sent
+
+
+@pytest.mark.parametrize("typed", ["<!here> & <https://x.example|y> -> <@U0THERESA>", "&amp; &lt;", "<<>>&"])
+def test_what_is_sent_shows_as_it_was_typed(typed):
+    assert typed_text(for_slack(typed)) == typed

@@ -256,6 +256,29 @@ def test_ephemerals_dms_user_info_and_modals(fake):
     assert run(web_api.open_view(client, "not-a-trigger", view)).error == "invalid_trigger_id"
 
 
+# -- escaping: typed text repeated by the bot never becomes markup -----------------------------
+
+HOSTILE = "Reason: <!channel> see <https://evil.example|the runbook> & <@U0THERESA>"
+ESCAPED = "Reason: &lt;!channel&gt; see &lt;https://evil.example|the runbook&gt; &amp; <@U0THERESA>"
+
+
+def test_every_text_sent_is_escaped_and_mentions_of_people_stay(fake):
+    client = marvin(fake)
+    posted = run(web_api.post_message(client, CHANNEL, HOSTILE))
+    question = run(web_api.post_message(client, CHANNEL, HOSTILE, blocks=buttons(HOSTILE)))
+    decision = [{"type": "section", "text": {"type": "mrkdwn", "text": HOSTILE + "\n→ Yes"}}]
+    run(web_api.update_message(client, CHANNEL, question.ts, HOSTILE, blocks=decision))
+    run(web_api.post_ephemeral(client, CHANNEL, "U0WALTER", HOSTILE))
+    web_api.upload_file_sync(web_api.web_client(settings(fake.api_url)), "D0THERESA", "qr.png", PNG, "QR", HOSTILE)
+    assert posted.delivered
+    assert [c["args"]["text"] for c in fake.calls("chat.postMessage")] == [ESCAPED, ESCAPED]
+    assert sent_blocks(fake.calls("chat.postMessage")[1])[0]["text"]["text"] == HOSTILE  # plain_text is never markup
+    [update] = fake.calls("chat.update")
+    assert update["args"]["text"] == ESCAPED and sent_blocks(update)[0]["text"]["text"] == ESCAPED + "\n→ Yes"
+    assert fake.calls("chat.postEphemeral")[0]["args"]["text"] == ESCAPED
+    assert fake.files()[0]["initial_comment"] == ESCAPED
+
+
 # -- file uploads -----------------------------------------------------------------------------
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 2
