@@ -10,6 +10,8 @@
   two-factor code (actions/safeguards.py): nothing has reached Jenkins then, so the held
   deploy is dropped and the corrected request asked instead; otherwise the code, typed next,
   would deploy what the person just said was wrong.
+A correction to a batch names the apps it changes, each with its version (deploybot.batches);
+naming several apps is refused for a request of one app, which a correction never turns into a batch.
 A correction that cannot be applied (an app or environment this bot does not serve, a lock,
 no permission) cancels the pending request: the person said it was wrong.
 """
@@ -60,11 +62,15 @@ class ActionCorrectRequest(DeployBotAction):
         return "action_correct_request"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        pending = pending_question(tracker)
+        pending, held = pending_question(tracker), held_request(tracker)
         try:
             text = tracker.latest_message.get("text") or ""
+            entities = tracker.latest_message.get("entities") or []
             check_not_injection(text)
-            changes = named_parts(text, tracker.latest_message.get("entities") or [])
+            if batches.several_apps(entities) and await self.about_a_batch(tracker, pending, held):
+                changes = batches.named_versions(text, entities)  # "no, cms 1.0.3 and shop 2.0.2"
+            else:
+                changes = named_parts(text, entities)
         except RequestRejected as rejection:
             dispatcher.utter_message(text=str(rejection))
             if pending:
@@ -74,12 +80,22 @@ class ActionCorrectRequest(DeployBotAction):
             return await self.correct_batch(dispatcher, tracker, pending, changes)
         if pending:
             return await self.correct_pending(dispatcher, tracker, pending, changes)
-        held = held_request(tracker)
         if held and held.get("batch"):
             return await self.correct_held_batch(dispatcher, tracker, held["batch"], changes)
         if held and held.get("purpose") == "deploy":
             return await self.correct_held(dispatcher, tracker, held, changes)
         return await self.correct_confirmed(dispatcher, tracker, changes)
+
+    @staticmethod
+    async def about_a_batch(tracker: Tracker, pending: Optional[dict], held: Optional[dict]) -> bool:
+        """Whether the correction is of a batch: the pending question, the deploy held for its
+        code, or else the last confirmed request. Only a batch's correction may name several apps."""
+        if pending:
+            return pending.get("kind") == "batch"
+        if held:
+            return bool(held.get("batch"))
+        last = await asyncio.to_thread(last_confirmed, database(), profile().id, tracker.sender_id, requester(tracker))
+        return last is not None and await asyncio.to_thread(batches_in_dialogue.confirmed_batch, last.batch_id) is not None
 
     async def correct_held(self, dispatcher, tracker, held: dict, changes: dict) -> List[Dict[Text, Any]]:
         """The yes was given but the deploy waits for a code: it is dropped, never deployed, and

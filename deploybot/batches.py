@@ -194,14 +194,41 @@ def summary(outcomes: Sequence[Mapping], catalog: Catalog) -> str:
 
 
 
-def corrected(items: Sequence[Mapping], environment: str, changes: Mapping[str, str], catalog: Catalog) -> tuple:
+def named_versions(text: str, entities: Sequence[Mapping]) -> dict:
+    """What a correction naming several apps changes ("no, cms 1.0.3 and shop 2.0.2"): the
+    versions, paired with their apps as in a request, and the environment if it names one.
+    Every app it names needs its version: UnclearBatch otherwise."""
+    items = items_of(text, entities)
+    without = [item.app for item in items if not item.version]
+    if without:
+        raise UnclearBatch(f"You named {', '.join(without)} without a version, so I can't tell what to change. Name each"
+                           " app with its new version, for example “cms 1.0.3 and shop 2.0.2”.")
+    environments = sorted({mention.value for mention in mentions(entities, "environment")})
+    if len(environments) > 1:
+        raise UnclearBatch(f"You named several environments ({', '.join(environments)}): a request goes to one.")
+    changes: dict = {"versions": {item.app: item.version for item in items}}
+    if environments:
+        changes["environment"] = environments[0]
+    return changes
+
+
+def corrected(items: Sequence[Mapping], environment: str, changes: Mapping, catalog: Catalog) -> tuple:
     """A correction to a batch: (items, environment). It must say which app it changes ("make cms
-    1.0.4"); a version or app alone could mean any of them, so UnclearBatch, and nothing changes."""
+    1.0.4", "cms 1.0.3 and shop 2.0.2": named_versions); a version or app alone could mean any of
+    them, so UnclearBatch, and nothing changes."""
     environment = changes.get("environment", environment)
+    apps = [item["app"] for item in items]
+    versions = changes.get("versions")
+    if versions is not None:
+        outside = [app for app in versions if app not in apps]
+        if outside:
+            raise UnclearBatch(f"{', '.join(name_of(app, catalog) for app in outside)} not in your request"
+                               f" ({', '.join(apps)}). To add an app, ask for the whole request again.")
+        return [dict(item, version=versions[item["app"]], kind="deploy", promoted_from=None)
+                if item["app"] in versions else dict(item) for item in items], environment
     app, version = changes.get("app"), changes.get("version")
     if app is None and version is None:
         return [dict(item) for item in items], environment
-    apps = [item["app"] for item in items]
     example = f"“make {apps[0]} {version or '1.0.4'}”"
     if app is None or version is None:
         raise UnclearBatch(f"Your request has several apps ({', '.join(apps)}), so I can't tell what that changes."

@@ -43,6 +43,9 @@ def test_two_apps_one_question_one_yes_two_deployments_and_a_summary(marvin, sta
         " already, and each app goes on as confirmed. I'll take your correction as a new request for the same apps.",
         "Deploy these 2 apps to staging?\n• Content Management System 1.0.2\n• Web Shop 2.0.9\n(yes/no)"]
     assert marvin.texts(user, "no") == ["Cancelled, nothing was deployed."]
+    assert marvin.texts(user, "no, cms 1.0.3 and shop 2.0.2 instead")[-1] == (
+        "Deploy these 2 apps to staging?\n• Content Management System 1.0.3\n• Web Shop 2.0.2\n(yes/no)")
+    assert marvin.texts(user, "no") == ["Cancelled, nothing was deployed."]
     assert len(deployments(stack, requested_by=user)) == 2
 
 
@@ -128,6 +131,15 @@ def test_corrections_to_a_batch_name_the_app_they_change(marvin, user):
     texts = marvin.texts(user, "actually shop 2.0.2")
     assert texts[-1] == "Deploy these 2 apps to staging?\n• Content Management System 1.0.2\n• Web Shop 2.0.2\n(yes/no)"
     assert pending(marvin, user)["request_id"] != before
+    # A correction may change several apps, each named with its version.
+    texts = marvin.texts(user, "sorry, cms 1.0.3 and shop 2.0.5 instead")
+    assert texts[-1] == "Deploy these 2 apps to staging?\n• Content Management System 1.0.3\n• Web Shop 2.0.5\n(yes/no)"
+    now = pending(marvin, user)["request_id"]
+    texts = marvin.texts(user, "sorry, cms and shop 2.0.6 instead")  # which gets 2.0.6? never guessed
+    assert texts[0].startswith("You named cms without a version, so I can't tell what to change."), texts
+    texts = marvin.texts(user, "no, cms 1.0.4 and billing 2.0.2 instead")
+    assert texts[0].startswith("Billing Service not in your request (cms, shop)."), texts
+    assert pending(marvin, user)["request_id"] == now
     assert marvin.texts(user, "no") == ["Cancelled, nothing was deployed."]
 
 

@@ -111,3 +111,29 @@ def test_a_correction_must_name_the_app_it_changes():
             corrected(items, "staging", changes, CATALOG)
     with pytest.raises(UnclearBatch, match="Billing Service is not in your request"):
         corrected(items, "staging", {"app": "billing", "version": "1.0"}, CATALOG)
+
+
+def test_a_correction_may_name_several_apps_each_with_its_version():
+    items = [{"app": "cms", "version": "1.0.2", "kind": "deploy"}, {"app": "shop", "version": "2.0.1", "kind": "deploy"},
+             {"app": "crm", "version": "5.0", "kind": "promotion"}]
+    text = "no, shop 2.0.2 and cms 1.0.3 on production"
+    changes = batches.named_versions(text, entities(text, ("app", "shop"), ("version", "2.0.2"), ("app", "cms"),
+                                                    ("version", "1.0.3"), ("environment", "production")))
+    assert changes == {"versions": {"shop": "2.0.2", "cms": "1.0.3"}, "environment": "production"}
+    new, environment = corrected(items, "staging", changes, CATALOG)
+    assert [(i["app"], i["version"], i["kind"]) for i in new] == [("cms", "1.0.3", "deploy"), ("shop", "2.0.2", "deploy"),
+                                                                  ("crm", "5.0", "promotion")]
+    assert environment == "production"
+
+
+def test_a_correction_of_several_apps_that_leaves_doubt_changes_nothing():
+    text = "no, cms and shop 2.0.2"  # which one gets 2.0.2 is not said: neither is guessed
+    with pytest.raises(UnclearBatch, match="You named cms without a version"):
+        batches.named_versions(text, entities(text, ("app", "cms"), ("app", "shop"), ("version", "2.0.2")))
+    text = "no, cms 1.0.3 and shop 2.0.2 on staging and production"
+    with pytest.raises(UnclearBatch, match="several environments"):
+        batches.named_versions(text, entities(text, ("app", "cms"), ("version", "1.0.3"), ("app", "shop"), ("version", "2.0.2"),
+                                              ("environment", "staging"), ("environment", "production")))
+    items = [{"app": "cms", "version": "1.0.2", "kind": "deploy"}, {"app": "shop", "version": "2.0.1", "kind": "deploy"}]
+    with pytest.raises(UnclearBatch, match="Billing Service not in your request"):
+        corrected(items, "staging", {"versions": {"cms": "1.0.3", "billing": "1.0"}}, CATALOG)
