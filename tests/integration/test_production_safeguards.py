@@ -195,5 +195,10 @@ def test_a_correction_while_a_batch_waits_for_its_code_drops_it(safeguarded, ben
                         " two-factor code, so nothing was deployed. Your correction is a new request:")
     assert texts[-1] == "Deploy these 2 apps to production?\n• Web Shop 7.8.0\n• Search API 7.8.2\n(yes/no)"
     assert bender.texts(user, next_code(app))[0].startswith("I'm not waiting for a code from you.")  # the dropped batch is gone
+    # Again, with a correction that changes both apps.
+    assert bender.texts(user, "yes")[0].endswith(ASKED)
+    texts = bender.texts(user, "no, shop 7.8.3 and search 7.8.4 instead")
+    assert texts[0].startswith("Dropped “Deploy Web Shop 7.8.0, Search API 7.8.2 to production”"), texts
+    assert texts[-1] == "Deploy these 2 apps to production?\n• Web Shop 7.8.3\n• Search API 7.8.4\n(yes/no)"
     nothing_deployed(safeguarded, requested_by=user)
     assert bender.texts(user, "no") == ["Cancelled, nothing was deployed."]
