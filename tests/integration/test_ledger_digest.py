@@ -14,6 +14,7 @@ from deploybot.ledger.address import public_url
 from deploybot.ledger.digest import compose
 from deploybot.ledger.digest_schedule import WEEKDAYS
 from deploybot.profiles import load_profiles
+from deploybot.slack.formatting import typed_text
 from deploybot.storage.database import Database
 from deploybot.storage.models import Deployment
 from tests.conftest import TEST_SETTINGS
@@ -79,10 +80,10 @@ def test_the_digest_arrives_once_at_its_time_with_the_ledgers_numbers(digest_sta
     [post] = digests(stack)
     assert post["token_owner"] == "bender"
     [line] = logged(stack)
-    assert line["text"] == post["args"]["text"]
+    assert line["text"] == typed_text(post["args"]["text"])  # Slack is sent its links' & as &amp;
     bender = load_profiles(environ=stack.env)["bender"]
     monday = due.date() - timedelta(days=due.weekday()) - timedelta(days=7)
     with database.transaction() as session:
         expected = compose(session, bender, monday, public_url(stack.env))
-    assert post["args"]["text"] == expected
+    assert typed_text(post["args"]["text"]) == expected
     assert "• deployments: 2 successful of 3" in expected and "• people who deployed: 3" in expected
