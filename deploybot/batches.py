@@ -193,7 +193,6 @@ def summary(outcomes: Sequence[Mapping], catalog: Catalog) -> str:
     return f"{head}:\n" + "\n".join(lines)
 
 
-
 def named_versions(text: str, entities: Sequence[Mapping]) -> dict:
     """What a correction naming several apps changes ("no, cms 1.0.3 and shop 2.0.2"): the
     versions, paired with their apps as in a request, and the environment if it names one.

@@ -54,7 +54,8 @@ def unescaped(text: str) -> str:
 
 
 # The references deploybot's own messages make: a person (<@U…>) and a channel (<#C…>).
-OWN_REFERENCE = re.compile(r"<(?:@[UW][A-Z0-9]{2,}|#[CG][A-Z0-9]{2,})>")
+# Captured, so that splitting on them keeps them (at the odd places of the parts).
+OWN_REFERENCE = re.compile(r"(<(?:@[UW][A-Z0-9]{2,}|#[CG][A-Z0-9]{2,})>)")
 
 
 def for_slack(text: str) -> str:
@@ -62,7 +63,9 @@ def for_slack(text: str) -> str:
     text not meant as markup. Whatever a person typed and the bot repeats (a lock reason, an app
     name it does not know, a display name) then shows as typed and never becomes an @channel
     ping or a link; only person and channel references stay references."""
-    kept = OWN_REFERENCE.findall(text)
-    escaped = [part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-               for part in OWN_REFERENCE.split(text)]
-    return "".join(part + (kept[n] if n < len(kept) else "") for n, part in enumerate(escaped))
+    parts = OWN_REFERENCE.split(text)
+    return "".join(part if n % 2 else escaped(part) for n, part in enumerate(parts))
+
+
+def escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
