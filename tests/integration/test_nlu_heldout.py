@@ -2,12 +2,20 @@
 scored through the running server's /model/parse (the whole pipeline, including the
 spaCy-based entity step that `rasa test nlu` would skip).
 
-Four sets: heldout.yml, written alongside the project; heldout_independent.yml, written
+The sets: heldout.yml, written alongside the project; heldout_independent.yml, written
 by someone who saw only a description of the bots, never data/ or tests/nlu/ (copied from
 the main worktree's tests/nlu/, commit a2c1bfc); heldout_stats.yml, stats questions
-(issue 17) written before their training examples in data/nlu/delivery_stats.yml; and
+(issue 17) written before their training examples in data/nlu/delivery_stats.yml;
 heldout_corrections.yml, corrections to a pending request and requests naming several apps
-(issue 16), written before data/nlu/corrections.yml and never copied between the two."""
+(issue 16), written before data/nlu/corrections.yml and never copied between the two;
+heldout_batches.yml, requests naming two or three apps (issue 16); and heldout_fresh.yml
+(issue 22), written and committed before any model was run on it, in place of the copies of
+training messages and the sentences rules were written for, which left the other sets.
+
+Each set is held to the goals of `make bench` (bench/goals.py): intent accuracy >= 0.98,
+intent and every entity right >= 0.96, no deploy or grant read as something else. A set that
+misses a goal is held to a floor instead (bench/goals.py, FLOORS): its figure when last
+measured, which it may not fall below; the failure message says which of the two it is."""
 import json
 import re
 import unicodedata
@@ -17,6 +25,8 @@ import pytest
 from rapidfuzz import fuzz, process
 from rasa.shared.nlu.training_data.loading import load_data
 
+from bench.goals import GOALS, gate
+from bench.understanding import HARMFUL_IF_MISREAD
 from deploybot.language.scoring import format_scores, labelled_from_rasa, predicted_from_parse, score
 
 # Every held-out set, as make bench scores them (bench/understanding.py): heldout.yml,
@@ -27,12 +37,6 @@ HELDOUT_SETS = {path.stem: path for path in sorted(Path("tests/nlu").glob("heldo
 # nothing (only its writer adds to it).
 MIN_MESSAGES = {"heldout": 150, "heldout_independent": 130}
 MIN_TOPIC_MESSAGES = 30
-MIN_INTENT_ACCURACY = 0.95
-MIN_ENTITY_F1 = 0.95
-# Misreading these does harm: a deployment or a grant taken for something else. Issue 15's
-# goal is none; they are reported (and counted in the report) but not yet a failure: 1 on
-# heldout.yml and 1 on heldout_independent.yml at the last measurement (README).
-HARMFUL_IF_MISREAD = ("deploy", "grant_permission")
 
 
 def test_both_heldout_sets_are_there():
@@ -135,5 +139,15 @@ def test_heldout_understanding(marvin, name):
     report.write_text(json.dumps({**scores.__dict__, "harmful_misreads": misread}, indent=2))
     print(f"\nHeld-out NLU ({HELDOUT_SETS[name]})\n" + format_scores(scores)
           + f"\ndeploy or grant read as something else: {len(misread)}\n(errors in {report})")
-    assert scores.intent_accuracy >= MIN_INTENT_ACCURACY, format_scores(scores)
-    assert scores.entity["all"]["f1"] >= MIN_ENTITY_F1, format_scores(scores)
+    # The goals of `make bench` (bench/goals.py), or a set's floor where it misses one: its
+    # figure when last measured, so that it gets no worse. A floor is not the goal; the
+    # bench report says how far the set is from it.
+    held_to = gate(str(HELDOUT_SETS[name]))
+    kind = {figure: "the goal" if getattr(held_to, figure) == getattr(GOALS, figure) else
+            f"this set's floor (the goal is {getattr(GOALS, figure)})" for figure in vars(GOALS)}
+    assert scores.intent_accuracy >= held_to.intent_accuracy, \
+        f"intent accuracy below {held_to.intent_accuracy}, {kind['intent_accuracy']}\n" + format_scores(scores)
+    assert scores.all_correct >= held_to.all_right, \
+        f"intent and every entity right below {held_to.all_right}, {kind['all_right']}\n" + format_scores(scores)
+    assert len(misread) <= held_to.harmful_misreads, \
+        f"more than {held_to.harmful_misreads} deploy or grant read as something else, {kind['harmful_misreads']}: {misread}"
