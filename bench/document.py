@@ -95,8 +95,8 @@ def render(r: dict) -> str:
         "",
         "## Understanding",
         "",
-        "On the held-out messages only (never trained on; a test checks that none occurs in "
-        "`data/nlu`), scored by `deploybot/language/scoring.py` on the normalized entity values "
+        "On the held-out messages only (never trained on; a test checks that none is a copy or a "
+        "near copy of a message in `data/nlu`), scored by `deploybot/language/scoring.py` on the normalized entity values "
         "(type and value per message, not character spans). deploybot's model is asked through the "
         "running Marvin's `/model/parse`; Rasa's default pipeline (below) is trained on the same "
         "`data/nlu` in this run and asked in-process through `rasa.core.agent`. "

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from bench import goals, make_test_time
-from bench.understanding import ALL_SETS, evaluate_sets, harmful_misreads, heldout_sets
+from bench.understanding import ALL_SETS, ROOT, evaluate_sets, harmful_misreads, heldout_sets
 from deploybot.language.scoring import Labelled, Predicted, score
 
 SET_A = """version: "3.1"
@@ -105,8 +105,9 @@ def test_make_test_time_comes_from_a_record_and_says_which(tmp_path, monkeypatch
     assert (slow.met, slow.gap) == (False, "38 s over")
 
 
-def test_the_page_shows_every_goal_and_every_set():
+def test_the_page_shows_every_goal_and_every_set(monkeypatch):
     from bench import document
+    monkeypatch.setattr(goals, "FLOORS", {})  # the held-out test's floors have a test of their own
     from bench.footprint import Resident
     from bench.speed import TurnRun, spread
     from bench.understanding import DefaultPipeline
@@ -142,3 +143,22 @@ def test_the_page_shows_every_goal_and_every_set():
 def test_a_share_that_rounds_to_its_target_is_still_short_and_says_by_how_many_messages():
     assert goals.shortfall(0.98, 243 / 248, 248) == "0.0002 short (1 more message right would meet it)"
     assert goals.shortfall(0.96, 138 / 152, 152) == "0.0521 short (8 more messages right would meet it)"
+
+
+def test_a_set_below_a_goal_is_held_to_its_floor_and_the_report_says_it_is_not_the_goal(monkeypatch):
+    monkeypatch.setattr(goals, "FLOORS", {"heldout.yml": goals.Gate(0.75, goals.ALL_RIGHT, 1)})
+    assert goals.gate("heldout.yml") == goals.Gate(0.75, 0.96, 1)
+    assert goals.gate("heldout_other.yml") == goals.GOALS == goals.Gate(0.98, 0.96, 0)
+    found = {g.goal: g for g in goals.understanding_goals({"heldout.yml": scores_with_misreads()})}
+    assert found["intent accuracy, heldout.yml (4)"].why.endswith(
+        "; until then the held-out test holds this set to a floor, ≥ 0.75, not to the goal")
+    assert found["deploy or grant read as something else, heldout.yml"].why.endswith(
+        "; until then the held-out test holds this set to a floor, ≤ 1, not to the goal")
+    assert "floor" not in found["intent and every entity right, heldout.yml"].why  # held to the goal
+
+
+def test_floors_are_below_the_goals_and_name_sets_that_exist():
+    for name, floor in goals.FLOORS.items():
+        assert (ROOT / name).is_file(), name
+        assert floor.intent_accuracy <= goals.INTENT_ACCURACY and floor.all_right <= goals.ALL_RIGHT
+        assert floor.harmful_misreads >= goals.HARMFUL_MISREADS
