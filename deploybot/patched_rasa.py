@@ -23,7 +23,8 @@ click that an input channel sealed as one on the bots' own buttons, whose intent
 deploybot.payloads reads from the button's fixed shape (it says why). So no prefix of
 slashes, spaces or invisible characters can make a typed message an intent. A message of
 six digits is a two-factor code: it gets the intent two_factor_code here, so no classifier
-ever mistakes it or a version for one.
+ever mistakes it or a version for one. A message of only the yes emoji confirmations.yml
+lists is a yes (affirm) here: the list decides, not the model (deploybot.confirmations).
 
 Without these patches the bots are not safe to run, so deploybot.rasa_server refuses to start
 on a Rasa they were not written for (required_version says which).
@@ -133,7 +134,9 @@ def _read_typed_intents_as_text() -> None:
     """Every user message becomes a UserUttered here, whichever channel it came from."""
     from rasa.core.processor import MessageProcessor
 
-    from deploybot import payloads, step_up
+    from deploybot import confirmations, payloads, step_up
+
+    yes_rule = confirmations.load_yes_rule()  # read at start: a broken file stops the server
 
     rasa_handle = MessageProcessor._handle_message_with_tracker
 
@@ -146,6 +149,8 @@ def _read_typed_intents_as_text() -> None:
                 message.text = payloads.as_plain_text(message.text)  # stored as words too
             elif step_up.looks_like_code(message.text):
                 message.parse_data = step_up.code_parse_data(message.text)  # a code is never the NLU's guess
+            elif confirmations.is_yes_emoji(message.text, yes_rule):
+                message.parse_data = confirmations.yes_parse_data(message.text)
         return await rasa_handle(self, message, tracker)
 
     MessageProcessor._handle_message_with_tracker = handle_message_with_tracker
