@@ -3,16 +3,21 @@ on data/nlu only, with config.yml's pipeline: how sure the NLU is of `affirm` wh
 held-back message is a yes, and when it is not. tests/nlu is never read here.
 
     PYTHONPATH=. nice -n 10 .venv/bin/python -m bench.yes_floor
+    PYTHONPATH=. .venv/bin/python -m bench.yes_floor --heldout   (a check, after the choice)
 
 Writes results/yes_floor.json and prints, for candidate floors, how many held-back yeses
-would be asked again and how many other messages read as affirm would still count.
+would be asked again and how many other messages read as affirm would still count. With
+--heldout it only checks the chosen rule (confirmations.yml) with the trained model
+(models/deploybot.tar.gz) on tests/nlu: how many real yeses count, how many others would.
 """
 from __future__ import annotations
 
 import asyncio
+import glob
 import json
 import logging
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -55,11 +60,38 @@ def cross_validated(k: int = 5) -> list:
     return found
 
 
+def heldout_check() -> None:
+    from rasa.core.agent import Agent
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    from deploybot.confirmations import is_yes_emoji, load_yes_rule, why_not_a_clear_yes
+
+    rule, agent = load_yes_rule(), Agent.load(str(ROOT / "models" / "deploybot.tar.gz"))
+    loop = asyncio.new_event_loop()
+    for path in sorted(glob.glob(str(ROOT / "tests" / "nlu" / "heldout*.yml"))):
+        counted = {"yes": [0, 0], "other": [0, 0]}
+        for message in load_data(path).training_examples:
+            text = message.get("text")
+            parse = loop.run_until_complete(agent.parse_message(text))
+            intent = "affirm" if is_yes_emoji(text, rule) else parse["intent"]["name"]
+            why = why_not_a_clear_yes(text, intent, parse["intent"]["confidence"], rule) if intent == "affirm" else "no"
+            kind = "yes" if message.get("intent") == "affirm" else "other"
+            counted[kind][0] += why is None
+            counted[kind][1] += 1
+            if (kind == "yes") != (why is None):
+                print(f"  {kind}: {text!r}: {why or 'counts as a yes'}")
+        print(f"{Path(path).name}: {counted['yes'][0]}/{counted['yes'][1]} yeses count, "
+              f"{counted['other'][0]}/{counted['other'][1]} other messages would")
+
+
 def main() -> None:
     from rasa.utils.log_utils import configure_structlog
 
     logging.getLogger().setLevel(logging.WARNING)
     configure_structlog(logging.WARNING)
+    if "--heldout" in sys.argv[1:]:
+        heldout_check()
+        return
     found = cross_validated()
     OUT.parent.mkdir(parents=True, exist_ok=True)
     (OUT.parent / "yes_floor.json").write_text(json.dumps(found, indent=2, ensure_ascii=False))
