@@ -130,9 +130,10 @@ def why_not_a_clear_yes(dispatcher: CollectingDispatcher, tracker: Tracker) -> O
     yes, or nothing is pending; otherwise asks the question again (its buttons still count)
     and returns why, for the audit log."""
     pending = pending_question(tracker)
-    if pending is None or first_entity(tracker, "request") is not None:  # a sealed click is no typed message
-        return None
     message = tracker.latest_message
+    if pending is None or any(e.get("entity") == "request" and e.get("extractor") == payloads.SEAL_KEY
+                              for e in message.get("entities") or []):  # a sealed click is no typed message
+        return None
     intent = message.get("intent") or {}
     doubt = confirmations.why_not_a_clear_yes(message.get("text"), intent.get("name"), intent.get("confidence"),
                                               confirmations.load_yes_rule())
