@@ -17,7 +17,7 @@ class found for a type name is remembered; unknown names still go to Rasa's meth
 A turn's cost still grew with the session, so a long session at rest is ended as an
 expired one would be (deploybot.conversation_sessions says when, and why nothing is lost).
 
-Two patches are about trust, not cost. Rasa's reader of its `/intent{...}` syntax
+The last two patches are about trust, not cost. Rasa's reader of its `/intent{...}` syntax
 (RegexMessageHandler) is switched off: every message reaches the NLU as words, except a
 click that an input channel sealed as one on the bots' own buttons, whose intent and id
 deploybot.payloads reads from the button's fixed shape (it says why). So no prefix of
@@ -27,7 +27,7 @@ ever mistakes it or a version for one. A message of only the yes emoji confirmat
 lists is a yes (affirm) here: the list decides, not the model (deploybot.confirmations).
 
 Without these patches the bots are not safe to run, so deploybot.rasa_server refuses to start
-on a Rasa they were not written for (required_version says which).
+on a Rasa they were not written for (wrong_version says which).
 """
 from __future__ import annotations
 
