@@ -16,7 +16,9 @@ from actions.context import (
 )
 from actions import batches, safeguards
 from actions.guard import DeployBotAction, DeployBotFormValidation
-from actions.questions import ask, close_pending, pending_question, restated, show_decision, why_not_an_answer
+from actions.questions import (
+    ask, close_pending, pending_question, restated, show_decision, why_not_a_clear_yes, why_not_an_answer,
+)
 from actions.references import source_named, version_by_reference
 from deploybot import messages, payloads
 from deploybot.deployments import NewDeployment
@@ -246,7 +248,7 @@ class ActionDeploy(DeployBotAction):
         return "action_deploy"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        not_an_answer = why_not_an_answer(dispatcher, tracker)
+        not_an_answer = why_not_an_answer(dispatcher, tracker) or why_not_a_clear_yes(dispatcher, tracker)
         if not_an_answer:
             await asyncio.to_thread(permissions().audit, requester(tracker), "confirm", "refused", detail=not_an_answer)
             return []

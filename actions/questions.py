@@ -5,6 +5,8 @@
   on a question that was replaced, expired or answered already is told so and does nothing.
 - A typed yes or no counts only in the channel and thread where the question was asked;
   elsewhere the bot says where the question is.
+- A typed yes counts only when it is clearly a yes (deploybot.confirmations: confident,
+  short, no foreign symbols); anything less asks the question again.
 - Questions that are no longer open are remembered for a while (closed_requests) so that a
   late click hears what became of its question.
 - On Slack, a click's question is updated to say what was clicked, by whom, and what came of
@@ -18,7 +20,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import catalog, first_entity, message_metadata
-from deploybot import messages, payloads
+from deploybot import confirmations, messages, payloads
 from deploybot.deploy_request import DeployRequest
 from deploybot.slack.custom_messages import REPLY_TO_KEY, UPDATE_KEY
 
@@ -121,6 +123,26 @@ def why_not_an_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> Opt
         dispatcher.utter_message(text=messages.question_elsewhere(restated(pending), messages.place_of_question(where)))
         return "answer outside the channel or thread of the question"
     return None
+
+
+def why_not_a_clear_yes(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[str]:
+    """None when this message is a click on the pending question's Yes, or typed and clearly a
+    yes, or nothing is pending; otherwise asks the question again (its buttons still count)
+    and returns why, for the audit log."""
+    pending = pending_question(tracker)
+    message = tracker.latest_message
+    if pending is None or any(e.get("entity") == "request" and e.get("extractor") == payloads.SEAL_KEY
+                              for e in message.get("entities") or []):  # a sealed click is no typed message
+        return None
+    intent = message.get("intent") or {}
+    doubt = confirmations.why_not_a_clear_yes(message.get("text"), intent.get("name"), intent.get("confidence"),
+                                              confirmations.load_yes_rule())
+    if doubt is None:
+        return None
+    dispatcher.utter_message(text=messages.NOT_A_CLEAR_YES)
+    buttons = payloads.yes_no_buttons(pending["request_id"]) if pending.get("request_id") else None
+    dispatcher.utter_message(text=question_text(pending), buttons=buttons)
+    return f"not a clear yes ({doubt}): {str(message.get('text'))[:80]!r}"
 
 
 def say_where(dispatcher: CollectingDispatcher, text: str, output_channel: str, reply_to: Optional[dict],

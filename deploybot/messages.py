@@ -31,6 +31,8 @@ def confirmation_question(request: DeployRequest, catalog: Catalog) -> str:
 
 
 CANCELLED = "Cancelled, nothing was deployed."
+# A typed answer that is not clearly a yes (deploybot.confirmations); the question follows.
+NOT_A_CLEAR_YES = "I deploy only on a clear yes, and I can't read that as one, so nothing was deployed. Yes or no?"
 NOTHING_PENDING = "Nothing is waiting for your confirmation. To deploy, say for example “deploy cms 1.0.2”."
 
 

@@ -17,18 +17,38 @@ class found for a type name is remembered; unknown names still go to Rasa's meth
 A turn's cost still grew with the session, so a long session at rest is ended as an
 expired one would be (deploybot.conversation_sessions says when, and why nothing is lost).
 
-One patch is about trust, not cost: a user message that starts with `/` is read as plain
-text unless an input channel sealed it as a click on one of the bots' own buttons
-(deploybot.payloads says why). A message of six digits is a two-factor code: it gets the
-intent two_factor_code here, so no classifier ever mistakes it or a version for one.
+The last two patches are about trust, not cost. Rasa's reader of its `/intent{...}` syntax
+(RegexMessageHandler) is switched off: every message reaches the NLU as words, except a
+click that an input channel sealed as one on the bots' own buttons, whose intent and id
+deploybot.payloads reads from the button's fixed shape (it says why). So no prefix of
+slashes, spaces or invisible characters can make a typed message an intent. A message of
+six digits is a two-factor code: it gets the intent two_factor_code here, so no classifier
+ever mistakes it or a version for one. A message of only the yes emoji confirmations.yml
+lists is a yes (affirm) here: the list decides, not the model (deploybot.confirmations).
+
+Without these patches the bots are not safe to run, so deploybot.rasa_server refuses to start
+on a Rasa they were not written for (wrong_version says which).
 """
 from __future__ import annotations
 
 import functools
 
-import rasa
+import rasa.version
 
-PATCHED_RASA_VERSIONS = ("3.6.",)  # the versions whose RemoteAction this was written against
+PATCHED_RASA_VERSIONS = ("3.6.",)  # the versions whose internals this was written against
+
+
+def rasa_version() -> str:
+    return rasa.version.__version__
+
+
+def wrong_version() -> str:
+    """Why the server must not start: the Rasa found and the one the patches need."""
+    required = " or ".join(f"{prefix}x" for prefix in PATCHED_RASA_VERSIONS)
+    return (f"deploybot.rasa_server: Rasa {rasa_version()} is installed, but deploybot needs Rasa {required}. Its patches "
+            "of Rasa (typed /intent{...} messages read as words, six-digit codes as codes, the button seal kept out of "
+            "trackers) are written against that version's internals, and without them the bots are not safe to run. "
+            f"Install Rasa {required} (requirements.lock).")
 
 
 @functools.lru_cache(maxsize=1)
@@ -44,7 +64,7 @@ def action_response_validator():
 
 def install() -> bool:
     """Installs the fixes (idempotent); False, and nothing changed, on another Rasa version."""
-    if not rasa.__version__.startswith(PATCHED_RASA_VERSIONS):
+    if not rasa_version().startswith(PATCHED_RASA_VERSIONS):
         return False
     from rasa.core.actions.action import RemoteAction
 
@@ -61,6 +81,7 @@ def install() -> bool:
     RemoteAction._validate_action_result = validate_action_result
     _remember_event_classes()
     _end_long_sessions_at_rest()
+    _no_intent_syntax_from_rasa()
     _read_typed_intents_as_text()
     return True
 
@@ -97,22 +118,39 @@ def _end_long_sessions_at_rest() -> None:
     MessageProcessor._has_session_expired = has_session_expired
 
 
+def _no_intent_syntax_from_rasa() -> None:
+    """Rasa's model ends its NLU with RegexMessageHandler, which turns any text that starts
+    with `/` (after str.strip()) into that intent and those entities. It reads nothing now:
+    a sealed click is read by deploybot.payloads instead (below), everything else is words."""
+    from rasa.nlu.classifiers.regex_message_handler import RegexMessageHandler
+
+    def process(self, messages, domain=None):
+        return messages
+
+    RegexMessageHandler.process = process
+
+
 def _read_typed_intents_as_text() -> None:
     """Every user message becomes a UserUttered here, whichever channel it came from."""
     from rasa.core.processor import MessageProcessor
 
-    from deploybot import payloads, step_up
+    from deploybot import confirmations, payloads, step_up
+
+    yes_rule = confirmations.load_yes_rule()  # read at start: a broken file stops the server
 
     rasa_handle = MessageProcessor._handle_message_with_tracker
 
     async def handle_message_with_tracker(self, message, tracker) -> None:
-        is_button = payloads.take_seal(message.metadata)
-        if not is_button:
-            message.parse_data = None  # only the NLU (or a sealed button) decides the intent
+        # Decided by the seal alone, never by the text's shape; the seal is removed here.
+        button = payloads.button_parse_data(message.text) if payloads.take_seal(message.metadata) else None
+        message.parse_data = button  # only the NLU, a sealed button or a code decides the intent
+        if button is None:
             if payloads.is_typed_intent(message.text):
-                message.text = payloads.as_plain_text(message.text)
+                message.text = payloads.as_plain_text(message.text)  # stored as words too
             elif step_up.looks_like_code(message.text):
                 message.parse_data = step_up.code_parse_data(message.text)  # a code is never the NLU's guess
+            elif confirmations.is_yes_emoji(message.text, yes_rule):
+                message.parse_data = confirmations.yes_parse_data(message.text)
         return await rasa_handle(self, message, tracker)
 
     MessageProcessor._handle_message_with_tracker = handle_message_with_tracker

@@ -9,19 +9,26 @@ would act as the system. So:
 - A channel that receives a click (Slack) checks the payload against those shapes and seals
   the message (SEAL_KEY in its metadata, a secret of this process). A click cannot be
   forged: Slack signs it, and only the bot's own messages have its buttons.
-- Every other message that starts with `/` is read as plain text: deploybot.patched_rasa
-  strips the slashes before Rasa parses it, so the NLU understands the words, and no
-  intent or entity comes from the syntax. The seal is removed before the message is
-  stored, so it never shows in a tracker.
+- Only a sealed click is read with the syntax, and by this module (button_parse_data), not
+  by Rasa: deploybot.patched_rasa switches Rasa's own reader of the syntax off, so every
+  other message reaches the NLU as words, however it is dressed (`/ /affirm{…}`, a no-break
+  or zero-width space before the slash, a fullwidth slash). Such a message is still noted
+  (is_typed_intent, audited by the channels) and stored without its leading slashes and
+  invisible characters (as_plain_text). The seal is removed before the message is stored,
+  so it never shows in a tracker.
 """
 from __future__ import annotations
 
 import json
 import re
 import secrets
+import unicodedata
 from typing import Any, Dict, List, Mapping, Optional
 
 INTENT_PREFIX = "/"
+# "/" and the characters that look like it: the fullwidth solidus, the fraction and division
+# slashes, the big solidus.
+SLASHES = frozenset("/\uff0f\u2044\u2215\u29f8")
 SEAL_KEY = "deploybot_button"
 # New in every Rasa process: only code in this process (its input channels) can seal.
 _SEAL = secrets.token_hex(16)
@@ -86,13 +93,46 @@ def sealed(metadata: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     return {**(metadata or {}), SEAL_KEY: _SEAL}
 
 
+def _invisible(character: str) -> bool:
+    """Separators (spaces of every kind, line breaks) and other characters that show nothing:
+    control, format (zero-width spaces, joiners, the byte order mark), private or unassigned."""
+    return unicodedata.category(character)[0] in "ZC"
+
+
+def _without_leading(text: str, noise) -> str:
+    start = 0
+    while start < len(text) and noise(text[start]):
+        start += 1
+    return text[start:]
+
+
 def is_typed_intent(text: object) -> bool:
-    return isinstance(text, str) and text.strip().startswith(INTENT_PREFIX)
+    """Whether the message looks like Rasa's `/intent{...}` syntax to a person: a slash
+    after nothing visible."""
+    if not isinstance(text, str):
+        return False
+    visible = _without_leading(text, _invisible)
+    return bool(visible) and visible[0] in SLASHES
 
 
 def as_plain_text(text: str) -> str:
-    """What an unsealed `/intent{...}` message is understood as: its words, no syntax."""
-    return text.strip().lstrip(INTENT_PREFIX).strip()
+    """What an unsealed `/intent{...}` message is stored and understood as: its words, without
+    any slashes and invisible characters in front of them."""
+    return _without_leading(text, lambda c: c in SLASHES or _invisible(c)).strip()
+
+
+def button_parse_data(text: object) -> Optional[Dict[str, Any]]:
+    """What a sealed click on one of the bots' own buttons says: the intent and the one id
+    its payload carries, as Rasa would have read them. None for any other text."""
+    kind = button_kind(text)
+    if kind is None:
+        return None
+    intent, entities = text[len(INTENT_PREFIX):].split("{", 1)
+    [(entity, value)] = json.loads("{" + entities).items()
+    start = len(INTENT_PREFIX) + len(intent)
+    found = {"name": intent, "confidence": 1.0}
+    return {"text": text, "intent": found, "intent_ranking": [found],
+            "entities": [{"entity": entity, "value": value, "start": start, "end": len(text), "extractor": SEAL_KEY}]}
 
 
 def take_seal(metadata: Optional[Mapping[str, Any]]) -> bool:

@@ -7,7 +7,8 @@ comes from DEPLOYBOT_API_TOKEN and is handed to Rasa inside this process only (c
 sys.argv does not change what /proc/<pid>/cmdline shows). DEPLOYBOT_ACTIONS_TOKEN, which
 endpoints.yml sends to the action server, must be set too: without it anyone on the host
 could run the bot's actions. deploybot.lazy_tensorflow (no TensorFlow unless the model
-needs it) and deploybot.patched_rasa's fixes to Rasa's per-turn costs are installed first.
+needs it) and deploybot.patched_rasa's fixes to Rasa are installed first; on a Rasa they
+were not written for, the server does not start (exit status 1, the versions named).
 """
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def rasa_argv(arguments: list[str], environ) -> list[str]:
 def main() -> None:
     sys.argv = rasa_argv(sys.argv[1:], os.environ)
     lazy_tensorflow.install()  # before anything imports spaCy or Rasa's NLU
-    patched_rasa.install()  # Rasa's per-turn costs, see there
+    if not patched_rasa.install():  # Rasa's per-turn costs and the typed-intent defence, see there
+        raise SystemExit(patched_rasa.wrong_version())
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -2,7 +2,11 @@
 typed yes only where the question was asked. Old, replaced, expired and foreign answers
 deploy nothing, say why, and are audited."""
 import json
+import random
 
+import pytest
+
+from deploybot.messages import NOT_A_CLEAR_YES
 from tests import slack_requests as slack
 from tests.security.evidence import (
     deployments,
@@ -157,3 +161,35 @@ def test_a_yes_that_a_lock_stops_says_so_on_the_question(stack, marvin):
         nothing_deployed(stack, requested_by=user)
     finally:
         marvin.texts(locker, "unlock search on staging")
+
+
+# Garbage the NLU reads as a yes (affirm), some of it confidently (issue 22).
+random.seed(22)
+GARBAGE = {
+    "5,000 rockets": "🚀" * 5000,
+    "one rocket": "🚀",
+    "a paragraph of noise": "asdf qwer zxcv uiop hjkl yes yes ok ok go go lol rofl brb afk yolo " * 3,
+    "yes and 500 words": "yes " + " ".join(random.choice(["banana", "ok", "sure", "lol", "go", "moon"]) for _ in range(500)),
+}
+
+
+@pytest.mark.parametrize("answer", GARBAGE.values(), ids=GARBAGE.keys())
+def test_garbage_is_no_yes_it_deploys_nothing_and_the_question_is_asked_again(marvin, stack, user, answer):
+    question = "Deploy Content Management System 1.0.2 to staging? (yes/no)"
+    assert marvin.texts(user, "deploy cms 1.0.2") == [question]
+    since = last_audit_id(stack)
+    assert marvin.texts(user, answer) == [NOT_A_CLEAR_YES, question]
+    nothing_deployed(stack, requested_by=user)
+    refused(stack, "confirm", since, actor=user, containing="not a clear yes")
+    marvin.texts(user, "yes")  # the question still stands: a clear yes deploys it, once
+    marvin.wait_for(user, "Content Management System: deployed version 1.0.2 to staging in ")
+    assert len(deployments(stack, requested_by=user)) == 1
+
+
+@pytest.mark.parametrize("answer", ["yes", "yep", "👍", "go ahead", "✅"])
+def test_a_clear_yes_deploys(marvin, stack, user, answer):
+    """✅ is no yes to the model (it has never seen it); confirmations.yml lists it."""
+    assert marvin.texts(user, "deploy search 1.0.3") == ["Deploy Search API 1.0.3 to staging? (yes/no)"]
+    marvin.texts(user, answer)
+    marvin.wait_for(user, "Search API: deployed version 1.0.3 to staging in ")
+    assert [d.version for d in deployments(stack, requested_by=user)] == ["1.0.3"]
