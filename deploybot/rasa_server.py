@@ -7,14 +7,15 @@ comes from DEPLOYBOT_API_TOKEN and is handed to Rasa inside this process only (c
 sys.argv does not change what /proc/<pid>/cmdline shows). DEPLOYBOT_ACTIONS_TOKEN, which
 endpoints.yml sends to the action server, must be set too: without it anyone on the host
 could run the bot's actions. deploybot.lazy_tensorflow (no TensorFlow unless the model
-needs it) and deploybot.patched_rasa's fixes to Rasa's per-turn costs are installed first.
+needs it) and deploybot.patched_rasa's fixes to Rasa's per-turn costs are installed first, and
+deploybot.api_guard, which keeps the token from acting as a person through the HTTP API.
 """
 from __future__ import annotations
 
 import os
 import sys
 
-from deploybot import lazy_tensorflow, patched_rasa
+from deploybot import api_guard, lazy_tensorflow, patched_rasa
 
 API_TOKEN_ENV = "DEPLOYBOT_API_TOKEN"
 ACTIONS_TOKEN_ENV = "DEPLOYBOT_ACTIONS_TOKEN"
@@ -36,6 +37,7 @@ def main() -> None:
     sys.argv = rasa_argv(sys.argv[1:], os.environ)
     lazy_tensorflow.install()  # before anything imports spaCy or Rasa's NLU
     patched_rasa.install()  # Rasa's per-turn costs, see there
+    api_guard.install()  # the API token acts as no person (see there)
     from rasa.__main__ import main as rasa_main
 
     rasa_main()
