@@ -350,7 +350,9 @@ async def start_held_deployment(tracker: Tracker, request: DeployRequest, held: 
 
 
 class ActionSetUpTwoFactor(DeployBotAction):
-    """"set up two-factor": a new secret, shown only to the user (on Slack in a DM)."""
+    """"set up two-factor": a new secret, shown only to the user: on Slack in a DM, elsewhere
+    by the terminal chat itself; never said in the conversation (tracker, API answers). Over a
+    token channel only when the profile allows it (actions/token_channels.py)."""
 
     def name(self) -> Text:
         return "action_set_up_two_factor"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from http import HTTPStatus
 from typing import Optional
 
@@ -66,6 +67,10 @@ def install() -> None:
 async def _guard(request):
     from sanic import response
 
+    from deploybot.identity import same_secret, token_of
+
+    if not same_secret(token_of(request.args, request.headers), os.environ.get("DEPLOYBOT_API_TOKEN")):
+        return None  # without the token Rasa itself answers 401: this guard is about what the token may do
     conversation = request.match_info.get("conversation_id") if request.route else None
     intent = None
     if conversation is not None and request.path.endswith("/trigger_intent"):
