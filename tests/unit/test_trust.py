@@ -138,3 +138,19 @@ def test_a_renamed_impostor_does_not_get_theresas_grant(directory):
     assert theresa.user_id is None and "Which one? @mention them" in theresa.problem
     assert directory.resolve("<@U0THERESA>").user_id == "U0THERESA"
     assert directory.resolve("mallory").user_id == "U0IMPOSTOR"
+
+
+def test_the_api_token_triggers_only_system_intents_and_writes_into_no_slack_persons_conversation():
+    from deploybot.api_guard import refusal_reason
+
+    assert refusal_reason("POST", "/conversations/U0ANY/trigger_intent", "U0ANY", "EXTERNAL_deployment_report", False) is None
+    for intent in ("approve_deployment", "set_up_two_factor", "affirm", None, ["EXTERNAL_x"]):
+        assert refusal_reason("POST", "/conversations/theresa/trigger_intent", "theresa", intent, True)
+    for write in ("tracker/events", "messages", "execute"):
+        assert refusal_reason("POST", f"/conversations/U0NEWHIRE/{write}", "U0NEWHIRE", None, False)
+        assert refusal_reason("POST", f"/conversations/U0NEWHIRE/{write}", "U0NEWHIRE", None, True) is None  # test stacks
+        assert refusal_reason("POST", f"/conversations/theresa/{write}", "theresa", None, False) is None       # a local name
+    assert refusal_reason("PUT", "/conversations/U0NEWHIRE/tracker/events", "U0NEWHIRE", None, False)
+    assert refusal_reason("GET", "/conversations/U0NEWHIRE/tracker", "U0NEWHIRE", None, False) is None
+    assert refusal_reason("PUT", "/model", None, None, True) and refusal_reason("POST", "/model/train", None, None, True)
+    assert refusal_reason("POST", "/model/parse", None, None, False) is None
