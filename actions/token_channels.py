@@ -6,7 +6,7 @@ terminal chat, never a person. Token senders are local names, never Slack's peop
 (channels/authenticated.py, deploybot/api_guard.py); and the acts that make someone count
 for others are refused there unless the profile lists them in token_channels_may:
 approve (and reject), enrol (two-factor), reset_two_factor, grant (and revoke),
-break_glass. `make run` lists them all, for its terminal chat, whose token is its own.
+break_glass, and admin (an admin's rights over others' locks and deployments). `make run` lists them all, for its terminal chat, whose token is its own.
 
 A turn comes through a token channel unless it is a Slack person's on Slack: a conversation
 of a local name is a token's whatever channel its events name.
@@ -23,11 +23,19 @@ WHAT = {
     "reset_two_factor": "reset two-factor",
     "grant": "grant or revoke permissions",
     "break_glass": "deploy in an emergency",
+    "admin": "act as an admin",
 }
 
 
 def over_token_channel(tracker: Tracker) -> bool:
     return not (from_slack(tracker) and is_slack_id(tracker.sender_id))
+
+
+def counts_as_admin(tracker: Tracker, user: str) -> bool:
+    """Whether the sender is an admin in this turn (lifting others' locks, cancelling others'
+    deployments): over a token channel only when the profile allows `admin`, since a local
+    name in the admin list ("jbrueder") is whoever holds the token."""
+    return permissions().is_admin(user) and (not over_token_channel(tracker) or profile().token_channel_may("admin"))
 
 
 def refused_over_token_channel(act: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:

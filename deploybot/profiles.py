@@ -120,9 +120,9 @@ def parse_duration(value, where: str) -> int:
 
 
 TWO_FACTOR_SETTINGS = ("required", "off")
-# The acts that make someone somebody for others: never done over a token channel unless the
+# The acts that make someone count for others: never done over a token channel unless the
 # profile lists them in token_channels_may (`all` lists every one).
-TOKEN_CHANNEL_ACTS = ("approve", "enrol", "reset_two_factor", "grant", "break_glass")
+TOKEN_CHANNEL_ACTS = ("approve", "enrol", "reset_two_factor", "grant", "break_glass", "admin")
 SLACK_IDS_OVER_TOKEN_ENV = "DEPLOYBOT_TOKEN_SENDERS_MAY_BE_SLACK_IDS"
 
 

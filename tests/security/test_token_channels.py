@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from deploybot.storage.database import Database
-from deploybot.storage.models import ApprovalRequest, TwoFactorEnrolment
+from deploybot.storage.models import ApprovalRequest, Lock, TwoFactorEnrolment
 from tests import slack_requests as slack
 from tests.security.evidence import grants_of, last_audit_id, nothing_deployed, refused
 from tests.slack_chat import mention, posts, send_event
@@ -144,3 +144,18 @@ def test_the_token_cannot_swap_the_model(strict):
     assert api(strict, "marvin", "POST", "/model/train", {})[0] == 403
     refused(strict, "api_request", since, containing="the model cannot be changed")
     assert strict.bots["bender"].parse("deploy cms 1.0.2")["intent"]["name"] == "deploy"  # still the model it started with
+
+
+def test_a_local_admin_name_lifts_no_one_elses_lock(strict):
+    """An admin's rights over others' locks (and deployments) count over a token channel only
+    when the profile allows `admin`: "jbrueder" there is whoever holds the token."""
+    stack, bender = strict, strict.bots["bender"]
+    thread = mention(stack, "bender", ADMIN, "lock production because of the incident review")
+    posts(stack, thread, "Locked production")
+    since = last_audit_id(stack)
+    assert bender.texts("jbrueder", "unlock production") == [f"Only {ADMIN}, who locked production, or an admin can unlock it."]
+    with Database(stack.database_url()).transaction() as session:
+        assert [lock.locked_by for lock in session.scalars(select(Lock).where(Lock.environment == "production"))] == [ADMIN]
+    refused(stack, "unlock", since, actor="jbrueder")
+    thread = mention(stack, "bender", ADMIN, "unlock production")  # on Slack the admin is the admin
+    posts(stack, thread, "Unlocked production")
