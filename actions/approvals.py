@@ -29,6 +29,7 @@ from actions.context import (
 )
 from actions.guard import DeployBotAction
 from actions.questions import clicked, say_where, show_decision
+from actions.token_channels import refused_over_token_channel
 from deploybot import messages, payloads
 from deploybot.approvals import (
     NOT_COUNTED, ApprovalStore, RequesterNotifier, approvals_needed, approved_by, expires_after, why_not_approver,
@@ -102,6 +103,8 @@ def typed_choice(tracker: Tracker, dispatcher: CollectingDispatcher, user: str) 
     """The one request a typed approve/reject can mean (terminal chat, REST); None after saying why not."""
     if from_slack(tracker):
         dispatcher.utter_message(text="On Slack, approve or reject with the buttons of the approval card: they name the request. Nothing was done.")
+        return None
+    if refused_over_token_channel("approve", dispatcher, tracker):  # a token is no approver (issue 22)
         return None
     pending = store().pending(profile().id)
     named = entity_values(tracker, "app")

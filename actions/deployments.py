@@ -14,6 +14,7 @@ from actions.context import catalog, deployer, deployment_store, entity_values, 
 from actions.deploy import refuse
 from actions.guard import DeployBotAction
 from actions.questions import ask, say_where
+from actions.token_channels import counts_as_admin
 from deploybot.batch_store import SUMMARY, BatchStore
 from deploybot import messages, reports
 from deploybot.deploy_request import DeployRequest, RequestRejected, check_app, check_environment
@@ -178,7 +179,7 @@ class ActionCancelDeployment(DeployBotAction):
             return (f"Several deployments are running on {environment} ({names}), so I cancelled none of them."
                     f" Say which one, for example “cancel the {running[0].app} deployment”.")
         user = requester(tracker)
-        text = deployer().cancel(running[0], user, permissions().is_admin(user))
+        text = deployer().cancel(running[0], user, counts_as_admin(tracker, user))
         reason = reason_of(tracker)
         if reason and text.startswith("Cancelling"):
             permissions().audit(user, "cancel", "done", app=running[0].app, environment=running[0].environment,

@@ -17,6 +17,7 @@ from actions.context import (
 from actions.deployments import target
 from actions.guard import DeployBotAction
 from actions.questions import say_where
+from actions.token_channels import counts_as_admin
 from deploybot import messages
 from deploybot.deploy_request import RequestRejected
 from deploybot.deployments import now
@@ -74,7 +75,7 @@ class ActionUnlockEnvironment(DeployBotAction):
         user = requester(tracker)
         try:
             app, environment = target(tracker, app_required=False)
-            text = await asyncio.to_thread(locks().unlock, user, environment, app, permissions().is_admin(user))
+            text = await asyncio.to_thread(locks().unlock, user, environment, app, counts_as_admin(tracker, user))
             outcome = "done" if text.startswith("Unlocked") else "unchanged"
         except RequestRejected as refusal:
             text, outcome = str(refusal), "refused"

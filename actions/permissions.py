@@ -8,6 +8,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.context import entity_values, first_entity, from_slack, permissions, requester, slack_directory
 from actions.guard import DeployBotAction
+from actions.token_channels import refused_over_token_channel
 
 
 class UnknownUser(Exception):
@@ -43,6 +44,8 @@ class PermissionChange(DeployBotAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         rules, actor, app = permissions(), requester(tracker), first_entity(tracker, "app")
+        if await asyncio.to_thread(refused_over_token_channel, "grant", dispatcher, tracker):
+            return []
         try:
             user = await asyncio.to_thread(named_user, tracker)
         except UnknownUser as unknown:

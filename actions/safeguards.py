@@ -30,6 +30,7 @@ from actions.context import (
 from actions import approvals
 from actions.guard import DeployBotAction
 from actions.permissions import UnknownUser, named_user, shown_as
+from actions.token_channels import refused_over_token_channel
 from actions.questions import clicked, say_where, show_decision
 from deploybot import messages
 from deploybot import safeguard_messages as say
@@ -43,6 +44,7 @@ from deploybot.storage.database import var_dir
 from deploybot.slack import code_modal, web_api
 from deploybot.slack.custom_messages import OPEN_VIEW_KEY
 from deploybot.step_up import anywhere_required, looks_like_code, two_factor_required
+from deploybot.terminal_chat import post_privately
 from deploybot.two_factor import Enrolment, TwoFactor, TwoFactorUnavailable, Verdict, cipher_from
 
 log = logging.getLogger(__name__)
@@ -348,13 +350,17 @@ async def start_held_deployment(tracker: Tracker, request: DeployRequest, held: 
 
 
 class ActionSetUpTwoFactor(DeployBotAction):
-    """"set up two-factor": a new secret, shown only to the user (on Slack in a DM)."""
+    """"set up two-factor": a new secret, shown only to the user: on Slack in a DM, elsewhere
+    by the terminal chat itself; never said in the conversation (tracker, API answers). Over a
+    token channel only when the profile allows it (actions/token_channels.py)."""
 
     def name(self) -> Text:
         return "action_set_up_two_factor"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Events:
         user = requester(tracker)
+        if await asyncio.to_thread(refused_over_token_channel, "enrol", dispatcher, tracker):
+            return []
         try:
             factor = two_factor()
             enrolment = await asyncio.to_thread(factor.start_enrolment, user, f"{profile().name}:{user}")
@@ -372,10 +378,22 @@ class ActionSetUpTwoFactor(DeployBotAction):
                 return []
             if not in_direct_message(tracker):
                 dispatcher.utter_message(text=say.ENROL_SENT_BY_DM)
-        else:  # the terminal chat and REST are one person's conversation: the QR code as text
-            dispatcher.utter_message(text=say.enrol_started(enrolment.uri, enrolment.qr_terminal))
+        else:  # the terminal chat shows it itself: the conversation (tracker, API answers) never holds it
+            if not await asyncio.to_thread(show_in_terminal_chat, user, enrolment):
+                await asyncio.to_thread(factor.reset, user)
+                dispatcher.utter_message(text=say.ENROL_NO_CHAT)
+                await asyncio.to_thread(audit, user, "refused", "enrolment: no terminal chat to show it in")
+                return []
+            dispatcher.utter_message(text=say.ENROL_SHOWN_IN_CHAT)
         await asyncio.to_thread(audit, user, "done", "enrolment started")
         return [SlotSet(STEP_UP_SLOT, {"purpose": "enrol", "asked_at": time.time()})]
+
+
+def show_in_terminal_chat(user: str, enrolment: Enrolment) -> bool:
+    """The QR code as text and the link, posted straight into the terminal chat
+    (DEPLOYBOT_CALLBACK_URL, which carries the chat's key), not said in the conversation."""
+    url = os.environ.get("DEPLOYBOT_CALLBACK_URL")
+    return bool(url) and post_privately(url, user, say.enrol_started(enrolment.uri, enrolment.qr_terminal))
 
 
 def send_enrolment_dm(user: str, enrolment: Enrolment) -> bool:
@@ -409,6 +427,8 @@ class ActionResetTwoFactor(DeployBotAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Events:
         actor = requester(tracker)
+        if await asyncio.to_thread(refused_over_token_channel, "reset_two_factor", dispatcher, tracker):
+            return []
         try:
             user = await asyncio.to_thread(named_user, tracker)
         except UnknownUser as unknown:
@@ -450,6 +470,8 @@ class ActionEmergencyDeploy(DeployBotAction):
         user = requester(tracker)
         found = BREAK_GLASS_REASON.search(tracker.latest_message.get("text") or "")
         reason = found.group("reason").strip()[:300] if found else ""
+        if await asyncio.to_thread(refused_over_token_channel, "break_glass", dispatcher, tracker):
+            return []
         if not permissions().is_admin(user):
             dispatcher.utter_message(text="Only an admin can deploy in an emergency without approvals. Nothing was deployed.")
             await asyncio.to_thread(permissions().audit, user, "break_glass", "refused", detail="not an admin")

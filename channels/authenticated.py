@@ -8,6 +8,10 @@ refusal is in the audit log. The terminal chat, the tests and the benchmarks sen
 
 Also, unlike Rasa's own channels:
 - the sender must be a plain id (deploybot.identity): it may end up as a Jenkins parameter;
+- the sender must be a local name, never of Slack's shape (U…, W…, B…, A…): a token is no
+  person, and Slack's people speak only through Slack, so nothing granted to, waiting for or
+  enrolled by a Slack person is reachable here (test stacks opt out with
+  DEPLOYBOT_TOKEN_SENDERS_MAY_BE_SLACK_IDS, and only they);
 - the caller cannot choose the input channel's name or pass metadata: both would let it
   pose as Slack (reports into any Slack channel) or as a trusted build system (no yes);
 - a profile can switch either channel off (`channels: {rest: false}`): 404 for everything.
@@ -30,7 +34,7 @@ from sanic.request import Request
 
 from deploybot import payloads
 from deploybot.catalog import load_catalog
-from deploybot.identity import is_plain_id, same_secret, token_of
+from deploybot.identity import is_plain_id, is_slack_id, same_secret, token_of
 from deploybot.permissions import Permissions
 from deploybot.profiles import current_assistant_id, load_profiles
 from deploybot.rasa_server import API_TOKEN_ENV
@@ -47,6 +51,7 @@ class TokenGate:
         self.token = os.environ.get(API_TOKEN_ENV, "")
         profile = load_profiles()[current_assistant_id()]
         self.enabled = profile.channel_enabled(channel)
+        self.slack_ids_allowed = profile.token_senders_may_be_slack_ids
         self.bot_name = profile.name
         self.audit_log = Permissions(Database(database_url()), profile, load_catalog())
 
@@ -74,6 +79,11 @@ class TokenGate:
             await self._audit("the sender is not a plain id", claimed, request)
             return response.json({"error": "The sender must be a plain id: letters, digits and . _ @ + - only, "
                                            "at most 64 characters."}, status=HTTPStatus.BAD_REQUEST)
+        if is_slack_id(claimed) and not self.slack_ids_allowed:
+            await self._audit("the sender is a Slack id, and a token speaks for no Slack person", claimed, request)
+            return response.json({"error": f"{claimed} is a Slack id: Slack's people speak to {self.bot_name} only through "
+                                           "Slack, which proves who they are. A token channel speaks for local names."},
+                                 status=HTTPStatus.FORBIDDEN)
         if not isinstance(message, str):
             return response.json({"error": "The message must be text."}, status=HTTPStatus.BAD_REQUEST)
         if payloads.is_typed_intent(message):  # let through as plain text (deploybot.payloads), but noted

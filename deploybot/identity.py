@@ -3,6 +3,11 @@
 - Slack proves its users with its request signature (channels/slack.py); channels where the
   caller names the sender (REST, callback) prove nothing by themselves, so they accept a
   request only with the bot's API token (channels/authenticated.py).
+- Identities live in two namespaces that never meet, told apart by their shape: Slack's
+  (user ids U…/W…, bot and app ids B…/A…), reached only through Slack; and local names
+  (every other plain id: the terminal chat's people, tools, tests), the only ones a token
+  channel may name. So a grant, an approval right or an enrolment of a Slack person is
+  never reachable with a bot's API token (channels/authenticated.py, deploybot/api_guard.py).
 - A requester id reaches Jenkins as a job parameter, where a Pipeline may put it into a
   shell command. So it must be a plain id before anything is recorded or triggered:
   anything else is refused and audited, never repaired.
@@ -28,6 +33,12 @@ NOT_A_PLAIN_ID = ("Your user id is not a plain id (letters, digits and . _ @ + -
 
 def is_plain_id(value: object) -> bool:
     return isinstance(value, str) and PLAIN_ID.fullmatch(value) is not None
+
+
+def is_slack_id(value: object) -> bool:
+    """Whether an id has Slack's shape: then it is a Slack person's (or build system's), and
+    only Slack may speak for it."""
+    return isinstance(value, str) and (SLACK_USER_ID.fullmatch(value) is not None or SLACK_BOT_ID.fullmatch(value) is not None)
 
 
 def is_valid_requester(sender: object, channel: Optional[str], build_system: Optional[str] = None) -> bool:

@@ -45,8 +45,16 @@ class AssistantProfile:
     slack_start_threads: bool = True
     # Slack: the workspaces (team ids) whose events count; empty: any (set it in production).
     slack_team_ids: Tuple[str, ...] = ()
-    # Input channels where the caller names the sender (REST, callback): on unless switched off.
+    # Input channels where the caller names the sender (REST, callback): on unless switched off
+    # (<BOT>_REST_CHANNEL=on|off overrides the profile's rest).
     channels: Mapping[str, bool] = field(default_factory=dict)
+    # What a token channel (REST, callback, the HTTP API: whoever holds the bot's API token)
+    # may do of TOKEN_CHANNEL_ACTS; nothing unless listed (<BOT>_TOKEN_CHANNELS_MAY overrides;
+    # `make run` lists them all for its terminal chat). See actions/token_channels.py.
+    token_channels_may: Tuple[str, ...] = ()
+    # Test stacks only (DEPLOYBOT_TOKEN_SENDERS_MAY_BE_SLACK_IDS): a token channel may name
+    # senders of Slack's shape, so the tests can drive Slack users' conversations over REST.
+    token_senders_may_be_slack_ids: bool = False
     # Whether the profile named its admins; a profile that does not gets the others' admins.
     admins_given: bool = True
     # The Slack user ids of admins given by handle, resolved when the action server starts
@@ -86,6 +94,9 @@ class AssistantProfile:
     def channel_enabled(self, channel: str) -> bool:
         return bool(self.channels.get(channel, True))
 
+    def token_channel_may(self, act: str) -> bool:
+        return act in self.token_channels_may
+
     def admins(self, environ: Mapping[str, str] = os.environ) -> Tuple[str, ...]:
         """Admins from the profile plus DEPLOYBOT_ADMINS (comma-separated user ids)."""
         extra = [a.strip() for a in environ.get("DEPLOYBOT_ADMINS", "").split(",") if a.strip()]
@@ -109,6 +120,22 @@ def parse_duration(value, where: str) -> int:
 
 
 TWO_FACTOR_SETTINGS = ("required", "off")
+# The acts that make someone count for others: never done over a token channel unless the
+# profile lists them in token_channels_may (`all` lists every one).
+TOKEN_CHANNEL_ACTS = ("approve", "enrol", "reset_two_factor", "grant", "break_glass", "admin")
+SLACK_IDS_OVER_TOKEN_ENV = "DEPLOYBOT_TOKEN_SENDERS_MAY_BE_SLACK_IDS"
+
+
+def token_channel_acts(value, where: str) -> Tuple[str, ...]:
+    """A list (or comma-separated text) of TOKEN_CHANNEL_ACTS; `all`, or none/empty."""
+    items = [str(v).strip() for v in (value.split(",") if isinstance(value, str) else value or ())]
+    items = [v for v in items if v and v != "none"]
+    if items == ["all"]:
+        return TOKEN_CHANNEL_ACTS
+    unknown = [v for v in items if v not in TOKEN_CHANNEL_ACTS]
+    if unknown:
+        raise ProfileError(f"{where}: token_channels_may lists {', '.join(TOKEN_CHANNEL_ACTS)} or all, got {unknown!r}")
+    return tuple(items)
 
 
 def two_factor_setting(value, where: str) -> str:
@@ -120,12 +147,12 @@ def two_factor_setting(value, where: str) -> str:
 
 
 def flag(value, where: str) -> bool:
-    """true or false (an environment variable: true/false, 1/0)."""
+    """true or false (an environment variable: true/false, on/off, 1/0)."""
     if isinstance(value, bool):
         return value
-    if str(value).strip().lower() in ("true", "1", "yes"):
+    if str(value).strip().lower() in ("true", "1", "yes", "on"):
         return True
-    if str(value).strip().lower() in ("false", "0", "no", ""):
+    if str(value).strip().lower() in ("false", "0", "no", "off", ""):
         return False
     raise ProfileError(f"{where}: is true or false, got {value!r}")
 
@@ -185,6 +212,8 @@ def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> A
     if not isinstance(channels, dict) or not all(isinstance(v, bool) for v in channels.values()):
         raise ProfileError(f"{where}: channels is a mapping like {{rest: false}}, got {channels!r}")
     prefix = assistant_id.upper()
+    if environ.get(f"{prefix}_REST_CHANNEL"):
+        channels = {**channels, "rest": flag(environ[f"{prefix}_REST_CHANNEL"], f"{prefix}_REST_CHANNEL")}
     return AssistantProfile(
         id=assistant_id,
         name=str(raw["name"]),
@@ -206,6 +235,9 @@ def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> A
         slack_team_ids=tuple(str(t) for t in slack.get("team_ids") or ())
         + tuple(t.strip() for t in environ.get(f"{prefix}_SLACK_TEAM_IDS", "").split(",") if t.strip()),
         channels=channels,
+        token_channels_may=token_channel_acts(environ.get(f"{prefix}_TOKEN_CHANNELS_MAY", raw.get("token_channels_may")),
+                                              f"{where}: token_channels_may"),
+        token_senders_may_be_slack_ids=flag(environ.get(SLACK_IDS_OVER_TOKEN_ENV, False), SLACK_IDS_OVER_TOKEN_ENV),
         admins_given="admins" in raw,
         personality=raw.get("personality") or {},
         time_zone=_time_zone(raw.get("time_zone", "UTC"), where),

@@ -8,14 +8,15 @@ sys.argv does not change what /proc/<pid>/cmdline shows). DEPLOYBOT_ACTIONS_TOKE
 endpoints.yml sends to the action server, must be set too: without it anyone on the host
 could run the bot's actions. deploybot.lazy_tensorflow (no TensorFlow unless the model
 needs it) and deploybot.patched_rasa's fixes to Rasa are installed first; on a Rasa they
-were not written for, the server does not start (exit status 1, the versions named).
+were not written for, the server does not start (exit status 1, the versions named). Then
+deploybot.api_guard, which keeps the token from acting as a person through the HTTP API.
 """
 from __future__ import annotations
 
 import os
 import sys
 
-from deploybot import lazy_tensorflow, patched_rasa
+from deploybot import api_guard, lazy_tensorflow, patched_rasa
 
 API_TOKEN_ENV = "DEPLOYBOT_API_TOKEN"
 ACTIONS_TOKEN_ENV = "DEPLOYBOT_ACTIONS_TOKEN"
@@ -38,6 +39,7 @@ def main() -> None:
     lazy_tensorflow.install()  # before anything imports spaCy or Rasa's NLU
     if not patched_rasa.install():  # Rasa's per-turn costs and the typed-intent defence, see there
         raise SystemExit(patched_rasa.wrong_version())
+    api_guard.install()  # the API token acts as no person (see there)
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

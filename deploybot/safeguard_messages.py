@@ -51,6 +51,12 @@ def enrol_started_with_image(uri: str) -> str:
 
 
 ENROL_SENT_BY_DM = "I sent you a direct message with the QR code: scan it, then send me the first code there (not here)."
+# Outside Slack the QR code and the link go straight to the terminal chat, never through the
+# conversation: what a conversation says is stored in the tracker and answered over the API.
+ENROL_SHOWN_IN_CHAT = ("I showed you the QR code and the link in your terminal chat, and nowhere else: scan it, then send"
+                       " me the first code your app shows.")
+ENROL_NO_CHAT = ("I could not show you the QR code privately (outside Slack only the terminal chat of `make run` shows it),"
+                 " so two-factor is not set up. Set it up there, or in a direct message to me on Slack.")
 ENROL_DM_FAILED = "I could not send you a direct message, so two-factor is not set up. Try again in a direct message to me."
 ALREADY_ENROLLED = "You have two-factor set up already. To start over, an admin resets it (“reset two-factor for @you”)."
 ENROLLED = "Two-factor is set up: production deploys will ask you for a code from your authenticator app."

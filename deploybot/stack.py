@@ -148,7 +148,9 @@ def plan(profiles: Mapping[str, AssistantProfile], model: Path, tokens: Mapping[
                     name=replica_name(f"{profile.id}-actions", index),
                     command=[sys.executable, "-m", "deploybot.action_server", "--host", HOST, "--port", str(port)],
                     env={**base, **jenkins, **slack, ASSISTANT_ENV: profile.id, API_TOKEN_ENV: token,
-                         ACTIONS_TOKEN_ENV: actions_token, "DEPLOYBOT_JENKINS_PUSH_TOKEN": push_token, "DEPLOYBOT_MANAGEMENT_URL": management_url(chat_port, chat_key)},
+                         ACTIONS_TOKEN_ENV: actions_token, "DEPLOYBOT_JENKINS_PUSH_TOKEN": push_token, "DEPLOYBOT_MANAGEMENT_URL": management_url(chat_port, chat_key),
+                         # where an enrolment's QR code is shown outside Slack, past the conversation
+                         "DEPLOYBOT_CALLBACK_URL": bot_callback_url(profile, chat_port, chat_key)},
                     ready_url=f"http://{HOST}:{port}/health",
                 )
             )
@@ -308,6 +310,12 @@ def main(argv=None) -> int:
     if not Path(args.model).exists():
         print(f"No trained model at {args.model}: run `make train` first.", file=sys.stderr)
         return 2
+    if args.chat:
+        # The terminal chat's people (local names, over the callback channel with this run's
+        # token) may do what the README's demo shows: grants, enrolment, approvals, resets,
+        # break glass. A service (`make serve`) allows none of it unless its profiles say so.
+        for path in sorted(Path("assistants").glob("*.yml")):
+            os.environ.setdefault(f"{path.stem.upper()}_TOKEN_CHANNELS_MAY", "all")
     profiles = load_profiles()
     tokens, generated = {}, []
     for profile in profiles.values():

@@ -179,6 +179,19 @@ def chat_url(port: int, path: str, key: str) -> str:
     return f"http://{HOST}:{port}/{path}?{urllib.parse.urlencode({'key': key})}"
 
 
+def post_privately(url: str, recipient: str, text: str, timeout: float = 10) -> bool:
+    """Prints a message in the chat without it passing through a conversation (so it is in
+    no tracker and no API answer): the bots' action servers show an enrolment's secret this
+    way. url: the bot's chat URL with the key (DEPLOYBOT_CALLBACK_URL). False when no chat took it."""
+    body = json.dumps({"recipient_id": recipient, "text": text}).encode()
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
 def management_url(port: int, key: str) -> str:
     return chat_url(port, MANAGEMENT_PATH, key)
 

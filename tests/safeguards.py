@@ -11,9 +11,10 @@ import pyotp
 import segno
 from PIL import Image
 
+from deploybot import safeguard_messages as say
 from tests import slack_requests as slack
 from tests.slack_chat import send_event
-from tests.support import audit_entries
+from tests.support import audit_entries, chat_posts
 
 SAFEGUARD_SETTINGS = {"JENKINS_TIMEOUT": "5", "DEPLOYBOT_EMULATOR_BUILD_SECONDS": "1", "DEPLOYBOT_POLL_SECONDS": "1",
                       "BENDER_TWO_FACTOR": "required"}
@@ -22,12 +23,21 @@ ASKED = "needs your second factor: send me the 6-digit code your authenticator a
 
 
 def enrol(bender, user) -> pyotp.TOTP:
-    """Sets up two-factor over REST as a person would; returns their authenticator app."""
-    [instructions] = bender.texts(user, "bender, set up two-factor")
+    """Sets up two-factor over REST as a person would; returns their authenticator app. The
+    QR code and link come past the conversation, as the terminal chat gets them."""
+    instructions = shown_privately(bender, user, "bender, set up two-factor")
     assert instructions.startswith("Add me to your authenticator app"), instructions
     app = pyotp.parse_uri(URI.search(instructions).group(0))
     assert bender.texts(user, app.now()) == ["Two-factor is set up: production deploys will ask you for a code from your authenticator app."]
     return app
+
+
+def shown_privately(bender, user, text) -> str:
+    """What the bot showed the user in the terminal chat (not in the conversation) after text."""
+    with chat_posts(bender.chat_port) as posts:
+        assert bender.texts(user, text) == [say.ENROL_SHOWN_IN_CHAT]
+    [shown] = [message["text"] for path, message in posts if path == bender.id and message.get("recipient_id") == user]
+    return shown
 
 
 def next_code(app: pyotp.TOTP) -> str:

@@ -8,9 +8,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +34,8 @@ CHAT_KEY = "chat-key-not-secret"  # what the bots' posts into the terminal chat 
 TWO_FACTOR_KEY = "x4MqCrB0rRZ4i2PAnd6d5BhN1bQ2qK1tLZ0qgk5S9bE="  # a Fernet key for the test stacks only
 # Admins of the test stack (DEPLOYBOT_ADMINS), in addition to the profile's.
 ADMIN = "UADMIN0001"
+HARNESS_OPT_INS = {"DEPLOYBOT_TOKEN_SENDERS_MAY_BE_SLACK_IDS": "true", "BENDER_REST_CHANNEL": "on",
+                   "MARVIN_TOKEN_CHANNELS_MAY": "all", "BENDER_TOKEN_CHANNELS_MAY": "all"}
 
 
 # Ports handed out by this process, so that two servers started later never get the same one.
@@ -87,6 +92,8 @@ def http(method: str, url: str, body=None, timeout: float = 60, headers: Optiona
 class Bot:
     id: str
     port: int
+    chat_port: int = 0  # the stack's terminal-chat port (DEPLOYBOT_CALLBACK_PORT): see chat_posts
+
 
     @property
     def url(self) -> str:
@@ -237,6 +244,11 @@ def _start_stack(var_dir: Path, settings: Mapping[str, str], startup_timeout: fl
            "DEPLOYBOT_VAR_DIR": str(var_dir), "RASA_TELEMETRY_ENABLED": "false", "DEPLOYBOT_ADMINS": ADMIN,
            # Two-factor (issue 14): a key, and Bender's codes off unless a test's settings ask for them.
            "DEPLOYBOT_SECRET_KEY": TWO_FACTOR_KEY, "BENDER_TWO_FACTOR": "off",
+           # The test harness drives Slack users' conversations over REST, Bender's too, and
+           # grants, enrols and approves there (issue 22): it opts in, explicitly. Bender's
+           # profile ships with REST off and with nothing allowed to a token; the attacks in
+           # tests/security/test_token_channels.py run on a stack without these opt-ins.
+           **HARNESS_OPT_INS,
            **(slack_settings(slack) if slack else {}), **settings}
     env.pop("JENKINS_URL", None)  # always the emulator
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -250,7 +262,8 @@ def _start_stack(var_dir: Path, settings: Mapping[str, str], startup_timeout: fl
             process.kill()
             raise StackDidNotStart("the stack did not start:\n" + log_path.read_text()[-3000:])
         time.sleep(READY_POLL_SECONDS)
-    every = {bot: [Bot(bot, port) for port in ports[f"{bot.upper()}_PORT"]] for bot in ("marvin", "bender")}
+    every = {bot: [Bot(bot, port, ports["DEPLOYBOT_CALLBACK_PORT"][0]) for port in ports[f"{bot.upper()}_PORT"]]
+             for bot in ("marvin", "bender")}
     jenkins = Jenkins(f"http://127.0.0.1:{ports['DEPLOYBOT_JENKINS_EMULATOR_PORT'][0]}",
                       f"http://127.0.0.1:{ports['DEPLOYBOT_JENKINS_EMULATOR_CONTROL_PORT'][0]}")
     return Stack(process, {bot: bots[0] for bot, bots in every.items()}, env, var_dir, jenkins, slack, every)
@@ -293,6 +306,35 @@ def audit_entries(stack: Stack, actor: Optional[str] = None, action: Optional[st
         if action is not None:
             query = query.where(AuditEntry.action == action)
         return list(session.scalars(query))
+
+
+@contextmanager
+def chat_posts(port: int):
+    """What the bots post into the terminal chat while the block runs, as a list of
+    (path, message) pairs: a stand-in for the chat on its port (DEPLOYBOT_CALLBACK_PORT),
+    where an enrolment's QR code and link go outside Slack. Not while a real chat runs there."""
+    posts: list = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            url = urllib.parse.urlsplit(self.path)
+            ok = dict(urllib.parse.parse_qsl(url.query)).get("key") == CHAT_KEY
+            if ok:
+                posts.append((url.path.strip("/"), json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))))
+            self.send_response(200 if ok else 403)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    ThreadingHTTPServer.allow_reuse_address = True
+    server = ThreadingHTTPServer(("127.0.0.1", port), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield posts
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def new_user_id() -> str:

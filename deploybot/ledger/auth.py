@@ -2,7 +2,8 @@
 
 - Locally: `make run` prints a sign-in link with a one-time token. Opening it sets a
   session cookie (HttpOnly, SameSite=Lax, signed with DEPLOYBOT_WEB_SECRET) and the token
-  is spent. Lax, not Strict: a link to a deployment posted in Slack must open signed in,
+  is spent, in the database (SpentTokens): the supervisor restarts a dashboard that died
+  with the same token, and a restarted dashboard must not take it again. Lax, not Strict: a link to a deployment posted in Slack must open signed in,
   and nothing here changes anything on a GET (or on anything else).
 - In production: a single sign-on proxy (oauth2-proxy, for example) in front of the
   dashboard names the user in a header (DEPLOYBOT_WEB_USER_HEADER, default
@@ -19,23 +20,56 @@ import hmac
 import ipaddress
 import secrets
 import threading
+import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Iterable, Mapping, Optional, Set, Tuple
 
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
 from deploybot.identity import is_plain_id
+from deploybot.storage.database import Database
+from deploybot.storage.models import SpentSignInToken
+
+log = logging.getLogger(__name__)
 
 COOKIE = "deploybot_ledger_session"
 SESSION_SECONDS = 12 * 3600
 DEFAULT_USER_HEADER = "X-Forwarded-User"
 
 
-class OneTimeTokens:
-    """Sign-in tokens that work once each (kept in memory: a restart forgets unspent ones,
-    and `make run` prints a new link when it starts)."""
+class SpentTokens:
+    """The sign-in tokens used so far, by their SHA-256, in deploybot's database. Marking is
+    one INSERT on the primary key, so of two dashboards (or a dashboard and its restarted
+    self) racing for one token only one wins."""
 
-    def __init__(self, tokens: Iterable[str] = ()):
+    def __init__(self, database: Database):
+        self.database = database
+
+    def mark(self, token: str) -> bool:
+        """True when this call spent the token; False when it was spent before, or when the
+        database cannot say (a sign-in refused is better than a link that works twice)."""
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        try:
+            with self.database.transaction() as session:
+                session.add(SpentSignInToken(digest=digest, spent_at=datetime.now(timezone.utc)))
+            return True
+        except IntegrityError:
+            return False
+        except SQLAlchemyError as error:
+            log.error("refused a sign-in: the database cannot say whether its token was spent (%s)",
+                      error.__class__.__name__)
+            return False
+
+
+class OneTimeTokens:
+    """Sign-in tokens that work once each: the dashboard knows its unspent ones from its
+    start, and with a SpentTokens store a spent one stays spent across restarts."""
+
+    def __init__(self, tokens: Iterable[str] = (), spent: Optional[SpentTokens] = None):
         self._unspent: Set[str] = {t for t in tokens if t}
+        self._spent = spent
         self._lock = threading.Lock()
 
     def issue(self) -> str:
@@ -50,7 +84,7 @@ class OneTimeTokens:
             if match is None:
                 return False
             self._unspent.discard(match)
-            return True
+            return self._spent is None or self._spent.mark(match)
 
 
 @dataclass

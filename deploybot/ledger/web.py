@@ -32,7 +32,7 @@ from sanic.exceptions import NotFound
 from deploybot.catalog import Catalog, load_catalog
 from deploybot.ledger import charts, exports, queries
 from deploybot.ledger.address import DEFAULT_PORT, HOST, PORT_ENV, SECRET_ENV, SIGNIN_TOKEN_ENV, web_port
-from deploybot.ledger.auth import COOKIE, Gate, OneTimeTokens, SessionSigner, trusted_proxy
+from deploybot.ledger.auth import COOKIE, Gate, OneTimeTokens, SessionSigner, SpentTokens, trusted_proxy
 from deploybot.ledger.fact_store import FactStore
 from deploybot.ledger.metrics import Metrics, daily_successes, duration_text, weekly
 from deploybot.ledger.periods import PeriodError, period
@@ -60,9 +60,10 @@ def templates() -> Environment:
     return environment
 
 
-def gate_from(environ: Mapping[str, str]) -> Gate:
+def gate_from(environ: Mapping[str, str], database: Database) -> Gate:
     secret = environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
-    return Gate(SessionSigner(secret.encode()), OneTimeTokens([environ.get(SIGNIN_TOKEN_ENV, "")]),
+    tokens = OneTimeTokens([environ.get(SIGNIN_TOKEN_ENV, "")], SpentTokens(database))
+    return Gate(SessionSigner(secret.encode()), tokens,
                 trusted_proxy(environ.get("DEPLOYBOT_WEB_TRUSTED_PROXIES", ""), environ.get("DEPLOYBOT_WEB_USER_HEADER")))
 
 
@@ -315,7 +316,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     database = Database(database_url())
-    app = build_app(database, load_catalog(args.catalog), gate_from(os.environ))
+    app = build_app(database, load_catalog(args.catalog), gate_from(os.environ, database))
     port = args.port or web_port()
     if not os.environ.get(SIGNIN_TOKEN_ENV):
         log.info("no %s: sign in through the SSO proxy only", SIGNIN_TOKEN_ENV)

@@ -268,3 +268,14 @@ class ApprovalRequest(Base):
     decided_at = Column(DateTime(timezone=True))
     told_at = Column(DateTime(timezone=True))          # when the requester was told the outcome
     batch_id = Column(String(64))                      # one app of a batch (0011): it starts into that batch
+
+
+class SpentSignInToken(Base):
+    """A dashboard sign-in token that was used (deploybot.ledger.auth): kept here, not in the
+    dashboard's memory, so that a restarted dashboard, started with the same link, refuses it.
+    Only the token's SHA-256 is stored: this table opens nothing to whoever reads it."""
+
+    __tablename__ = "spent_signin_tokens"
+
+    digest = Column(String(64), primary_key=True)     # hex SHA-256 of the token
+    spent_at = Column(DateTime(timezone=True), nullable=False)

@@ -12,7 +12,7 @@ import pyotp
 import pytest
 
 from tests.safeguards import (
-    ASKED, URI, ask_and_confirm, assert_never_said, enrol, next_code, submit_code, wait, wrong_code,
+    ASKED, URI, ask_and_confirm, assert_never_said, enrol, next_code, shown_privately, submit_code, wait, wrong_code,
 )
 from tests.security.evidence import last_audit_id, nothing_deployed, refused
 from tests.slack_chat import click, mention, posts, updates_of
@@ -96,7 +96,7 @@ def test_the_secret_is_stored_encrypted_and_the_stack_has_the_key(safeguarded, b
     from deploybot.storage.database import Database
 
     user = new_user_id()
-    [instructions] = bender.texts(user, "bender, set up two-factor")
+    instructions = shown_privately(bender, user, "bender, set up two-factor")
     secret = pyotp.parse_uri(URI.search(instructions).group(0)).secret
     with Database(safeguarded.database_url()).transaction() as session:
         stored = session.execute(text("SELECT secret FROM two_factor_enrolments WHERE user_id = :u"), {"u": user}).scalar_one()

@@ -5,8 +5,8 @@ from slack_sdk import WebClient
 
 from deploybot import payloads
 from deploybot.deploy_request import RequestRejected
-from deploybot.identity import check_requester, is_valid_requester, same_secret, token_of
-from deploybot.profiles import load_profiles
+from deploybot.identity import check_requester, is_slack_id, is_valid_requester, same_secret, token_of
+from deploybot.profiles import ProfileError, load_profiles
 from deploybot.slack.events import foreign_teams
 from deploybot.slack.fake_api import FakeSlack
 from deploybot.slack.users import SlackDirectory
@@ -90,11 +90,30 @@ def test_a_button_is_read_from_its_shape():
 def test_marvin_is_run_by_benders_admins_and_channels_can_be_switched_off(tmp_path):
     profiles = load_profiles("assistants", environ={})
     assert profiles["marvin"].configured_admins == profiles["bender"].configured_admins == ("jbrueder",)
-    assert profiles["bender"].channel_enabled("rest") and profiles["bender"].channel_enabled("callback")
-    (tmp_path / "bender.yml").write_text((open("assistants/bender.yml").read())
-                                         .replace("  rest: true ", "  rest: false "))
-    assert not load_profiles(tmp_path, environ={})["bender"].channel_enabled("rest")
+    # Production is reached through Slack: Bender ships with REST off, the terminal chat's channel on.
+    assert not profiles["bender"].channel_enabled("rest") and profiles["bender"].channel_enabled("callback")
+    assert profiles["marvin"].channel_enabled("rest")
+    assert load_profiles("assistants", environ={"BENDER_REST_CHANNEL": "on"})["bender"].channel_enabled("rest")
+    (tmp_path / "marvin.yml").write_text((open("assistants/marvin.yml").read()).replace("  rest: true ", "  rest: false "))
+    (tmp_path / "bender.yml").write_text(open("assistants/bender.yml").read())
+    assert not load_profiles(tmp_path, environ={})["marvin"].channel_enabled("rest")
     assert load_profiles("assistants", environ={"BENDER_SLACK_TEAM_IDS": "T0001"})["bender"].slack_team_ids == ("T0001",)
+
+
+def test_a_token_channel_may_do_nothing_that_makes_someone_count_unless_the_profile_says_so():
+    profiles = load_profiles("assistants", environ={})
+    assert profiles["bender"].token_channels_may == profiles["marvin"].token_channels_may == ()
+    chat = load_profiles("assistants", environ={"BENDER_TOKEN_CHANNELS_MAY": "all"})["bender"]
+    assert all(chat.token_channel_may(act) for act in ("approve", "enrol", "reset_two_factor", "grant", "break_glass"))
+    some = load_profiles("assistants", environ={"BENDER_TOKEN_CHANNELS_MAY": "grant, enrol"})["bender"]
+    assert some.token_channel_may("grant") and not some.token_channel_may("approve")
+    with pytest.raises(ProfileError):
+        load_profiles("assistants", environ={"BENDER_TOKEN_CHANNELS_MAY": "approve,everything"})
+
+
+def test_slack_ids_and_local_names_never_meet():
+    assert all(is_slack_id(i) for i in ("U0COLLEAGUE", "W0123ABC", "B0JENKINS1", "A0APP01"))
+    assert not any(is_slack_id(i) for i in ("jbrueder", "theresa", "u0colleague", "U0colleague", "ci-bot", None))
 
 
 def test_events_from_other_workspaces_are_found():
@@ -139,3 +158,19 @@ def test_a_renamed_impostor_does_not_get_theresas_grant(directory):
     assert theresa.user_id is None and "Which one? @mention them" in theresa.problem
     assert directory.resolve("<@U0THERESA>").user_id == "U0THERESA"
     assert directory.resolve("mallory").user_id == "U0IMPOSTOR"
+
+
+def test_the_api_token_triggers_only_system_intents_and_writes_into_no_slack_persons_conversation():
+    from deploybot.api_guard import refusal_reason
+
+    assert refusal_reason("POST", "/conversations/U0ANY/trigger_intent", "U0ANY", "EXTERNAL_deployment_report", False) is None
+    for intent in ("approve_deployment", "set_up_two_factor", "affirm", None, ["EXTERNAL_x"]):
+        assert refusal_reason("POST", "/conversations/theresa/trigger_intent", "theresa", intent, True)
+    for write in ("tracker/events", "messages", "execute"):
+        assert refusal_reason("POST", f"/conversations/U0NEWHIRE/{write}", "U0NEWHIRE", None, False)
+        assert refusal_reason("POST", f"/conversations/U0NEWHIRE/{write}", "U0NEWHIRE", None, True) is None  # test stacks
+        assert refusal_reason("POST", f"/conversations/theresa/{write}", "theresa", None, False) is None       # a local name
+    assert refusal_reason("PUT", "/conversations/U0NEWHIRE/tracker/events", "U0NEWHIRE", None, False)
+    assert refusal_reason("GET", "/conversations/U0NEWHIRE/tracker", "U0NEWHIRE", None, False) is None
+    assert refusal_reason("PUT", "/model", None, None, True) and refusal_reason("POST", "/model/train", None, None, True)
+    assert refusal_reason("POST", "/model/parse", None, None, False) is None
