@@ -24,8 +24,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import (
-    catalog, database, deployer, deployment_store, entity_values, first_entity, from_slack, message_metadata, permissions, profile,
-    profiles, requester, slack_usergroups,
+    catalog, database, deployer, deployment_store, entity_values, first_entity, from_slack, locks, message_metadata, permissions,
+    profile, profiles, requester, slack_usergroups,
 )
 from actions.guard import DeployBotAction
 from actions.questions import clicked, say_where, show_decision
@@ -86,9 +86,10 @@ async def ask_for_approval(dispatcher: CollectingDispatcher, tracker: Tracker, r
     app = catalog().app(request.app)
     listed = f" ({', '.join(app.approvers)})" if app.approvers else ""
     minutes = max(1, profile().approval_timeout_seconds // 60)
+    now_running = (f"{request.environment.capitalize()} runs {running} now." if running
+                   else f"Nothing I deployed runs on {request.environment} yet.")
     card = (f"Approval needed: {messages.restate(request, catalog())}, asked by {user}"
-            f"{' (second factor given)' if second_factor else ''}. {request.environment.capitalize()} runs "
-            f"{running or 'nothing deployed by me yet'} now. {needed} approval{'s' if needed > 1 else ''} needed from "
+            f"{' (second factor given)' if second_factor else ''}. {now_running} {needed} approval{'s' if needed > 1 else ''} needed from "
             f"someone else{listed}, within {minutes} min; nothing is deployed until then.")
     say_where(dispatcher, card, output_channel, reply_to, payloads.approval_buttons(row.id))
     await asyncio.to_thread(audit, user, "asked", f"approval asked for: {what_of(row)}", row)
@@ -133,6 +134,7 @@ CLOSED = {
     "already_started": "That request was approved and started already",
     "already_rejected": "That request was rejected already",
     "already_expired": "That approval request expired",
+    "already_withdrawn": "That request was withdrawn by the person who asked",
     "twice": "You approved that request already",
 }
 
@@ -229,8 +231,15 @@ async def decide(dispatcher: CollectingDispatcher, tracker: Tracker, user: str, 
         await asyncio.to_thread(audit, user, "done", f"approved ({count} of {decision.row.needed}): {what}", row)
         return []
     if decision.outcome == "approved":
-        dispatcher.utter_message(text=f"Approved: {what}. I'm telling {row.requested_by}; it starts now.")
-        show_on_card(dispatcher, tracker, card=card, outcome="approved, deploying")
+        # It starts in the requester's conversation, with grant and locks checked there: say
+        # "starts now" only when no lock stands in the way at this moment.
+        blocked = await asyncio.to_thread(lock_in_the_way, row)
+        if blocked:
+            dispatcher.utter_message(text=f"Approved: {what}. It cannot start now: {blocked} I'm telling {row.requested_by}.")
+            show_on_card(dispatcher, tracker, card=card, outcome="approved, but locked: not deployed")
+        else:
+            dispatcher.utter_message(text=f"Approved: {what}. I'm telling {row.requested_by}; it starts now.")
+            show_on_card(dispatcher, tracker, card=card, outcome="approved, deploying")
         await asyncio.to_thread(audit, user, "done", f"approved: {what}", row)
     else:
         dispatcher.utter_message(text=f"Rejected: {what}. I'm telling {row.requested_by} why.")
@@ -238,6 +247,22 @@ async def decide(dispatcher: CollectingDispatcher, tracker: Tracker, user: str, 
         await asyncio.to_thread(audit, user, "done", f"rejected: {what}: {reason}", row)
     notify_in_background(decision.row)
     return []
+
+
+def lock_in_the_way(row) -> Optional[str]:
+    try:
+        locks().check(row.app, row.environment)
+    except RequestRejected as locked:
+        return full_stop(str(locked))
+    return None
+
+
+def full_stop(text: str) -> str:
+    """A refusal said after "it cannot start:" reads as a sentence of its own: without its
+    "No: ", starting with a capital and ending with a full stop."""
+    text = text.strip().removeprefix("No: ")
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def notify_in_background(row) -> None:
@@ -293,7 +318,7 @@ class ActionApprovalDecided(DeployBotAction):
         except RequestRejected as rejection:
             await asyncio.to_thread(permissions().audit, row.requested_by, "deploy", "refused", app=row.app,
                                     environment=row.environment, detail=f"after approval: {rejection}"[:500])
-            return f"Approved by {approvers}, but {rejection} Nothing was deployed.", False
+            return f"{what} was approved by {approvers}, but it cannot start: {full_stop(str(rejection))} Nothing was deployed.", False
         if not await asyncio.to_thread(store().mark_started, row.id):
             return f"{what} was started already.", True
         new = NewDeployment(
@@ -307,7 +332,7 @@ class ActionApprovalDecided(DeployBotAction):
         except (RequestRejected, JenkinsError) as refusal:  # a lock set meanwhile, another deployment
             await asyncio.to_thread(permissions().audit, row.requested_by, "deploy", "refused", app=row.app,
                                     environment=row.environment, detail=f"after approval: {refusal}"[:500])
-            return f"Approved by {approvers}, but {refusal}", False
+            return f"{what} was approved by {approvers}, but it cannot start: {full_stop(str(refusal))} Nothing was deployed.", False
         return f"Approved by {approvers}. {text}", True
 
 
