@@ -265,6 +265,11 @@ def full_stop(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+def cannot_start(what: str, approvers: str, refusal: Exception) -> str:
+    why = full_stop(str(refusal)).removesuffix(" Nothing was deployed.")
+    return f"{what} was approved by {approvers}, but it cannot start: {why} Nothing was deployed."
+
+
 def notify_in_background(row) -> None:
     """The requester's conversation is told after this action returns (a Rasa turn of its own)."""
     asyncio.get_running_loop().call_later(0.2, lambda: asyncio.ensure_future(asyncio.to_thread(notifier().send, row)))
@@ -313,12 +318,14 @@ class ActionApprovalDecided(DeployBotAction):
         request = DeployRequest(row.app, row.version, row.environment)
         approvers = ", ".join(approved_by(row))
         try:
-            check_requester(row.requested_by, row.output_channel, None)
+            # A trusted build system's request waits for approvals too (issue 22): its id is a bot id.
+            build_system = row.requested_by if row.requested_by in profile().trusted_build_systems else None
+            check_requester(row.requested_by, row.output_channel, build_system)
             await asyncio.to_thread(permissions().check_may_deploy, row.requested_by, request)
         except RequestRejected as rejection:
             await asyncio.to_thread(permissions().audit, row.requested_by, "deploy", "refused", app=row.app,
                                     environment=row.environment, detail=f"after approval: {rejection}"[:500])
-            return f"{what} was approved by {approvers}, but it cannot start: {full_stop(str(rejection))} Nothing was deployed.", False
+            return cannot_start(what, approvers, rejection), False
         if not await asyncio.to_thread(store().mark_started, row.id):
             return f"{what} was started already.", True
         new = NewDeployment(
@@ -332,7 +339,7 @@ class ActionApprovalDecided(DeployBotAction):
         except (RequestRejected, JenkinsError) as refusal:  # a lock set meanwhile, another deployment
             await asyncio.to_thread(permissions().audit, row.requested_by, "deploy", "refused", app=row.app,
                                     environment=row.environment, detail=f"after approval: {refusal}"[:500])
-            return f"{what} was approved by {approvers}, but it cannot start: {full_stop(str(refusal))} Nothing was deployed.", False
+            return cannot_start(what, approvers, refusal), False
         return f"Approved by {approvers}. {text}", True
 
 
