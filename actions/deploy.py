@@ -276,6 +276,10 @@ class ActionDeploy(DeployBotAction):
             show_decision(dispatcher, tracker, "refused, nothing was deployed")
             return close_pending(tracker, "cancelled") + clear_request()
         if request is None:
+            held = safeguards.held_request(tracker)
+            if held is not None:  # confirmed already: what it waits for is the code, not a yes
+                dispatcher.utter_message(text=say.confirmed_waits_for_code(safeguards.what_is_held(held)))
+                return []
             # Also what someone else's "yes" gets: it lands in their own conversation.
             dispatcher.utter_message(text=messages.NOTHING_PENDING)
             await asyncio.to_thread(permissions().audit, requester(tracker), "confirm", "refused", detail="nothing pending")

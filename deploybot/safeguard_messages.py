@@ -55,6 +55,11 @@ def approval_not_given(what: str) -> str:
     return f"Your approval of {what} is not given: it waited for your code, and you called it off."
 
 
+def confirmed_waits_for_code(what: str) -> str:
+    return (f"{what} is confirmed already and waits for your two-factor code: send me the code your authenticator app"
+            " shows now, or say “no” to withdraw it. Nothing has been deployed yet.")
+
+
 def hold_replaced(was: str) -> str:
     return (f"Dropped “{was}”: it was still waiting for your two-factor code, so nothing was deployed."
             " The request you just confirmed takes its place.")

@@ -50,6 +50,36 @@ def test_no_and_its_variants_withdraw_a_deploy_waiting_for_its_code(safeguarded,
     nothing_deployed(safeguarded, requested_by=user)
 
 
+def test_a_yes_to_a_deploy_waiting_for_its_code_says_what_it_waits_for(safeguarded, bender):
+    user = new_user_id()
+    app = held_for_code(bender, user, "9.0.7")
+    assert bender.texts(user, "yes") == [
+        "Deploy Content Management System 9.0.7 to production is confirmed already and waits for your two-factor code: send me"
+        " the code your authenticator app shows now, or say “no” to withdraw it. Nothing has been deployed yet."]
+    nothing_deployed(safeguarded, requested_by=user)
+    assert bender.texts(user, "no") == [WITHDRAWN.format(version="9.0.7")]
+    assert bender.texts(user, next_code(app)) == [NOT_WAITING + SPENT]
+    nothing_deployed(safeguarded, requested_by=user)
+
+
+def test_no_withdraws_a_batch_waiting_for_its_code(safeguarded, bender):
+    user = new_user_id()
+    app = enrol(bender, user)
+    grant(bender, user, "search")
+    grant(bender, user, "intranet")
+    [question] = bender.texts(user, "@bender deploy search 9.0.8 and intranet 9.0.9")
+    assert question.startswith("Deploy these 2 apps to production?"), question
+    [asked] = bender.texts(user, "yes")
+    assert asked.startswith("Deploy Search API 9.0.8, Intranet Portal 9.0.9 to production needs your second factor"), asked
+    since = last_audit_id(safeguarded)
+    assert bender.texts(user, "never mind") == [
+        "Withdrawn: Deploy Search API 9.0.8, Intranet Portal 9.0.9 to production, which waited for your two-factor code."
+        " Nothing was deployed, and no code deploys it now."]
+    assert [e.outcome for e in audit_entries(safeguarded, user, "deploy", since)] == ["withdrawn"]
+    assert bender.texts(user, next_code(app)) == [NOT_WAITING + SPENT]
+    nothing_deployed(safeguarded, requested_by=user)
+
+
 @pytest.mark.parametrize("attempt", ["1234567", "123-456", "12345", "bender 1234567"])
 def test_a_message_that_tries_to_be_a_code_says_one_is_awaited_and_counts_nothing(safeguarded, bender, attempt):
     user = new_user_id()

@@ -176,6 +176,13 @@ def test_a_build_system_is_refused_where_a_code_is_needed(held, bender):
         "Deploy Search API 9.8.0 to production needs a two-factor code from the person who asks, and a build system cannot"
         " give one: a person has to ask for it. Nothing was deployed.")
     refused(held, "deploy", since, actor=BUILD_SYSTEM, containing="a build system cannot give one")
+    since = last_audit_id(held)
+    batch = build_system_says(held, "bender", "deploy search 9.8.2 and cms 9.8.3")  # cms: not granted to it
+    [reply] = posts(held, batch, "Deploy Search API 9.8.2 to production")
+    assert reply["args"]["text"] == (
+        "Deploy Search API 9.8.2 to production needs a two-factor code from the person who asks, and a build system cannot"
+        " give one: a person has to ask for it. Nothing was deployed.")
+    refused(held, "deploy", since, actor=BUILD_SYSTEM, containing="batch: a build system cannot give a two-factor code")
     time.sleep(2)
     nothing_deployed(held, requested_by=BUILD_SYSTEM)
 
