@@ -15,6 +15,7 @@ from actions.context import (
     profiles, requester,
 )
 from actions import batches, safeguards
+from actions.held import held_request, what_is_held, withdraw_held
 from actions.guard import DeployBotAction, DeployBotFormValidation
 from actions.questions import ask, close_pending, pending_question, restated, show_decision, why_not_an_answer
 from actions.references import source_named, version_by_reference
@@ -276,9 +277,9 @@ class ActionDeploy(DeployBotAction):
             show_decision(dispatcher, tracker, "refused, nothing was deployed")
             return close_pending(tracker, "cancelled") + clear_request()
         if request is None:
-            held = safeguards.held_request(tracker)
-            if held is not None:  # confirmed already: what it waits for is the code, not a yes
-                dispatcher.utter_message(text=say.confirmed_waits_for_code(safeguards.what_is_held(held)))
+            waiting = held_request(tracker)
+            if waiting is not None:  # confirmed already: what it waits for is the code, not a yes
+                dispatcher.utter_message(text=say.confirmed_waits_for_code(what_is_held(waiting)))
                 return []
             # Also what someone else's "yes" gets: it lands in their own conversation.
             dispatcher.utter_message(text=messages.NOTHING_PENDING)
@@ -320,7 +321,7 @@ class ActionDenyDeploy(DeployBotAction):
             show_decision(dispatcher, tracker, "cancelled, nothing was deployed")
             return close_pending(tracker, "cancelled") + clear_request()
         # After the yes: a deploy waiting for its code or for approvals is withdrawn (issue 22).
-        withdrawn = await safeguards.withdraw_held(dispatcher, tracker)
+        withdrawn = await withdraw_held(dispatcher, tracker)
         if withdrawn is not None:
             return withdrawn
         dispatcher.utter_message(text=messages.NOTHING_PENDING)

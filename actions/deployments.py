@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import catalog, deployer, deployment_store, entity_values, first_entity, locks, permissions, profile, profiles, requester
-from actions import safeguards
+from actions.held import withdraw_held
 from actions.deploy import refuse
 from actions.guard import DeployBotAction
 from actions.questions import ask, say_where
@@ -156,7 +156,7 @@ class ActionCancelDeployment(DeployBotAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         # "cancel the shop deployment" while it waits for a code or for approvals: withdrawn (issue 22).
-        withdrawn = await safeguards.withdraw_held(dispatcher, tracker, first_entity(tracker, "app"))
+        withdrawn = await withdraw_held(dispatcher, tracker, first_entity(tracker, "app"))
         if withdrawn is not None:
             return withdrawn
         try:

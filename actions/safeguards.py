@@ -29,6 +29,9 @@ from actions.context import (
 )
 from actions import approvals
 from actions.guard import DeployBotAction
+from actions.held import (  # noqa: F401 (STEP_UP_SLOT, held_request: actions.corrections reads them here)
+    APPROVAL_STEP_UP_SLOT, STEP_UP_SLOT, approval_what, held_approval, held_request, inline, what_is_held,
+)
 from actions.permissions import UnknownUser, named_user, shown_as
 from actions.questions import clicked, say_where, show_decision
 from deploybot import messages
@@ -47,8 +50,6 @@ from deploybot.two_factor import Enrolment, TwoFactor, TwoFactorUnavailable, Ver
 
 log = logging.getLogger(__name__)
 Events = List[Dict[Text, Any]]
-STEP_UP_SLOT = "step_up"
-APPROVAL_STEP_UP_SLOT = "approval_step_up"
 QR_FILENAME = "deploybot-two-factor.png"
 QR_TITLE = "QR code for your authenticator app"
 
@@ -70,82 +71,6 @@ def in_direct_message(tracker: Tracker) -> bool:
     metadata = message_metadata(tracker)
     return (not from_slack(tracker) or metadata.get(code_modal.FROM_MODAL_KEY) is True
             or str(metadata.get("out_channel") or "").startswith("D"))
-
-
-def held_request(tracker: Tracker) -> Optional[dict]:
-    """The requester's own deploy (or batch) held for their code. An enrolment waiting for its
-    first code is a row (deploybot.two_factor), never this slot; an approver's approval held
-    for their code has its own slot, so that neither displaces the other."""
-    held = tracker.get_slot(STEP_UP_SLOT)
-    return held if isinstance(held, dict) and held.get("purpose") == "deploy" else None
-
-
-def held_approval(tracker: Tracker) -> Optional[dict]:
-    held = tracker.get_slot(APPROVAL_STEP_UP_SLOT)
-    return held if isinstance(held, dict) and held.get("purpose") == "approve" else None
-
-
-def what_is_held(held: dict) -> str:
-    """A held deploy said as a request ("Deploy ... to production") or a batch's restatement."""
-    if held.get("batch"):
-        return held["batch"]["restatement"]
-    return messages.restate(DeployRequest(held["app"], held["version"], held["environment"]), catalog())
-
-
-def approval_what(held: dict) -> str:
-    return held.get("what") or "a deployment"
-
-
-def inline(what: str) -> str:
-    """A restated request inside a sentence: "your approval of deploy ..." (not "of Deploy")."""
-    return what[:1].lower() + what[1:]
-
-
-# -- "no", "cancel", "never mind" while something is held ---------------------------------
-
-
-async def withdraw_held(dispatcher: CollectingDispatcher, tracker: Tracker, app: Optional[str] = None) -> Optional[Events]:
-    """Withdraws what this user holds here (only what concerns `app`, when named): their deploy
-    held for a code, their deploys waiting for approvals (asked in this conversation), their own
-    approval held for their code. Each is said and audited; None when nothing was held."""
-    user, events, said = requester(tracker), [], []
-    held, approval = held_request(tracker), held_approval(tracker)
-    if held is not None and (app is None or app in held_apps(held)):
-        what = what_is_held(held)
-        said.append(say.withdrawn_from_code(what))
-        environment = held["batch"]["environment"] if held.get("batch") else held.get("environment")
-        await asyncio.to_thread(permissions().audit, user, "deploy", "withdrawn", app=held.get("app"), environment=environment,
-                                detail=f"withdrawn while waiting for a two-factor code: {what}"[:500])
-        events.append(SlotSet(STEP_UP_SLOT, None))
-    for row in await asyncio.to_thread(approvals.store().pending_of, profile().id, tracker.sender_id, user):
-        if app is not None and row.app != app:
-            continue
-        if not await asyncio.to_thread(approvals.store().withdraw, row.id):
-            continue  # decided meanwhile: its outcome is told as usual
-        what = approvals.what_of(row)
-        said.append(say.withdrawn_from_approval(what))
-        await asyncio.to_thread(approvals.audit, user, "withdrawn", f"withdrawn by the requester while waiting for approval: {what}", row)
-        if row.batch_id:  # maybe the last app of its batch: the summary is said now or by the watcher
-            from actions.batches import ended_without_deployment  # actions.batches imports this module
-
-            summary = await asyncio.to_thread(ended_without_deployment, row.batch_id, row.app, "withdrawn by the requester")
-            if summary:
-                said.append(summary)
-    if approval is not None and app is None:
-        said.append(say.approval_not_given(inline(approval_what(approval))))
-        await asyncio.to_thread(audit, user, "refused", f"approver called off their approval: {approval_what(approval)}")
-        events.append(SlotSet(APPROVAL_STEP_UP_SLOT, None))
-    if not said:
-        return None
-    for text in said:
-        dispatcher.utter_message(text=text)
-    return events
-
-
-def held_apps(held: dict) -> List[str]:
-    if held.get("batch"):
-        return [item["app"] for item in held["batch"]["ready"]]
-    return [held.get("app")]
 
 
 # -- the hook in ActionDeploy: between the yes and Jenkins ---------------------------------
@@ -298,7 +223,8 @@ class ActionTwoFactorCode(DeployBotAction):
     async def burn(dispatcher, factor: TwoFactor, user: str, code: str) -> Events:
         """A code in a channel: checked now, so it cannot be used again (or counts as wrong)."""
         verdict = await asyncio.to_thread(factor.verify, user, code)
-        dispatcher.utter_message(text=say.CODE_IN_CHANNEL)
+        # During the backoff nothing is checked, so nothing is used up: never say it was.
+        dispatcher.utter_message(text=say.CODE_IN_CHANNEL_UNCHECKED if verdict is Verdict.WAIT else say.CODE_IN_CHANNEL)
         await asyncio.to_thread(audit, user, "refused", f"code typed in a channel, burnt ({verdict.value})")
         return []
 

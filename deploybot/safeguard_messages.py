@@ -90,6 +90,9 @@ NO_CODE_AWAITED = "I'm not waiting for a code from you. Nothing was done with th
 SPENT = " I treated it as used, so it is worthless now."
 CODE_IN_CHANNEL = ("Never type a code in a channel: others can see it. I treated that code as used, so it is worthless now. "
                    "Send a fresh code in a direct message to me.")
+CODE_IN_CHANNEL_UNCHECKED = ("Never type a code in a channel: others can see it. After several wrong codes in a row I could not check"
+                             " that one yet, so it is not used up; it is worthless within two minutes, as your app moves on."
+                             " Send a fresh code in a direct message to me.")
 CODE_EXPIRED = "That code came too late: the deploy waited more than {minutes} min for it, so nothing was deployed. Ask again."
 
 
