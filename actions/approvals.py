@@ -30,6 +30,7 @@ from actions.context import (
 from actions.guard import DeployBotAction
 from actions.questions import clicked, say_where, show_decision
 from deploybot import messages, payloads
+from deploybot import safeguard_messages as say
 from deploybot.approvals import (
     NOT_COUNTED, ApprovalStore, RequesterNotifier, approvals_needed, approved_by, expires_after, why_not_approver,
 )
@@ -253,21 +254,12 @@ def lock_in_the_way(row) -> Optional[str]:
     try:
         locks().check(row.app, row.environment)
     except RequestRejected as locked:
-        return full_stop(str(locked))
+        return say.as_sentence(str(locked))
     return None
 
 
-def full_stop(text: str) -> str:
-    """A refusal said after "it cannot start:" reads as a sentence of its own: without its
-    "No: ", starting with a capital and ending with a full stop."""
-    text = text.strip().removeprefix("No: ")
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
 def cannot_start(what: str, approvers: str, refusal: Exception) -> str:
-    why = full_stop(str(refusal)).removesuffix(" Nothing was deployed.")
-    return f"{what} was approved by {approvers}, but it cannot start: {why} Nothing was deployed."
+    return f"{what} was approved by {approvers}, but it cannot start: {say.as_sentence(str(refusal))} Nothing was deployed."
 
 
 def notify_in_background(row) -> None:

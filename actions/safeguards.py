@@ -310,7 +310,7 @@ class ActionTwoFactorCode(DeployBotAction):
             try:
                 check_requester(user, tracker.get_latest_input_channel(), None)
             except RequestRejected as rejection:
-                dispatcher.utter_message(text=str(rejection))
+                dispatcher.utter_message(text=say.not_started(what, str(rejection)))
                 return [SlotSet(STEP_UP_SLOT, None)]
             text = await batches.start_all(dispatcher, tracker, batch, second_factor=True)
             say_where(dispatcher, text, batch.get("output_channel") or "rest", batch.get("reply_to"))
@@ -320,7 +320,7 @@ class ActionTwoFactorCode(DeployBotAction):
             if not (held.get("break_glass") and permissions().is_admin(user)):  # an admin's break glass needs no grant
                 await asyncio.to_thread(permissions().check_may_deploy, user, request)
         except RequestRejected as rejection:
-            dispatcher.utter_message(text=str(rejection))
+            dispatcher.utter_message(text=say.not_started(what, str(rejection)))
             await asyncio.to_thread(permissions().audit, user, "deploy", "refused", detail=str(rejection)[:500], **where)
             return [SlotSet(STEP_UP_SLOT, None)]
         if not held.get("break_glass") and approvals.needs_approval(request):
@@ -391,7 +391,7 @@ async def start_held_deployment(tracker: Tracker, request: DeployRequest, held: 
     except (RequestRejected, JenkinsError) as refusal:  # a lock, another deployment, no Jenkins
         await asyncio.to_thread(permissions().audit, requester(tracker), "deploy", "refused", app=request.app,
                                 environment=request.environment, detail=str(refusal)[:500])
-        return str(refusal)
+        return say.not_started(messages.restate(request, catalog()), str(refusal))
 
 
 # -- enrolment and reset -----------------------------------------------------------------

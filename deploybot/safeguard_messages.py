@@ -4,6 +4,18 @@ deploybot.messages; no message ever contains a code or a secret."""
 HOW_TO_ENROL = "Say “set up two-factor” to me (I answer with a direct message), then send me the first code your authenticator app shows."
 
 
+def as_sentence(refusal: str) -> str:
+    """A refusal said after "…: " ends as a sentence: without its "No: " and its own "Nothing
+    was deployed." (said once, by the caller), a full stop last."""
+    text = refusal.strip().removeprefix("No: ").removesuffix(" Nothing was deployed.")
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def not_started(what: str, refusal: str) -> str:
+    """After the code (or the approvals): what stopped the deploy, said whole, and that nothing was deployed."""
+    return f"{what} could not start: {as_sentence(refusal)} Nothing was deployed."
+
+
 def unavailable(problem: str) -> str:
     return f"{problem} Nothing was deployed."
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.safeguards import ASKED, URI, ask_and_confirm, assert_never_said, enrol, next_code, wrong_code
 from tests.security.evidence import last_audit_id, nothing_deployed, refused
-from tests.support import audit_entries, deployments, grant, new_user_id
+from tests.support import ADMIN, audit_entries, deployments, grant, new_user_id
 
 NOT_WAITING = "I'm not waiting for a code from you. Nothing was done with that number."
 SPENT = " I treated it as used, so it is worthless now."
@@ -157,3 +157,20 @@ def test_the_readmes_path_to_a_first_production_deploy_as_a_new_user_takes_it(sa
     assert started.startswith("OK, deploying Content Management System 9.4.0 to production"), started
     bender.wait_for(user, "Content Management System: deployed version 9.4.0 to production in ")
     assert [d.version for d in deployments(safeguarded, requested_by=user)] == ["9.4.0"]
+
+
+def test_a_lock_set_while_the_code_is_awaited_stops_the_deploy_and_says_so_in_whole_sentences(safeguarded, bender):
+    user = new_user_id()
+    app = held_for_code(bender, user, "9.5.0")
+    [locked] = bender.texts(ADMIN, "@bender lock cms on production because of maintenance")
+    assert locked.startswith("Locked cms on production"), locked
+    try:
+        since = last_audit_id(safeguarded)
+        [said] = bender.texts(user, next_code(app))
+        assert said.startswith("Deploy Content Management System 9.5.0 to production could not start: cms on production is locked by"
+                               f" {ADMIN} since "), said
+        assert said.endswith(": maintenance. The owner or an admin can unlock it. Nothing was deployed."), said
+        refused(safeguarded, "deploy", since, actor=user, containing="locked")
+        nothing_deployed(safeguarded, requested_by=user)
+    finally:
+        assert bender.texts(ADMIN, "@bender unlock cms on production")[0].startswith("Unlocked")

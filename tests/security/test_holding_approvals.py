@@ -146,12 +146,12 @@ def test_approved_under_a_lock_nobody_is_told_it_starts_and_every_sentence_is_wh
     try:
         assert bender.texts(approver, "approve")[0].startswith("Your approval of deploy Intranet Portal 9.7.0 to production counts")
         [approved] = bender.texts(approver, code_now(approver_app))
-        assert approved.startswith("Approved: Deploy Intranet Portal 9.7.0 to production. It cannot start now: Intranet on production is locked by"), approved
+        assert approved.startswith("Approved: Deploy Intranet Portal 9.7.0 to production. It cannot start now: intranet on production is locked by"), approved
         assert approved.endswith(f": the incident. The owner or an admin can unlock it. I'm telling {requester}."), approved
         assert "starts now" not in approved and "No:" not in approved
         [told] = bender.wait_for(requester, "Deploy Intranet Portal 9.7.0 to production was approved by")
         assert told.startswith(f"Deploy Intranet Portal 9.7.0 to production was approved by {approver}, but it cannot start:"
-                               " Intranet on production is locked by"), told
+                               " intranet on production is locked by"), told
         assert told.endswith(": the incident. The owner or an admin can unlock it. Nothing was deployed."), told
         nothing_deployed(held, requested_by=requester)
     finally:
