@@ -174,3 +174,19 @@ def test_a_lock_set_while_the_code_is_awaited_stops_the_deploy_and_says_so_in_wh
         nothing_deployed(safeguarded, requested_by=user)
     finally:
         assert bender.texts(ADMIN, "@bender unlock cms on production")[0].startswith("Unlocked")
+
+
+def test_a_newer_confirmed_request_says_which_held_deploy_it_replaces(safeguarded, bender):
+    user = new_user_id()
+    app = held_for_code(bender, user, "9.6.0")
+    grant(bender, user, "crm")
+    since = last_audit_id(safeguarded)
+    assert ask_and_confirm(bender, user, "crm", "9.6.1", "Customer Relationship Management") == [
+        "Dropped “Deploy Content Management System 9.6.0 to production”: it was still waiting for your two-factor code,"
+        " so nothing was deployed. The request you just confirmed takes its place.",
+        f"Deploy Customer Relationship Management 9.6.1 to production {ASKED}"]
+    assert [e.outcome for e in audit_entries(safeguarded, user, "deploy", since)] == ["withdrawn"]
+    [started] = bender.texts(user, next_code(app))
+    assert started.startswith("OK, deploying Customer Relationship Management 9.6.1 to production"), started
+    bender.wait_for(user, "Customer Relationship Management: deployed version 9.6.1 to production in ")
+    assert [d.version for d in deployments(safeguarded, requested_by=user)] == ["9.6.1"]
