@@ -24,13 +24,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import (
-    catalog, database, deployer, deployment_store, entity_values, first_entity, from_slack, message_metadata, permissions, profile,
-    profiles, requester, slack_usergroups,
+    catalog, database, deployer, deployment_store, entity_values, first_entity, from_slack, locks, message_metadata, permissions,
+    profile, profiles, requester, slack_usergroups,
 )
 from actions.guard import DeployBotAction
 from actions.questions import clicked, say_where, show_decision
 from actions.token_channels import refused_over_token_channel
 from deploybot import messages, payloads
+from deploybot import safeguard_messages as say
 from deploybot.approvals import (
     NOT_COUNTED, ApprovalStore, RequesterNotifier, approvals_needed, approved_by, expires_after, why_not_approver,
 )
@@ -87,9 +88,10 @@ async def ask_for_approval(dispatcher: CollectingDispatcher, tracker: Tracker, r
     app = catalog().app(request.app)
     listed = f" ({', '.join(app.approvers)})" if app.approvers else ""
     minutes = max(1, profile().approval_timeout_seconds // 60)
+    now_running = (f"{request.environment.capitalize()} runs {running} now." if running
+                   else f"Nothing I deployed runs on {request.environment} yet.")
     card = (f"Approval needed: {messages.restate(request, catalog())}, asked by {user}"
-            f"{' (second factor given)' if second_factor else ''}. {request.environment.capitalize()} runs "
-            f"{running or 'nothing deployed by me yet'} now. {needed} approval{'s' if needed > 1 else ''} needed from "
+            f"{' (second factor given)' if second_factor else ''}. {now_running} {needed} approval{'s' if needed > 1 else ''} needed from "
             f"someone else{listed}, within {minutes} min; nothing is deployed until then.")
     say_where(dispatcher, card, output_channel, reply_to, payloads.approval_buttons(row.id))
     await asyncio.to_thread(audit, user, "asked", f"approval asked for: {what_of(row)}", row)
@@ -136,6 +138,7 @@ CLOSED = {
     "already_started": "That request was approved and started already",
     "already_rejected": "That request was rejected already",
     "already_expired": "That approval request expired",
+    "already_withdrawn": "That request was withdrawn by the person who asked",
     "twice": "You approved that request already",
 }
 
@@ -232,8 +235,15 @@ async def decide(dispatcher: CollectingDispatcher, tracker: Tracker, user: str, 
         await asyncio.to_thread(audit, user, "done", f"approved ({count} of {decision.row.needed}): {what}", row)
         return []
     if decision.outcome == "approved":
-        dispatcher.utter_message(text=f"Approved: {what}. I'm telling {row.requested_by}; it starts now.")
-        show_on_card(dispatcher, tracker, card=card, outcome="approved, deploying")
+        # It starts in the requester's conversation, with grant and locks checked there: say
+        # "starts now" only when no lock stands in the way at this moment.
+        blocked = await asyncio.to_thread(lock_in_the_way, row)
+        if blocked:
+            dispatcher.utter_message(text=f"Approved: {what}. It cannot start now: {blocked} I'm telling {row.requested_by}.")
+            show_on_card(dispatcher, tracker, card=card, outcome="approved, but locked: not deployed")
+        else:
+            dispatcher.utter_message(text=f"Approved: {what}. I'm telling {row.requested_by}; it starts now.")
+            show_on_card(dispatcher, tracker, card=card, outcome="approved, deploying")
         await asyncio.to_thread(audit, user, "done", f"approved: {what}", row)
     else:
         dispatcher.utter_message(text=f"Rejected: {what}. I'm telling {row.requested_by} why.")
@@ -241,6 +251,18 @@ async def decide(dispatcher: CollectingDispatcher, tracker: Tracker, user: str, 
         await asyncio.to_thread(audit, user, "done", f"rejected: {what}: {reason}", row)
     notify_in_background(decision.row)
     return []
+
+
+def lock_in_the_way(row) -> Optional[str]:
+    try:
+        locks().check(row.app, row.environment)
+    except RequestRejected as locked:
+        return say.as_sentence(str(locked))
+    return None
+
+
+def cannot_start(what: str, approvers: str, refusal: Exception) -> str:
+    return f"{what} was approved by {approvers}, but it cannot start: {say.as_sentence(str(refusal))} Nothing was deployed."
 
 
 def notify_in_background(row) -> None:
@@ -291,12 +313,14 @@ class ActionApprovalDecided(DeployBotAction):
         request = DeployRequest(row.app, row.version, row.environment)
         approvers = ", ".join(approved_by(row))
         try:
-            check_requester(row.requested_by, row.output_channel, None)
+            # A trusted build system's request waits for approvals too (issue 22): its id is a bot id.
+            build_system = row.requested_by if row.requested_by in profile().trusted_build_systems else None
+            check_requester(row.requested_by, row.output_channel, build_system)
             await asyncio.to_thread(permissions().check_may_deploy, row.requested_by, request)
         except RequestRejected as rejection:
             await asyncio.to_thread(permissions().audit, row.requested_by, "deploy", "refused", app=row.app,
                                     environment=row.environment, detail=f"after approval: {rejection}"[:500])
-            return f"Approved by {approvers}, but {rejection} Nothing was deployed.", False
+            return cannot_start(what, approvers, rejection), False
         if not await asyncio.to_thread(store().mark_started, row.id):
             return f"{what} was started already.", True
         new = NewDeployment(
@@ -310,7 +334,7 @@ class ActionApprovalDecided(DeployBotAction):
         except (RequestRejected, JenkinsError) as refusal:  # a lock set meanwhile, another deployment
             await asyncio.to_thread(permissions().audit, row.requested_by, "deploy", "refused", app=row.app,
                                     environment=row.environment, detail=f"after approval: {refusal}"[:500])
-            return f"Approved by {approvers}, but {refusal}", False
+            return cannot_start(what, approvers, refusal), False
         return f"Approved by {approvers}. {text}", True
 
 

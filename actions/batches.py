@@ -31,6 +31,8 @@ from actions.context import (
 from actions import approvals, safeguards
 from actions.questions import ask, close_pending, pending_question, restated, show_decision
 from deploybot import batches, messages, payloads
+from deploybot import safeguard_messages as say
+from deploybot.step_up import two_factor_required
 from deploybot.batch_store import SUMMARY, BatchStore
 from deploybot.deploy_request import (
     DeployRequest, RequestRejected, build_request, check_environment, check_not_injection, check_version,
@@ -188,6 +190,14 @@ async def confirm(dispatcher: CollectingDispatcher, tracker: Tracker, request: d
             dispatcher.utter_message(text=messages.replaced_request(restated(previous)))
         dispatcher.utter_message(text=batches.none_can_go(blocked, catalog()))
         return close_pending(tracker, previous_fate) + clear_request()
+    needing_code = [item for item in ready if two_factor_required(profile(), catalog(), item["app"], environment)]
+    if message_metadata(tracker).get("build_system") and needing_code:
+        # A build system has no phone: a batch with an app that needs a code is refused as a whole (issue 22).
+        what = batches.restated(needing_code, environment, catalog())
+        dispatcher.utter_message(text=say.build_system_needs_code(what))
+        for item in needing_code:
+            await asyncio.to_thread(audit_refused, user, item["app"], environment, "batch: a build system cannot give a two-factor code")
+        return clear_request()
     if message_metadata(tracker).get("build_system") and profile().build_systems_skip_confirmation:
         # A trusted build system's batch needs no yes (the profile says so), as for one app.
         batch = {"id": payloads.new_request_id(), "ready": ready, "environment": environment, "requested_at": time.time(),

@@ -15,12 +15,15 @@ from actions.context import (
     profiles, requester,
 )
 from actions import batches, safeguards
+from actions.held import held_request, what_is_held, withdraw_held
 from actions.guard import DeployBotAction, DeployBotFormValidation
 from actions.questions import (
     ask, close_pending, pending_question, restated, show_decision, why_not_a_clear_yes, why_not_an_answer,
 )
 from actions.references import source_named, version_by_reference
 from deploybot import messages, payloads
+from deploybot import safeguard_messages as say
+from deploybot.step_up import two_factor_required
 from deploybot.deployments import NewDeployment
 from deploybot.identity import check_requester
 from deploybot.jenkins.client import JenkinsError
@@ -230,10 +233,21 @@ class ActionConfirmDeploy(DeployBotAction):
                                     environment=tracker.get_slot("environment") or profile().default_environment)
             return clear_request()
         events = [SlotSet("environment", request.environment), SlotSet("version", request.version)]
-        if message_metadata(tracker).get("build_system") and profile().build_systems_skip_confirmation:
-            # A trusted build system's request needs no yes (the profile says so).
-            dispatcher.utter_message(text=(await start_deployment(tracker, request, "deploy", time.time()))[0])
-            return clear_request()
+        if message_metadata(tracker).get("build_system"):
+            if two_factor_required(profile(), catalog(), request.app, request.environment):
+                # A build system has no phone: refused before any question (issue 22).
+                await asyncio.to_thread(refuse, dispatcher, tracker,
+                                        RequestRejected(say.build_system_needs_code(messages.restate(request, catalog()))),
+                                        environment=request.environment)
+                return clear_request()
+            if profile().build_systems_skip_confirmation:
+                # A trusted build system's request needs no yes (the profile says so); it skips
+                # only the question: where approvals are needed, it waits for them.
+                held = await safeguards.hold_before_jenkins(dispatcher, tracker, request, "deploy", time.time())
+                if held is not None:
+                    return held + clear_request()
+                dispatcher.utter_message(text=(await start_deployment(tracker, request, "deploy", time.time()))[0])
+                return clear_request()
         source = tracker.get_slot("promoted_from")
         if source:
             question = messages.promotion_question(request, source, catalog())
@@ -265,6 +279,10 @@ class ActionDeploy(DeployBotAction):
             show_decision(dispatcher, tracker, "refused, nothing was deployed")
             return close_pending(tracker, "cancelled") + clear_request()
         if request is None:
+            waiting = held_request(tracker)
+            if waiting is not None:  # confirmed already: what it waits for is the code, not a yes
+                dispatcher.utter_message(text=say.confirmed_waits_for_code(what_is_held(waiting)))
+                return []
             # Also what someone else's "yes" gets: it lands in their own conversation.
             dispatcher.utter_message(text=messages.NOTHING_PENDING)
             await asyncio.to_thread(permissions().audit, requester(tracker), "confirm", "refused", detail="nothing pending")
@@ -304,5 +322,9 @@ class ActionDenyDeploy(DeployBotAction):
             dispatcher.utter_message(text=messages.CANCELLED)
             show_decision(dispatcher, tracker, "cancelled, nothing was deployed")
             return close_pending(tracker, "cancelled") + clear_request()
+        # After the yes: a deploy waiting for its code or for approvals is withdrawn (issue 22).
+        withdrawn = await withdraw_held(dispatcher, tracker)
+        if withdrawn is not None:
+            return withdrawn
         dispatcher.utter_message(text=messages.NOTHING_PENDING)
         return []

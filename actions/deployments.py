@@ -11,6 +11,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import catalog, deployer, deployment_store, entity_values, first_entity, locks, permissions, profile, profiles, requester
+from actions.held import withdraw_held
 from actions.deploy import refuse
 from actions.guard import DeployBotAction
 from actions.questions import ask, say_where
@@ -155,6 +156,10 @@ class ActionCancelDeployment(DeployBotAction):
         return "action_cancel_deployment"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        # "cancel the shop deployment" while it waits for a code or for approvals: withdrawn (issue 22).
+        withdrawn = await withdraw_held(dispatcher, tracker, first_entity(tracker, "app"))
+        if withdrawn is not None:
+            return withdrawn
         try:
             text = await asyncio.to_thread(self.cancel, tracker)
         except RequestRejected as refusal:

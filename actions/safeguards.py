@@ -29,6 +29,9 @@ from actions.context import (
 )
 from actions import approvals
 from actions.guard import DeployBotAction
+from actions.held import (  # noqa: F401 (STEP_UP_SLOT, held_request: actions.corrections reads them here)
+    APPROVAL_STEP_UP_SLOT, STEP_UP_SLOT, approval_what, held_approval, held_request, inline, what_is_held,
+)
 from actions.permissions import UnknownUser, named_user, shown_as
 from actions.token_channels import refused_over_token_channel
 from actions.questions import clicked, say_where, show_decision
@@ -43,13 +46,12 @@ from deploybot.slack.notifier import SlackNotifier
 from deploybot.storage.database import var_dir
 from deploybot.slack import code_modal, web_api
 from deploybot.slack.custom_messages import OPEN_VIEW_KEY
-from deploybot.step_up import anywhere_required, looks_like_code, two_factor_required
+from deploybot.step_up import anywhere_required, code_in, looks_like_code, two_factor_required
 from deploybot.terminal_chat import post_privately
 from deploybot.two_factor import Enrolment, TwoFactor, TwoFactorUnavailable, Verdict, cipher_from
 
 log = logging.getLogger(__name__)
 Events = List[Dict[Text, Any]]
-STEP_UP_SLOT = "step_up"
 QR_FILENAME = "deploybot-two-factor.png"
 QR_TITLE = "QR code for your authenticator app"
 
@@ -71,11 +73,6 @@ def in_direct_message(tracker: Tracker) -> bool:
     metadata = message_metadata(tracker)
     return (not from_slack(tracker) or metadata.get(code_modal.FROM_MODAL_KEY) is True
             or str(metadata.get("out_channel") or "").startswith("D"))
-
-
-def held_request(tracker: Tracker) -> Optional[dict]:
-    held = tracker.get_slot(STEP_UP_SLOT)
-    return held if isinstance(held, dict) else None
 
 
 # -- the hook in ActionDeploy: between the yes and Jenkins ---------------------------------
@@ -124,10 +121,22 @@ async def hold_for_code(dispatcher: CollectingDispatcher, tracker: Tracker, what
         enrolled, locked = await asyncio.to_thread(factor.is_enrolled, user), await asyncio.to_thread(factor.is_locked, user)
     except TwoFactorUnavailable as problem:
         return await _dropped(dispatcher, tracker, say.unavailable(str(problem)), "no two-factor key", where)
+    if message_metadata(tracker).get("build_system"):  # a build system has no phone (issue 22)
+        return await _dropped(dispatcher, tracker, say.build_system_needs_code(what), "a build system cannot give a code", where)
     if locked:
         return await _dropped(dispatcher, tracker, say.locked(what), "locked", where)
     if not enrolled:
-        return await _dropped(dispatcher, tracker, say.not_enrolled(what), "not enrolled", where)
+        # An enrolment waiting for its first code stays: it is a row of its own, not this deploy's.
+        started = await asyncio.to_thread(factor.has_enrolment_started, user)
+        return await _dropped(dispatcher, tracker, say.enrolment_unfinished(what) if started else say.not_enrolled(what),
+                              "not enrolled", where)
+    replaced = held_request(tracker)
+    if replaced is not None:  # one deploy of one's own waits for a code at a time: say which one goes
+        was = what_is_held(replaced)
+        dispatcher.utter_message(text=say.hold_replaced(was))
+        await asyncio.to_thread(permissions().audit, user, "deploy", "withdrawn", app=replaced.get("app"),
+                                environment=replaced.get("environment") or (replaced.get("batch") or {}).get("environment"),
+                                detail=f"replaced by a newer confirmed request while waiting for a two-factor code: {was}"[:500])
     held = dict(held, asked_at=time.time())
     minutes = max(1, profile().confirmation_timeout_seconds // 60)
     trigger_id = (clicked(tracker) or {}).get("trigger_id") if from_slack(tracker) else None
@@ -143,37 +152,56 @@ async def hold_for_code(dispatcher: CollectingDispatcher, tracker: Tracker, what
 
 
 async def _dropped(dispatcher, tracker, text: str, reason: str, where: dict) -> Events:
+    """This deploy is not held; whatever else waits (an older held deploy, an enrolment) stays."""
     dispatcher.utter_message(text=text)
     show_decision(dispatcher, tracker, f"not deployed: {reason}")
     await asyncio.to_thread(audit, requester(tracker), "refused", f"deploy not held for a code: {reason}", **where)
-    return [SlotSet(STEP_UP_SLOT, None)]
+    return []
 
 
 # -- a typed code ------------------------------------------------------------------------
 
 
 class ActionTwoFactorCode(DeployBotAction):
-    """A six-digit message: the code a held deploy or an enrolment waits for."""
+    """A six-digit message (or one that tries to be): the code a held deploy, an approver's
+    held approval or an unfinished enrolment waits for. With a deploy and an approval both
+    held, the code goes to the one asked for last; the other keeps waiting and is named."""
 
     def name(self) -> Text:
         return "action_two_factor_code"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Events:
-        user, code = requester(tracker), tracker.latest_message.get("text") or ""
-        held = held_request(tracker)
-        if not looks_like_code(code) or (held is None and not anywhere_required(profile(), catalog())):
+        user, text = requester(tracker), tracker.latest_message.get("text") or ""
+        code = code_in(text)
+        held, approval = held_request(tracker), held_approval(tracker)
+        if not looks_like_code(text) or (held is None and approval is None and not anywhere_required(profile(), catalog())):
             # Only deploybot.patched_rasa sets this intent, but be sure; and to a bot that never
             # asks for codes (Marvin) a number is just a number.
             dispatcher.utter_message(text=say.NO_CODE_AWAITED)
             return []
         try:
             factor = two_factor()
+            enrolling = held is None and approval is None and await asyncio.to_thread(factor.has_enrolment_started, user)
         except TwoFactorUnavailable as problem:
             dispatcher.utter_message(text=say.unavailable(str(problem)))
-            return [SlotSet(STEP_UP_SLOT, None)]
+            return [SlotSet(STEP_UP_SLOT, None), SlotSet(APPROVAL_STEP_UP_SLOT, None)]
+        # The code goes to what was asked for last; the other (if any) keeps waiting.
+        target = max((h for h in (held, approval) if h), key=lambda h: h.get("asked_at") or 0, default=None)
+        if code is None:  # "1234567", "123-456": not a code; said, never counted as a wrong one
+            if target is None and not enrolling:
+                dispatcher.utter_message(text=say.NO_CODE_AWAITED)
+                return []
+            awaited = ("to finish setting up two-factor" if target is None else
+                       f"for your approval of {inline(approval_what(target))}" if target is approval else
+                       f"for {inline(what_is_held(target))}")
+            dispatcher.utter_message(text=say.not_a_code(awaited, await asyncio.to_thread(factor.tries_left, user)))
+            await asyncio.to_thread(audit, user, "refused", f"not a code (a code awaited {awaited})")
+            return []
         if not in_direct_message(tracker):
             return await self.burn(dispatcher, factor, user, code)
-        if held is None:
+        if target is None and enrolling:
+            return await self.confirm_enrolment(dispatcher, factor, user, code)
+        if target is None:
             # Still checked, so that a code which nothing awaited is spent: the tracker keeps its text.
             verdict = await asyncio.to_thread(factor.verify, user, code)
             spent = verdict in (Verdict.ACCEPTED, Verdict.WRONG, Verdict.REPLAYED)
@@ -181,17 +209,24 @@ class ActionTwoFactorCode(DeployBotAction):
             if spent:
                 await asyncio.to_thread(audit, user, "refused", f"code with nothing awaiting it, spent ({verdict.value})")
             return []
-        if held.get("purpose") == "enrol":
-            return await self.confirm_enrolment(dispatcher, factor, user, code)
-        if held.get("purpose") == "approve":
-            return await self.approve_with_code(dispatcher, tracker, factor, user, code, held)
-        return await self.release(dispatcher, tracker, factor, user, code, held)
+        if target is approval:
+            events = await self.approve_with_code(dispatcher, tracker, factor, user, code, approval)
+            other = held
+        else:
+            events = await self.release(dispatcher, tracker, factor, user, code, held)
+            other = approval
+        cleared = any(e.get("name") in (STEP_UP_SLOT, APPROVAL_STEP_UP_SLOT) and e.get("value") is None for e in events)
+        if other is not None and cleared:
+            dispatcher.utter_message(text=say.still_waiting(
+                f"Your approval of {inline(approval_what(other))}" if other is approval else what_is_held(other)))
+        return events
 
     @staticmethod
     async def burn(dispatcher, factor: TwoFactor, user: str, code: str) -> Events:
         """A code in a channel: checked now, so it cannot be used again (or counts as wrong)."""
         verdict = await asyncio.to_thread(factor.verify, user, code)
-        dispatcher.utter_message(text=say.CODE_IN_CHANNEL)
+        # During the backoff nothing is checked, so nothing is used up: never say it was.
+        dispatcher.utter_message(text=say.CODE_IN_CHANNEL_UNCHECKED if verdict is Verdict.WAIT else say.CODE_IN_CHANNEL)
         await asyncio.to_thread(audit, user, "refused", f"code typed in a channel, burnt ({verdict.value})")
         return []
 
@@ -201,15 +236,19 @@ class ActionTwoFactorCode(DeployBotAction):
         if verdict is Verdict.ACCEPTED:
             dispatcher.utter_message(text=say.ENROLLED)
             await asyncio.to_thread(audit, user, "done", "enrolment confirmed")
-            return [SlotSet(STEP_UP_SLOT, None)]
+            return []
         await asyncio.to_thread(audit, user, "refused", f"enrolment code {verdict.value}")
         if verdict is Verdict.LOCKED:
             dispatcher.utter_message(text=say.locked())
-            return [SlotSet(STEP_UP_SLOT, None)]
+            return []
         if verdict is Verdict.NOT_ENROLLED:  # confirmed meanwhile, or reset
             dispatcher.utter_message(text=say.ALREADY_ENROLLED if await asyncio.to_thread(factor.is_enrolled, user) else say.HOW_TO_ENROL)
-            return [SlotSet(STEP_UP_SLOT, None)]
-        dispatcher.utter_message(text=say.ENROL_WRONG)
+            return []
+        left = await asyncio.to_thread(factor.tries_left, user)
+        if verdict is Verdict.WAIT:
+            dispatcher.utter_message(text=say.wait_before_next(await asyncio.to_thread(factor.wait_seconds, user), left))
+            return []
+        dispatcher.utter_message(text=f"{say.ENROL_WRONG} {say.tries_left(left)}")
         return []
 
     @staticmethod
@@ -217,19 +256,25 @@ class ActionTwoFactorCode(DeployBotAction):
         """An approver's own code (approver_two_factor): right, and the approval counts."""
         timeout = profile().confirmation_timeout_seconds
         if confirmation_is_stale(held.get("asked_at"), time.time(), timeout):
-            dispatcher.utter_message(text="That code came too late for your approval: approve again.")
-            return [SlotSet(STEP_UP_SLOT, None)]
+            dispatcher.utter_message(text="That code came too late for your approval, so your approval was not counted: approve again.")
+            return [SlotSet(APPROVAL_STEP_UP_SLOT, None)]
         verdict = await asyncio.to_thread(factor.verify, user, code)
         if verdict is not Verdict.ACCEPTED:
             await asyncio.to_thread(audit, user, "refused", f"approver's code {verdict.value}")
-            if verdict in (Verdict.WRONG, Verdict.REPLAYED):
-                dispatcher.utter_message(text=say.WRONG_CODE if verdict is Verdict.WRONG else say.REPLAYED_CODE)
+            left = await asyncio.to_thread(factor.tries_left, user)
+            if verdict is Verdict.WAIT:
+                wait = await asyncio.to_thread(factor.wait_seconds, user)
+                dispatcher.utter_message(text=say.wait_before_next(wait, left).replace("Nothing was deployed yet.", "Your approval is not counted yet."))
                 return []
-            dispatcher.utter_message(text=say.locked() if verdict is Verdict.LOCKED else say.HOW_TO_ENROL)
-            return [SlotSet(STEP_UP_SLOT, None)]
+            if verdict in (Verdict.WRONG, Verdict.REPLAYED):
+                text = say.APPROVER_WRONG_CODE if verdict is Verdict.WRONG else say.REPLAYED_CODE
+                dispatcher.utter_message(text=f"{text} {say.tries_left(left)}")
+                return []
+            dispatcher.utter_message(text=(say.locked() if verdict is Verdict.LOCKED else say.HOW_TO_ENROL) + " Your approval was not counted.")
+            return [SlotSet(APPROVAL_STEP_UP_SLOT, None)]
         await asyncio.to_thread(audit, user, "done", "approver's code accepted")
         return await approvals.decide(dispatcher, tracker, user, held["approval"], None, code_given=True,
-                                      card=held.get("card")) + [SlotSet(STEP_UP_SLOT, None)]
+                                      card=held.get("card")) + [SlotSet(APPROVAL_STEP_UP_SLOT, None)]
 
     @staticmethod
     async def release(dispatcher, tracker: Tracker, factor: TwoFactor, user: str, code: str, held: dict) -> Events:
@@ -250,8 +295,12 @@ class ActionTwoFactorCode(DeployBotAction):
         verdict = await asyncio.to_thread(factor.verify, user, code)
         if verdict is not Verdict.ACCEPTED:
             await asyncio.to_thread(audit, user, "refused", f"code {verdict.value} for: {what}", **where)
+            left = await asyncio.to_thread(factor.tries_left, user)
+            if verdict is Verdict.WAIT:
+                dispatcher.utter_message(text=say.wait_before_next(await asyncio.to_thread(factor.wait_seconds, user), left))
+                return []
             if verdict in (Verdict.WRONG, Verdict.REPLAYED):
-                text = say.WRONG_CODE if verdict is Verdict.WRONG else say.REPLAYED_CODE
+                text = say.wrong_code(left) if verdict is Verdict.WRONG else f"{say.REPLAYED_CODE} {say.tries_left(left)}"
                 dispatcher.utter_message(text=text + (say.ON_SLACK_IN_DM if from_slack(tracker) else ""))
                 return []
             dispatcher.utter_message(text=say.locked(what) if verdict is Verdict.LOCKED else say.not_enrolled(what))
@@ -263,7 +312,7 @@ class ActionTwoFactorCode(DeployBotAction):
             try:
                 check_requester(user, tracker.get_latest_input_channel(), None)
             except RequestRejected as rejection:
-                dispatcher.utter_message(text=str(rejection))
+                dispatcher.utter_message(text=say.not_started(what, str(rejection)))
                 return [SlotSet(STEP_UP_SLOT, None)]
             text = await batches.start_all(dispatcher, tracker, batch, second_factor=True)
             say_where(dispatcher, text, batch.get("output_channel") or "rest", batch.get("reply_to"))
@@ -273,7 +322,7 @@ class ActionTwoFactorCode(DeployBotAction):
             if not (held.get("break_glass") and permissions().is_admin(user)):  # an admin's break glass needs no grant
                 await asyncio.to_thread(permissions().check_may_deploy, user, request)
         except RequestRejected as rejection:
-            dispatcher.utter_message(text=str(rejection))
+            dispatcher.utter_message(text=say.not_started(what, str(rejection)))
             await asyncio.to_thread(permissions().audit, user, "deploy", "refused", detail=str(rejection)[:500], **where)
             return [SlotSet(STEP_UP_SLOT, None)]
         if not held.get("break_glass") and approvals.needs_approval(request):
@@ -304,14 +353,15 @@ async def hold_approval_for_code(dispatcher: CollectingDispatcher, tracker: Trac
         return []
     metadata = message_metadata(tracker)
     trigger_id = (clicked(tracker) or {}).get("trigger_id") if from_slack(tracker) else None
-    ask = f"Your approval of {what} counts with your own code: "
+    ask = f"Your approval of {inline(what)} counts with your own code: "
     if trigger_id:
         view = code_modal.code_view(f"Approve {what}", metadata.get("out_channel"), metadata.get("thread_id"))
         dispatcher.utter_message(json_message={OPEN_VIEW_KEY: {"trigger_id": trigger_id, "view": view,
                                                                "fallback": ask + say.TYPE_CODE_IN_DM + "."}})
     else:
         dispatcher.utter_message(text=ask + (say.TYPE_CODE_IN_DM if from_slack(tracker) else say.TYPE_CODE_HERE) + ".")
-    return [SlotSet(STEP_UP_SLOT, {"purpose": "approve", "approval": approval_id, "asked_at": time.time(), "card": clicked(tracker)})]
+    return [SlotSet(APPROVAL_STEP_UP_SLOT, {"purpose": "approve", "approval": approval_id, "what": what, "asked_at": time.time(),
+                                            "card": clicked(tracker)})]
 
 
 def announce_break_glass(user: str, what: str, reason: str, outcome: str) -> None:
@@ -343,7 +393,7 @@ async def start_held_deployment(tracker: Tracker, request: DeployRequest, held: 
     except (RequestRejected, JenkinsError) as refusal:  # a lock, another deployment, no Jenkins
         await asyncio.to_thread(permissions().audit, requester(tracker), "deploy", "refused", app=request.app,
                                 environment=request.environment, detail=str(refusal)[:500])
-        return str(refusal)
+        return say.not_started(messages.restate(request, catalog()), str(refusal))
 
 
 # -- enrolment and reset -----------------------------------------------------------------
@@ -386,7 +436,9 @@ class ActionSetUpTwoFactor(DeployBotAction):
                 return []
             dispatcher.utter_message(text=say.ENROL_SHOWN_IN_CHAT)
         await asyncio.to_thread(audit, user, "done", "enrolment started")
-        return [SlotSet(STEP_UP_SLOT, {"purpose": "enrol", "asked_at": time.time()})]
+        # The unfinished enrolment is its database row: no slot is set, so a deploy that waits
+        # for its code in step_up keeps waiting (each held item has its own place).
+        return []
 
 
 def show_in_terminal_chat(user: str, enrolment: Enrolment) -> bool:

@@ -27,7 +27,7 @@ from deploybot.notifier import AllOf, local_notifier
 from deploybot.slack.notifier import SlackNotifier
 from deploybot.reports import RasaReporter
 from deploybot.profiles import rasa_urls
-from deploybot.step_up import startup_problem
+from deploybot.step_up import build_system_problem, startup_problem
 from deploybot.rasa_server import ACTIONS_TOKEN_ENV
 from deploybot.storage.database import var_dir
 from deploybot.lock_expiry import LockExpiryAnnouncer
@@ -106,6 +106,10 @@ def main(argv=None) -> int:
     if not actions_token:
         print(f"deploybot.action_server: set {ACTIONS_TOKEN_ENV}, the secret this bot's Rasa sends "
               "(endpoints.yml); without it anyone on the host could run the actions.", file=sys.stderr)
+        return 2
+    refusal = build_system_problem(profile(), catalog())  # a build system never skips a code (issue 22)
+    if refusal:
+        print(f"deploybot.action_server: {refusal}", file=sys.stderr)
         return 2
     problem = startup_problem(profile(), catalog())  # production safeguards (issue 14)
     if problem:

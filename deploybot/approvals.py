@@ -104,7 +104,7 @@ def approved_by(row: ApprovalRequest) -> List[str]:
 class Decision:
     """What became of an approve or reject: outcome is approved (the last one needed),
     counted (more are needed), rejected, or why nothing changed (not_found, expired,
-    already_approved, already_rejected, already_started, twice)."""
+    already_approved, already_rejected, already_started, already_withdrawn, twice)."""
     outcome: str
     row: Optional[ApprovalRequest]
 
@@ -128,6 +128,22 @@ class ApprovalStore:
         with self.db.transaction() as session:
             return list(session.scalars(select(ApprovalRequest).where(
                 ApprovalRequest.assistant == assistant, ApprovalRequest.state == "pending").order_by(ApprovalRequest.created_at)))
+
+    def pending_of(self, assistant: str, conversation_id: str, requested_by: str) -> List[ApprovalRequest]:
+        """The requests a requester made in one conversation that still wait for approvals."""
+        with self.db.transaction() as session:
+            return list(session.scalars(select(ApprovalRequest).where(
+                ApprovalRequest.assistant == assistant, ApprovalRequest.state == "pending",
+                ApprovalRequest.conversation_id == conversation_id, ApprovalRequest.requested_by == requested_by)
+                .order_by(ApprovalRequest.created_at)))
+
+    def withdraw(self, approval_id: str, at: Optional[datetime] = None) -> bool:
+        """pending → withdrawn (the requester called it off), once; told already: they said it."""
+        at = at or now()
+        with self.db.transaction() as session:
+            return session.execute(update(ApprovalRequest).where(
+                ApprovalRequest.id == approval_id, ApprovalRequest.state == "pending")
+                .values(state="withdrawn", decided_at=at, told_at=at)).rowcount == 1
 
     def approve(self, approval_id: str, user: str, at: Optional[datetime] = None) -> Decision:
         at = at or now()

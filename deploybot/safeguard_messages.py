@@ -4,12 +4,81 @@ deploybot.messages; no message ever contains a code or a secret."""
 HOW_TO_ENROL = "Say “set up two-factor” to me (I answer with a direct message), then send me the first code your authenticator app shows."
 
 
+def as_sentence(refusal: str) -> str:
+    """A refusal said after "…: " ends as a sentence: without its "No: " and its own "Nothing
+    was deployed." (said once, by the caller), a full stop last."""
+    text = refusal.strip().removeprefix("No: ").removesuffix(" Nothing was deployed.")
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def not_started(what: str, refusal: str) -> str:
+    """After the code (or the approvals): what stopped the deploy, said whole, and that nothing was deployed."""
+    return f"{what} could not start: {as_sentence(refusal)} Nothing was deployed."
+
+
 def unavailable(problem: str) -> str:
     return f"{problem} Nothing was deployed."
 
 
 def not_enrolled(what: str) -> str:
     return f"{what} needs a code from your authenticator app, and you have not set up two-factor yet. {HOW_TO_ENROL} Nothing was deployed."
+
+
+def enrolment_unfinished(what: str) -> str:
+    """Not enrolled yet, but an enrolment waits for its first code: it stays, and says so."""
+    return (f"{what} needs a code from your authenticator app, and your two-factor setup is not finished yet: "
+            "send me the first code your app shows now, then ask for the deploy again. Nothing was deployed.")
+
+
+def build_system_needs_code(what: str) -> str:
+    return (f"{what} needs a two-factor code from the person who asks, and a build system cannot give one: "
+            "a person has to ask for it. Nothing was deployed.")
+
+
+def tries_left(count: int) -> str:
+    return f"{count} wrong code{'' if count == 1 else 's'} more and two-factor locks."
+
+
+def wrong_code(left: int) -> str:
+    return f"{WRONG_CODE} {tries_left(left)}"
+
+
+def wait_before_next(seconds: int, left: int) -> str:
+    return (f"Too many wrong codes in a row: I check the next code in {seconds} s, not sooner, so that one was not checked. "
+            f"Nothing was deployed yet. {tries_left(left)}")
+
+
+def not_a_code(awaited: str, left: int) -> str:
+    """A message that tries to be a code and is not (7 digits, "123-456") while one is awaited."""
+    return (f"That is not a code: a code is the 6 digits your authenticator app shows (“123456” or “123 456”). "
+            f"I'm waiting for one {awaited}. It did not count as a wrong code; {tries_left(left)}")
+
+
+def withdrawn_from_code(what: str) -> str:
+    return f"Withdrawn: {what}, which waited for your two-factor code. Nothing was deployed, and no code deploys it now."
+
+
+def withdrawn_from_approval(what: str) -> str:
+    return (f"Withdrawn: {what}, which waited for approval. Nothing was deployed, and an approval of it "
+            "counts no more.")
+
+
+def approval_not_given(what: str) -> str:
+    return f"Your approval of {what} is not given: it waited for your code, and you called it off."
+
+
+def confirmed_waits_for_code(what: str) -> str:
+    return (f"{what} is confirmed already and waits for your two-factor code: send me the code your authenticator app"
+            " shows now, or say “no” to withdraw it. Nothing has been deployed yet.")
+
+
+def hold_replaced(was: str) -> str:
+    return (f"Dropped “{was}”: it was still waiting for your two-factor code, so nothing was deployed."
+            " The request you just confirmed takes its place.")
+
+
+def still_waiting(what: str) -> str:
+    return f"{what} still waits for your code: send the next one your app shows."
 
 
 def locked(what: str = "") -> str:
@@ -25,6 +94,7 @@ def ask_code(what: str, where: str, minutes: int) -> str:
 TYPE_CODE_HERE = "send me the 6-digit code your authenticator app shows now"
 TYPE_CODE_IN_DM = "send me the 6-digit code your authenticator app shows now in a direct message (never in a channel)"
 
+APPROVER_WRONG_CODE = "That code is not right (or not the current one), so your approval is not counted yet; send the current code to try again."
 WRONG_CODE = "That code is not right (or not the current one). Nothing was deployed yet; send the current code to try again."
 ON_SLACK_IN_DM = " Send it in a direct message to me, never in a channel."
 REPLAYED_CODE = "That code was used already: each code counts once. Wait for the next one and send it."
@@ -32,6 +102,9 @@ NO_CODE_AWAITED = "I'm not waiting for a code from you. Nothing was done with th
 SPENT = " I treated it as used, so it is worthless now."
 CODE_IN_CHANNEL = ("Never type a code in a channel: others can see it. I treated that code as used, so it is worthless now. "
                    "Send a fresh code in a direct message to me.")
+CODE_IN_CHANNEL_UNCHECKED = ("Never type a code in a channel: others can see it. After several wrong codes in a row I could not check"
+                             " that one yet, so it is not used up; it is worthless within two minutes, as your app moves on."
+                             " Send a fresh code in a direct message to me.")
 CODE_EXPIRED = "That code came too late: the deploy waited more than {minutes} min for it, so nothing was deployed. Ask again."
 
 

@@ -36,8 +36,10 @@ from cryptography.fernet import Fernet
 from sqlalchemy.exc import SQLAlchemyError
 
 from deploybot.ledger.address import PORT_ENV as WEB_PORT_ENV, SECRET_ENV as WEB_SECRET_ENV, SIGNIN_TOKEN_ENV, signin_link, web_port
+from deploybot.catalog import load_catalog
 from deploybot.profiles import ASSISTANT_ENV, AssistantProfile, load_profiles
 from deploybot.rasa_server import ACTIONS_TOKEN_ENV, API_TOKEN_ENV
+from deploybot.step_up import build_system_problem
 from deploybot.storage.database import database_url, migrate
 from deploybot.terminal_chat import CALLBACK_KEY_ENV, callback_port, chat_url, management_url, run_chat
 from deploybot.two_factor import SECRET_KEY_ENV
@@ -317,6 +319,10 @@ def main(argv=None) -> int:
         for path in sorted(Path("assistants").glob("*.yml")):
             os.environ.setdefault(f"{path.stem.upper()}_TOKEN_CHANNELS_MAY", "all")
     profiles = load_profiles()
+    refusals = [problem for problem in (build_system_problem(p, load_catalog()) for p in profiles.values()) if problem]
+    if refusals:  # a trusted build system never skips a two-factor code (issue 22)
+        print("\n".join(refusals), file=sys.stderr)
+        return 2
     tokens, generated = {}, []
     for profile in profiles.values():
         tokens[profile.id], new = secret(os.environ, api_token_variable(profile))

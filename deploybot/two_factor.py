@@ -7,17 +7,22 @@ any authenticator app, on a phone or a watch.
   with a first code.
 - Verification: the code of the current 30-second step or the one before or after (clocks
   drift); each step's code is accepted once (a code seen before is refused, also across
-  replicas: the database takes the step with a conditional update); 5 wrong codes within
-  15 minutes lock two-factor for that user until an admin resets it.
+  replicas: the database takes the step with a conditional update).
+- Guessing: wrong codes count until a right one (or until a whole day passes without a wrong
+  one: a sliding window that every wrong code restarts). After 3 wrong codes each further
+  try waits twice as long as the one before (10 s, then 20 s; a try sooner is not checked),
+  and the 5th locks two-factor until an admin resets it. So no rate of guessing stays under
+  the lock: at most 4 wrong codes in any 24 hours (README, "Production safeguards").
 - Nothing here logs or returns a secret or a code; the caller audits every attempt.
 
-This module is the mechanism only: which deploys need a code (profiles, apps.yml) and the
-dialogue that asks for it are not built yet.
+This module is the mechanism only: which deploys need a code is deploybot.step_up, the
+dialogue that asks for it actions/safeguards.py.
 """
 from __future__ import annotations
 
 import hmac
 import io
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -37,8 +42,10 @@ SECRET_KEY_ENV = "DEPLOYBOT_SECRET_KEY"
 ISSUER = "deploybot"
 STEP_SECONDS = 30
 STEPS_OF_DRIFT = 1          # the step before and after count too
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES = 5                        # the 5th wrong code in a row locks
+FAILURE_WINDOW = timedelta(hours=24)    # wrong codes are forgotten only after this long without one
+BACKOFF_AFTER = 3                       # after this many wrong codes, each try waits ...
+FIRST_BACKOFF_SECONDS = 10              # ... this long, then twice as long each time
 CODE_DIGITS = 6
 
 
@@ -51,6 +58,7 @@ class Verdict(str, Enum):
     WRONG = "wrong"                # not the code of this step (or the one before or after)
     REPLAYED = "replayed"          # the right code, but its step was used already
     LOCKED = "locked"              # too many wrong codes: an admin must reset it
+    WAIT = "wait"                  # too soon after wrong codes: not checked, not counted
     NOT_ENROLLED = "not_enrolled"  # no confirmed enrolment (or, to confirm, none started)
 
 
@@ -137,6 +145,26 @@ class TwoFactor:
             found = session.get(TwoFactorEnrolment, user)
             return found is not None and found.locked_at is not None
 
+    def has_enrolment_started(self, user: str) -> bool:
+        """Whether an enrolment waits for its first code (it lives here, not in a conversation)."""
+        with self.db.transaction() as session:
+            found = session.get(TwoFactorEnrolment, user)
+            return found is not None and found.confirmed_at is None
+
+    def tries_left(self, user: str) -> int:
+        """Wrong codes the user may still give before the lock."""
+        with self.db.transaction() as session:
+            found = session.get(TwoFactorEnrolment, user)
+            if found is None or found.locked_at is not None:
+                return 0
+            return MAX_FAILURES - counted_failures(found, utc_from(self.clock()))
+
+    def wait_seconds(self, user: str) -> int:
+        """How long the user must wait before a code is checked again (0: now)."""
+        with self.db.transaction() as session:
+            found = session.get(TwoFactorEnrolment, user)
+            return 0 if found is None else seconds_to_wait(found, utc_from(self.clock()))
+
     def reset(self, user: str) -> bool:
         """An admin's reset: the enrolment (and any lock) is gone; the user enrols again."""
         with self.db.transaction() as session:
@@ -155,6 +183,8 @@ class TwoFactor:
                 return Verdict.NOT_ENROLLED
             if found.locked_at is not None:
                 return Verdict.LOCKED
+            if seconds_to_wait(found, utc_from(self.clock())) > 0:
+                return Verdict.WAIT  # not checked: a guess that cannot be right is no guess
             secret = self._secret(found)
             last_step = found.last_step
         step = matching_step(secret, code, self.clock())
@@ -185,7 +215,8 @@ class TwoFactor:
             return result.rowcount == 1
 
     def _failed(self, user: str, verdict: Verdict) -> Verdict:
-        """Counts a wrong or replayed code; the fifth within FAILURE_WINDOW locks two-factor."""
+        """Counts a wrong or replayed code; the MAX_FAILURES-th in a row locks two-factor.
+        failures_since holds the last wrong code's time: the window slides from there."""
         now = utc_from(self.clock())
         with self.db.transaction() as session:
             # The write comes first: it takes the row (PostgreSQL) or the database (SQLite) until
@@ -195,13 +226,37 @@ class TwoFactor:
             if counted.rowcount != 1:
                 return verdict
             found = session.get(TwoFactorEnrolment, user)
-            since = as_utc(found.failures_since)
-            if since is None or now - since > FAILURE_WINDOW:
-                found.failures, found.failures_since = 1, now
+            last = as_utc(found.failures_since)
+            if last is not None and now - last > FAILURE_WINDOW:
+                found.failures = 1  # a whole day without a wrong code: the earlier ones are forgotten
+            found.failures_since = now
             if found.failures >= MAX_FAILURES:
                 found.locked_at = now
                 return Verdict.LOCKED
         return verdict
+
+
+def counted_failures(found: TwoFactorEnrolment, now: datetime) -> int:
+    """The wrong codes that still count: all since the last right one, unless the last wrong
+    one is older than FAILURE_WINDOW."""
+    last = as_utc(found.failures_since)
+    if not found.failures or last is None or now - last > FAILURE_WINDOW:
+        return 0
+    return found.failures
+
+
+def backoff_seconds(failures: int) -> int:
+    """How long after the last wrong code the next try waits: 0 before BACKOFF_AFTER wrong
+    codes, then FIRST_BACKOFF_SECONDS, doubling with each further one."""
+    return 0 if failures < BACKOFF_AFTER else FIRST_BACKOFF_SECONDS * 2 ** (failures - BACKOFF_AFTER)
+
+
+def seconds_to_wait(found: TwoFactorEnrolment, now: datetime) -> int:
+    failures = counted_failures(found, now)
+    if failures < BACKOFF_AFTER:
+        return 0
+    ready = as_utc(found.failures_since) + timedelta(seconds=backoff_seconds(failures))
+    return max(0, math.ceil((ready - now).total_seconds()))
 
 
 def matching_step(secret: str, code: str, at: float) -> Optional[int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Optional
 
-from deploybot.step_up import looks_like_code
+from deploybot.step_up import code_in
 
 CALLBACK_ID = "deploybot_two_factor"
 BLOCK_ID, ACTION_ID = "code", "code"
@@ -57,7 +57,7 @@ def errors_answer() -> Dict[str, Any]:
 
 
 def is_code(text: str) -> bool:
-    return looks_like_code(text)
+    return code_in(text) is not None
 
 
 # -- the reason of a rejection (four-eyes approvals) ---------------------------------------

@@ -68,7 +68,7 @@ def test_a_granted_colleague_approves_and_the_deploy_starts_for_the_requester(ey
     grant(bender, colleague, "cms")
     card = requested(bender, user, "cms", "8.0.1", "Content Management System", code_app)
     assert card["text"].startswith(f"Approval needed: Deploy Content Management System 8.0.1 to production, asked by {user} "
-                                   "(second factor given). Production runs ")
+                                   "(second factor given). Nothing I deployed runs on production yet.")
     assert "1 approval needed from someone else, within 0 min" not in card["text"]
     assert [b["title"] for b in card["buttons"]] == ["Approve", "Reject"]
     nothing_deployed(eyes, requested_by=user)
@@ -78,7 +78,7 @@ def test_a_granted_colleague_approves_and_the_deploy_starts_for_the_requester(ey
     assert bender.texts(outsider, "approve") == ["Nothing waits for your approval. Nothing was done."]
     nothing_deployed(eyes, requested_by=user)
     assert bender.texts(colleague, "bender, approve") == [
-        "Your approval of Deploy Content Management System 8.0.1 to production counts with your own code: "
+        "Your approval of deploy Content Management System 8.0.1 to production counts with your own code: "
         "send me the 6-digit code your authenticator app shows now."]
     nothing_deployed(eyes, requested_by=user)
     assert bender.texts(colleague, next_code(colleague_app)) == [
@@ -228,7 +228,7 @@ def test_the_whole_flow_in_the_terminal_chat_with_user_switching(eyes):
         chat.expect("        [Approve]  [Reject]")
         chat.type(f"/user {colleague}")
         chat.type("bender, approve")
-        chat.expect_start("Bender: Your approval of Deploy Intranet Portal 8.5.0 to production counts with your own code")
+        chat.expect_start("Bender: Your approval of deploy Intranet Portal 8.5.0 to production counts with your own code")
         chat.type(next_code(colleague_app))
         chat.expect_start("Bender: Approved: Deploy Intranet Portal 8.5.0 to production.")
         chat.expect_start(f"Bender: Approved by {colleague}. OK, deploying Intranet Portal 8.5.0 to production")
@@ -384,7 +384,7 @@ def test_outside_slack_an_approver_names_the_app_among_a_batchs_cards(eyes, bend
     assert several.startswith("Several requests wait for your approval: ") and "Name the app, for example “approve " in several
     nothing_deployed(eyes, requested_by=user)
     assert bender.texts(colleague, "approve shop") == [
-        "Your approval of Deploy Web Shop 8.8.0 to production counts with your own code: "
+        "Your approval of deploy Web Shop 8.8.0 to production counts with your own code: "
         "send me the 6-digit code your authenticator app shows now."]
     assert bender.texts(colleague, next_code(colleague_app))[0].startswith("Approved: Deploy Web Shop 8.8.0 to production.")
     assert bender.texts(colleague, "reject search, reason: index rebuild first") == [

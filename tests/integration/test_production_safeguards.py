@@ -7,6 +7,7 @@ The stack is the session fixture `safeguarded` (tests/conftest.py): BENDER_TWO_F
 (the shared test stack switches codes off so that the other Bender tests need no enrolment).
 Codes come from pyotp with the secret of the otpauth:// URI the bot handed out."""
 import json
+import time
 
 import pyotp
 import pytest
@@ -34,7 +35,8 @@ def test_a_production_deploy_waits_for_a_right_code_and_every_attempt_is_audited
     nothing_deployed(safeguarded, requested_by=user)
     wrong = wrong_code(app)
     assert bender.texts(user, wrong) == [
-        "That code is not right (or not the current one). Nothing was deployed yet; send the current code to try again."]
+        "That code is not right (or not the current one). Nothing was deployed yet; send the current code to try again."
+        " 4 wrong codes more and two-factor locks."]
     nothing_deployed(safeguarded, requested_by=user)
     code = next_code(app)
     [started] = bender.texts(user, code)
@@ -68,8 +70,17 @@ def test_five_wrong_codes_lock_two_factor_until_an_admin_resets_it(safeguarded, 
     grant(bender, user, "billing")
     ask_and_confirm(bender, user, "billing", "7.3.0", "Billing Service")
     wrong = wrong_code(app)
-    for _ in range(4):
-        assert bender.texts(user, wrong)[0].startswith("That code is not right")
+    for left in (4, 3, 2):
+        assert bender.texts(user, wrong) == [
+            "That code is not right (or not the current one). Nothing was deployed yet; send the current code to try again."
+            f" {left} wrong codes more and two-factor locks."]
+    # After 3 wrong codes each try waits twice as long (10 s, then 20 s); one sent sooner is not checked.
+    assert bender.texts(user, wrong) == [
+        "Too many wrong codes in a row: I check the next code in 10 s, not sooner, so that one was not checked. "
+        "Nothing was deployed yet. 2 wrong codes more and two-factor locks."]
+    time.sleep(10)
+    assert bender.texts(user, wrong)[0].endswith(" 1 wrong code more and two-factor locks.")
+    time.sleep(20)
     [locked] = bender.texts(user, wrong)
     assert "Two-factor is locked for you after too many wrong codes" in locked
     assert bender.texts(user, next_code(app)) == ["I'm not waiting for a code from you. Nothing was done with that number."]

@@ -34,7 +34,8 @@ def test_a_code_counts_once(safeguarded, bender):
     bender.wait_for(user, "Web Shop: deployed version 7.1.0 to production in ")
     ask_and_confirm(bender, user, "shop", "7.1.1", "Web Shop")
     since = last_audit_id(safeguarded)
-    assert bender.texts(user, code) == ["That code was used already: each code counts once. Wait for the next one and send it."]
+    assert bender.texts(user, code) == ["That code was used already: each code counts once. Wait for the next one and send it."
+                                        " 4 wrong codes more and two-factor locks."]
     refused(safeguarded, "two_factor", since, actor=user, containing="code replayed")
     assert [d.version for d in deployments(safeguarded, requested_by=user)] == ["7.1.0"]
 

@@ -218,3 +218,20 @@ def test_approvers_deciding_at_the_same_moment_are_all_counted(store):
                                            else store.reject(raced, "UTWO", "no", START)).outcome, count=2)
         assert sorted(decisions) in (["already_approved", "approved"], ["already_rejected", "rejected"]), decisions
         assert store.get(raced).state in ("approved", "rejected")
+
+
+def test_a_withdrawn_request_is_closed_for_approvers_and_never_told_or_started(store):
+    """The requester's "no" while it waits for approvals (issue 22): once, and only while pending."""
+    new_request(store)
+    new_request(store, approval_id="B" * 22, conversation_id="elsewhere")
+    new_request(store, approval_id="C" * 22, requested_by="USOMEONE")
+    assert [row.id for row in store.pending_of("bender", "UREQUESTER1", "UREQUESTER1")] == ["A" * 22]
+    assert store.withdraw("A" * 22, START) is True
+    assert store.withdraw("A" * 22, START) is False
+    assert store.pending_of("bender", "UREQUESTER1", "UREQUESTER1") == []
+    assert store.approve("A" * 22, "UONE", START).outcome == "already_withdrawn"
+    assert store.reject("A" * 22, "UONE", "no", START).outcome == "already_withdrawn"
+    assert store.mark_started("A" * 22) is False
+    assert "A" * 22 not in store.untold("bender") and store.mark_told("A" * 22) is False
+    assert store.approve("B" * 22, "UONE", START).outcome == "approved"
+    assert store.withdraw("B" * 22, START) is False  # decided already: its outcome is told as usual

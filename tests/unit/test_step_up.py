@@ -5,7 +5,7 @@ from cryptography.fernet import Fernet
 
 from deploybot.catalog import CatalogError, load_catalog
 from deploybot.profiles import ProfileError, load_profile, load_profiles
-from deploybot.step_up import looks_like_code, startup_problem, two_factor_required
+from deploybot.step_up import build_system_problem, code_in, looks_like_code, startup_problem, two_factor_required
 
 CATALOG = """
 environments:
@@ -81,10 +81,48 @@ def test_at_start_a_bot_that_needs_codes_says_when_it_has_no_key(tmp_path):
     assert startup_problem(profile_with(tmp_path, "off"), catalog, environ={}) is None
 
 
-@pytest.mark.parametrize("text, code", [("123456", True), (" 123 456 ", True), ("12345", False), ("1234567", False),
-                                        ("deploy cms 123456", False), ("12a456", False), ("3.1.2", False)])
+@pytest.mark.parametrize("text, code", [
+    ("123456", "123456"), (" 123 456 ", "123456"), ("bender 123456", "123456"), ("@bender 123456", "123456"),
+    ("Bender, 123 456", "123456"), ("hey bender 123456", "123456"), ("marvin: 123456", "123456"),
+    ("12345", None), ("1234567", None), ("123-456", None), ("deploy cms 123456", None), ("cms 123456", None),
+    ("12a456", None), ("3.1.2", None), ("bender 1234567", None)])
 def test_what_counts_as_a_typed_code(text, code):
-    assert looks_like_code(text) is code
+    """Six digits, split 3+3 or not, perhaps addressed to a bot by name (the terminal chat's
+    rule: "bender 123456"); nothing else."""
+    assert code_in(text) == code
+
+
+@pytest.mark.parametrize("text, attempt", [
+    ("123456", True), ("bender 123456", True), ("1234567", True), ("123-456", True), ("12345", True),
+    ("bender 12-34-567", True), ("12 34 56 78", True),
+    ("3.1.2", False), ("1234", False), ("123456789", False), ("deploy cms 123456", False), ("cms 123456", False),
+    ("12a456", False), ("yes", False)])
+def test_what_goes_to_the_code_dialogue(text, attempt):
+    """A code, and what tries to be one, so that the dialogue can say a code is awaited;
+    never a version or a request."""
+    assert looks_like_code(text) is attempt
+
+
+def build_profile(tmp_path, two_factor, skip=True, trusted=("B0JENKINS1",)):
+    path = tmp_path / "bot.yml"
+    path.write_text("\n".join(["name: Bot", "environments: [production]", "ports: {rasa: 5006, actions: 5056}",
+                               f"two_factor: {two_factor}",
+                               f"build_systems: {{trusted: [{', '.join(trusted)}], skip_confirmation: {str(skip).lower()}}}"]) + "\n")
+    return load_profile(path, environ={})
+
+
+def test_a_bot_whose_build_systems_skip_the_question_where_a_code_is_needed_does_not_start(tmp_path):
+    catalog = catalog_with(tmp_path)
+    problem = build_system_problem(build_profile(tmp_path, "required"), catalog)
+    assert problem.startswith("Bot does not start: its build_systems.skip_confirmation is true and it trusts build systems (B0JENKINS1)")
+    assert "deploys of cms on production, shop on production need a two-factor code" in problem
+    # one app needing a code is enough (apps.yml), and the shipped profiles start
+    assert "cms on production" in build_system_problem(build_profile(tmp_path, "off"), catalog_with(tmp_path, app=", two_factor: required"))
+    assert build_system_problem(build_profile(tmp_path, "off"), catalog) is None
+    assert build_system_problem(build_profile(tmp_path, "required", skip=False), catalog) is None  # asked: then refused at the yes
+    assert build_system_problem(build_profile(tmp_path, "required", trusted=()), catalog) is None  # no build system can ask
+    shipped = load_profiles("assistants", environ={"MARVIN_TRUSTED_BUILD_SYSTEMS": "B0JENKINS1", "BENDER_TRUSTED_BUILD_SYSTEMS": "B0JENKINS2"})
+    assert all(build_system_problem(p, load_catalog("apps.yml")) is None for p in shipped.values())
 
 
 def test_the_shipped_catalog_loads_with_the_new_settings():

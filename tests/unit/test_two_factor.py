@@ -7,7 +7,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from deploybot.two_factor import (
-    MAX_FAILURES, STEP_SECONDS, TwoFactor, TwoFactorUnavailable, Verdict, cipher_from,
+    BACKOFF_AFTER, FAILURE_WINDOW, FIRST_BACKOFF_SECONDS, MAX_FAILURES, STEP_SECONDS, TwoFactor, TwoFactorUnavailable, Verdict, cipher_from,
 )
 
 START = 1_800_000_000.0  # a fixed moment, at the start of a 30-second step
@@ -76,25 +76,80 @@ def test_each_code_is_accepted_once(factor, clock):
     assert factor.verify("U0THERESA1", app.at(clock.now)) is Verdict.ACCEPTED
 
 
-def test_five_wrong_codes_in_15_minutes_lock_until_an_admin_resets(factor, clock):
+def wrong(app, clock, other="123456") -> str:
+    return other if app.at(clock.now) != other else "654321"
+
+
+def test_five_wrong_codes_in_a_row_lock_until_an_admin_resets(factor, clock):
     app = enrolled(factor, clock)
     for attempt in range(MAX_FAILURES - 1):
-        assert factor.verify("U0THERESA1", "123456" if app.at(clock.now) != "123456" else "654321") is Verdict.WRONG
-        clock.now += 60
-    assert factor.verify("U0THERESA1", "000001" if app.at(clock.now) != "000001" else "000002") is Verdict.LOCKED
+        assert factor.verify("U0THERESA1", wrong(app, clock)) is Verdict.WRONG
+        clock.now += 10 * 60  # past any backoff
+    assert factor.verify("U0THERESA1", wrong(app, clock, "000001")) is Verdict.LOCKED
     assert factor.verify("U0THERESA1", app.at(clock.now)) is Verdict.LOCKED  # even the right code
-    assert factor.is_locked("U0THERESA1")
+    assert factor.is_locked("U0THERESA1") and factor.tries_left("U0THERESA1") == 0
     assert factor.reset("U0THERESA1") and not factor.is_enrolled("U0THERESA1")
     enrolled(factor, clock)
     assert not factor.is_locked("U0THERESA1")
 
 
-def test_wrong_codes_spread_over_more_than_15_minutes_do_not_lock(factor, clock):
+def test_after_three_wrong_codes_each_try_waits_twice_as_long_and_is_not_checked_sooner(factor, clock):
     app = enrolled(factor, clock)
-    for attempt in range(2 * MAX_FAILURES):
-        assert factor.verify("U0THERESA1", "12345x") is Verdict.WRONG  # not even six digits
-        clock.now += 4 * 60
-    assert factor.verify("U0THERESA1", app.at(clock.now)) is Verdict.ACCEPTED
+    for attempt in range(BACKOFF_AFTER):
+        assert factor.verify("U0THERESA1", wrong(app, clock)) is Verdict.WRONG
+    assert factor.wait_seconds("U0THERESA1") == FIRST_BACKOFF_SECONDS
+    assert factor.verify("U0THERESA1", app.at(clock.now)) is Verdict.WAIT  # even the right code waits: nothing is checked
+    clock.now += FIRST_BACKOFF_SECONDS
+    assert factor.verify("U0THERESA1", wrong(app, clock)) is Verdict.WRONG
+    assert factor.wait_seconds("U0THERESA1") == 2 * FIRST_BACKOFF_SECONDS
+    assert factor.tries_left("U0THERESA1") == 1
+    clock.now += 2 * FIRST_BACKOFF_SECONDS
+    assert factor.verify("U0THERESA1", app.at(clock.now)) is Verdict.ACCEPTED  # a right code clears the count
+    assert factor.tries_left("U0THERESA1") == MAX_FAILURES and factor.wait_seconds("U0THERESA1") == 0
+
+
+def test_a_steady_four_guesses_every_15_minutes_lock(factor, clock):
+    """The old fixed 15-minute window let this rate guess about 384 times a day."""
+    app = enrolled(factor, clock)
+    verdicts = []
+    for quarter in range(4):
+        for guess in range(4):
+            verdicts.append(factor.verify("U0THERESA1", wrong(app, clock)))
+            clock.now += 60
+        clock.now += 11 * 60 + 1  # the next four start just past the old 15-minute window
+    assert Verdict.LOCKED in verdicts and verdicts.count(Verdict.WRONG) == MAX_FAILURES - 1
+    assert factor.is_locked("U0THERESA1")
+
+
+def test_no_rate_of_guessing_checks_more_than_four_codes_in_any_24_hours(factor, clock):
+    """The bound the README states: a patient guesser who never trips the lock (tries only
+    when a code would be checked and one wrong code is still allowed) gets at most
+    MAX_FAILURES - 1 codes checked in any 24 hours, over a simulated week."""
+    app = enrolled(factor, clock)
+    start, checked = clock.now, []
+    while clock.now < start + 7 * 24 * 3600:
+        if factor.wait_seconds("U0THERESA1") == 0 and factor.tries_left("U0THERESA1") > 1:
+            assert factor.verify("U0THERESA1", wrong(app, clock)) is Verdict.WRONG
+            checked.append(clock.now)
+        clock.now += 15
+        if len(checked) % (MAX_FAILURES - 1) == 0 and checked and clock.now - checked[-1] < 23 * 3600:
+            clock.now += 3600  # waiting out the day in big steps (the guesser can do no better)
+    assert not factor.is_locked("U0THERESA1")
+    most = max(sum(1 for t in checked if first <= t < first + 24 * 3600) for first in checked)
+    assert most == MAX_FAILURES - 1 == 4
+    assert 6 * 4 <= len(checked) <= 7 * 4  # a week: about 4 a day, never more
+
+
+def test_a_day_without_a_wrong_code_forgets_the_earlier_ones(factor, clock):
+    app = enrolled(factor, clock)
+    for attempt in range(MAX_FAILURES - 1):
+        assert factor.verify("U0THERESA1", wrong(app, clock)) is Verdict.WRONG
+        clock.now += 10 * 60
+    assert factor.tries_left("U0THERESA1") == 1
+    clock.now += FAILURE_WINDOW.total_seconds() + 1
+    assert factor.tries_left("U0THERESA1") == MAX_FAILURES
+    assert factor.verify("U0THERESA1", wrong(app, clock)) is Verdict.WRONG
+    assert factor.tries_left("U0THERESA1") == MAX_FAILURES - 1
 
 
 def test_the_secret_is_stored_encrypted(factor, clock, db_on_both):

@@ -1,0 +1,102 @@
+"""What waits in a conversation after the yes, each in a place of its own, and how "no" or
+"cancel" withdraws it (issue 22):
+
+- the requester's deploy (or batch) held for their two-factor code: the step_up slot;
+- an approver's approval held for their own code: the approval_step_up slot, so that it
+  never displaces their own held deploy (a code goes to the one asked for last);
+- deploys waiting for approvals: rows (deploybot.approvals), as an enrolment waiting for its
+  first code is a row (deploybot.two_factor), so a refused deploy cannot drop it.
+"""
+import asyncio
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import approvals
+from actions.context import catalog, permissions, profile, requester
+from deploybot import messages
+from deploybot import safeguard_messages as say
+from deploybot.deploy_request import DeployRequest
+
+Events = List[Dict[Text, Any]]
+STEP_UP_SLOT = "step_up"
+APPROVAL_STEP_UP_SLOT = "approval_step_up"
+
+
+def held_request(tracker: Tracker) -> Optional[dict]:
+    """The requester's own deploy (or batch) held for their code. An enrolment waiting for its
+    first code is a row (deploybot.two_factor), never this slot; an approver's approval held
+    for their code has its own slot, so that neither displaces the other."""
+    held = tracker.get_slot(STEP_UP_SLOT)
+    return held if isinstance(held, dict) and held.get("purpose") == "deploy" else None
+
+
+def held_approval(tracker: Tracker) -> Optional[dict]:
+    held = tracker.get_slot(APPROVAL_STEP_UP_SLOT)
+    return held if isinstance(held, dict) and held.get("purpose") == "approve" else None
+
+
+def what_is_held(held: dict) -> str:
+    """A held deploy said as a request ("Deploy ... to production") or a batch's restatement."""
+    if held.get("batch"):
+        return held["batch"]["restatement"]
+    return messages.restate(DeployRequest(held["app"], held["version"], held["environment"]), catalog())
+
+
+def approval_what(held: dict) -> str:
+    return held.get("what") or "a deployment"
+
+
+def inline(what: str) -> str:
+    """A restated request inside a sentence: "your approval of deploy ..." (not "of Deploy")."""
+    return what[:1].lower() + what[1:]
+
+
+# -- "no", "cancel", "never mind" while something is held ---------------------------------
+
+
+async def withdraw_held(dispatcher: CollectingDispatcher, tracker: Tracker, app: Optional[str] = None) -> Optional[Events]:
+    """Withdraws what this user holds here (only what concerns `app`, when named): their deploy
+    held for a code, their deploys waiting for approvals (asked in this conversation), their own
+    approval held for their code. Each is said and audited; None when nothing was held."""
+    user, events, said = requester(tracker), [], []
+    held, approval = held_request(tracker), held_approval(tracker)
+    if held is not None and (app is None or app in held_apps(held)):
+        what = what_is_held(held)
+        said.append(say.withdrawn_from_code(what))
+        environment = held["batch"]["environment"] if held.get("batch") else held.get("environment")
+        await asyncio.to_thread(permissions().audit, user, "deploy", "withdrawn", app=held.get("app"), environment=environment,
+                                detail=f"withdrawn while waiting for a two-factor code: {what}"[:500])
+        events.append(SlotSet(STEP_UP_SLOT, None))
+    for row in await asyncio.to_thread(approvals.store().pending_of, profile().id, tracker.sender_id, user):
+        if app is not None and row.app != app:
+            continue
+        if not await asyncio.to_thread(approvals.store().withdraw, row.id):
+            continue  # decided meanwhile: its outcome is told as usual
+        what = approvals.what_of(row)
+        said.append(say.withdrawn_from_approval(what))
+        await asyncio.to_thread(approvals.audit, user, "withdrawn", f"withdrawn by the requester while waiting for approval: {what}", row)
+        if row.batch_id:  # maybe the last app of its batch: the summary is said now or by the watcher
+            from actions.batches import ended_without_deployment  # actions.batches imports this module
+
+            summary = await asyncio.to_thread(ended_without_deployment, row.batch_id, row.app, "withdrawn by the requester")
+            if summary:
+                said.append(summary)
+    if approval is not None and app is None:
+        said.append(say.approval_not_given(inline(approval_what(approval))))
+        await asyncio.to_thread(permissions().audit, user, "two_factor", "refused",
+                                detail=f"approver called off their approval: {approval_what(approval)}"[:500])
+        events.append(SlotSet(APPROVAL_STEP_UP_SLOT, None))
+    if not said:
+        return None
+    for text in said:
+        dispatcher.utter_message(text=text)
+    return events
+
+
+def held_apps(held: dict) -> List[str]:
+    if held.get("batch"):
+        return [item["app"] for item in held["batch"]["ready"]]
+    return [held.get("app")]
