@@ -2,6 +2,7 @@
 each with its own connection, as two Rasa processes have. The end-to-end proof on the
 running replicas is tests/integration/test_conversation_lock.py."""
 import asyncio
+import threading
 import time
 
 import pytest
@@ -55,6 +56,34 @@ def test_turns_asked_for_at_once_on_two_replicas_run_one_at_a_time_first_come_fi
     assert most == 1
     assert order == list(range(40))  # gather starts them in order: tickets are taken in order
     assert stores[0].get_lock("at-once") is None  # nothing left behind
+
+
+def test_two_replicas_in_two_processes_worth_of_threads_never_overlap(redis_server):
+    """Each store in a thread with its own event loop, as two Rasa processes run side by side."""
+    stores, inside, most, guard = replicas(redis_server), [0], [0], threading.Lock()
+    start = threading.Barrier(2)
+
+    async def turns(store):
+        async def turn():
+            async with store.lock("threads"):
+                with guard:
+                    inside[0] += 1
+                    most[0] = max(most[0], inside[0])
+                await asyncio.sleep(0.002)
+                with guard:
+                    inside[0] -= 1
+        await asyncio.gather(*(turn() for _ in range(30)))
+
+    def replica(store):
+        start.wait()
+        asyncio.run(turns(store))
+
+    threads = [threading.Thread(target=replica, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == 1
 
 
 def test_rasas_own_redis_lock_store_lets_both_replicas_in(redis_server):
@@ -115,3 +144,25 @@ def test_a_ticket_given_back_late_removes_no_one_elses(redis_server):
     assert fresh != stale and [t.number for t in second.get_lock("late").tickets] == [fresh]
     second.cleanup("late", fresh)
     assert second.get_lock("late") is None
+
+
+def store_endpoints(monkeypatch, redis_server, locks=None):
+    """endpoints.yml as a replica of Marvin reads it, with what deploybot.stack gives it."""
+    from rasa.core.utils import read_endpoints_from_path
+
+    from deploybot.profiles import load_profiles
+    from deploybot.stack import store_environment
+
+    environ = {"DEPLOYBOT_REDIS_URL": redis_server.url, **({"DEPLOYBOT_REDIS_LOCKS": locks} if locks else {})}
+    for name, value in {**store_environment(load_profiles()["marvin"], environ), "DEPLOYBOT_ASSISTANT": "marvin",
+                        "DEPLOYBOT_ACTION_SERVER_URL": "http://127.0.0.1:1/webhook", "DEPLOYBOT_ACTIONS_TOKEN": "t"}.items():
+        monkeypatch.setenv(name, value)
+    return read_endpoints_from_path("endpoints.yml").lock_store
+
+
+def test_the_stack_gives_replicas_on_redis_the_atomic_store(monkeypatch, redis_server):
+    store = LockStore.create(store_endpoints(monkeypatch, redis_server))
+    assert type(store) is AtomicRedisLockStore and store.key_prefix == "marvin:turns:"
+    assert type(LockStore.create(store_endpoints(monkeypatch, redis_server, "rasa"))) is RedisLockStore  # to measure it only
+    with pytest.raises(RuntimeError, match="DEPLOYBOT_REDIS_LOCKS=redis: one of deploybot, rasa"):
+        store_endpoints(monkeypatch, redis_server, "redis")
