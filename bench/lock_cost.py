@@ -4,7 +4,8 @@ RedisLockStore, then with deploybot's (deploybot.rasa_lock_store), in one run.
 
     .venv/bin/python -m bench.lock_cost [--turns 40] [--users 8] [--pairs 20]
 
-For each lock store, on Marvin, after one unmeasured turn per replica:
+For each lock store: the lock alone (take and give back, 2000 times, on the same Redis), then
+on Marvin, after one unmeasured turn per replica:
 - one at a time: one user, turns alternating between the replicas (the lock never waits);
 - concurrent: `users` users at once, each `turns / 4` turns alternating between replicas
   (different conversations: the lock never waits either), turns per second;
@@ -16,6 +17,7 @@ A turn is "deploy cms 1.2.3" (the bot asks) or "no" (it cancels): no build start
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import tempfile
 import time
@@ -67,16 +69,40 @@ def measure(replicas: List[Bot], args) -> Dict[str, str]:
             "same sender at once (both answered)": figures(together)}
 
 
+def lock_alone(redis: Redis, store: str, times: int = 2000) -> str:
+    """The store by itself, as a replica uses it, on the same Redis: take and give back a
+    conversation's lock (no wait), away from the noise of whole turns on a shared machine."""
+    from rasa.core.lock_store import LockStore
+    from rasa.utils.endpoints import EndpointConfig
+
+    from deploybot.stack import REDIS_LOCK_STORES
+
+    locks = LockStore.create(EndpointConfig(url="127.0.0.1", type=REDIS_LOCK_STORES[store], port=redis.port, key_prefix="bench"))
+
+    async def take_and_give_back() -> List[float]:
+        seconds = []
+        for n in range(times):
+            started = time.perf_counter()
+            async with locks.lock(f"bench-{n % 50}"):
+                pass
+            seconds.append(time.perf_counter() - started)
+        return seconds
+
+    ms = sorted(s * 1000 for s in asyncio.run(take_and_give_back()))
+    return f"median {statistics.median(ms):6.2f} ms, p95 {ms[int(0.95 * (len(ms) - 1))]:6.2f} ms ({times})"
+
+
 def run(store: str, args) -> Dict[str, str]:
     postgres, redis = Postgres().start(), Redis().start()
     try:
+        alone = lock_alone(redis, store)
         settings = {"DEPLOYBOT_DATABASE_URL": postgres.url("deploybot"), "DEPLOYBOT_REDIS_URL": redis.url,
                     "MARVIN_TRACKER_URL": postgres.url("marvin_tracker"), "BENDER_TRACKER_URL": postgres.url("bender_tracker"),
                     "DEPLOYBOT_REDIS_LOCKS": store}
         stack = start_stack(Path(tempfile.mkdtemp(prefix=f"deploybot-lock-{store}-")) / "var", settings,
                             startup_timeout=600, replicas=2)
         try:
-            return measure(stack.replicas["marvin"], args)
+            return {"the lock alone (take, give back)": alone, **measure(stack.replicas["marvin"], args)}
         finally:
             stop_stack(stack)
     finally:

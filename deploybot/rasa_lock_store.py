@@ -53,6 +53,7 @@ COUNTER_SECONDS = 24 * 3600
 
 # Shared by the scripts: now in ms from Redis' clock; leases that ended are dropped.
 _PRELUDE = """
+if redis.replicate_commands then redis.replicate_commands() end -- Redis < 5: TIME, then writes
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
