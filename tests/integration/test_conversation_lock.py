@@ -11,7 +11,7 @@ what each request was answered:
 - missing reply: a turn's stored bot messages are not what that request was answered;
 - stale answer: two "yes" to one question were both answered against that question
   (under the lock, the second finds nothing pending);
-- disorder: events out of time order, or a turn's replies stored after the next turn began.
+- disorder: events out of time order, or a turn's replies stored after its end (action_listen).
 
 With deploybot's lock store (deploybot.rasa_lock_store) none may occur. The same harness
 against Rasa's own RedisLockStore (DEPLOYBOT_REDIS_LOCKS=rasa) is why that store exists:
@@ -38,10 +38,10 @@ from tests.services import Postgres, Redis, ServiceMissing
 from tests.simultaneous import Sent, race, said
 from tests.support import Bot, StackDidNotStart, new_user_id, open_ports, start_stack, stop_stack
 
-# Senders per experiment: 100 for the two of the issue. Rasa's store fails so often that
-# fewer show it, and the test's wall time stays within minutes.
 pytestmark = pytest.mark.stack  # real Rasa replicas: not in `make test-unit`
 
+# Senders per experiment: 100 for the two of the issue. Rasa's store fails so often that
+# fewer show it, and the test's wall time stays within minutes.
 SENDERS = {"status+deploy": 100, "yes+yes": 100, "report+yes": 30}
 STOCK_SENDERS = {"status+deploy": 100, "yes+yes": 30, "report+yes": 0}
 AT_ONCE = 5        # senders raced together (ten requests in flight)
