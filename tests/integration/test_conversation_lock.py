@@ -43,8 +43,7 @@ pytestmark = pytest.mark.stack  # real Rasa replicas: not in `make test-unit`
 # Senders per experiment: 100 for the two of the issue. Rasa's store fails so often that
 # fewer show it, and the test's wall time stays within minutes.
 SENDERS = {"status+deploy": 100, "yes+yes": 100, "report+yes": 30}
-STOCK_SENDERS = {"status+deploy": 100, "yes+yes": 30, "report+yes": 0}
-AT_ONCE = 5        # senders raced together (ten requests in flight)
+STOCK_SENDERS = {"status+deploy": 50, "yes+yes": 30, "report+yes": 0}
 LIFETIME = 5       # seconds: the lease of a lock whose replica died (DEPLOYBOT_LOCK_LIFETIME_SECONDS)
 APPS = ("cms", "shop", "crm", "billing", "search", "intranet")
 
@@ -129,13 +128,14 @@ def anomalies(tracker: dict, pair: List[Sent], both_answer_one_question: bool) -
     return found
 
 
-def experiment(stack, senders: int, make_pair, ask_first: bool = False, both_answer_one_question: bool = False) -> Counter:
-    """`senders` senders, AT_ONCE raced together; the count of each kind of anomaly (and
+def experiment(stack, senders: int, make_pair, at_once: int, ask_first: bool = False,
+               both_answer_one_question: bool = False) -> Counter:
+    """`senders` senders, `at_once` raced together; the count of each kind of anomaly (and
     'senders affected')."""
     first, second = stack.replicas["marvin"]
     counted: Counter = Counter()
-    for start in range(0, senders, AT_ONCE):
-        batch = [new_user_id() for _ in range(min(AT_ONCE, senders - start))]
+    for start in range(0, senders, at_once):
+        batch = [new_user_id() for _ in range(min(at_once, senders - start))]
         if ask_first:  # a question pending in each conversation, asked on the first replica
             for number, sender in enumerate(batch, start):
                 [question] = first.texts(sender, f"deploy {APPS[number % len(APPS)]} 7.{number}.0")
@@ -163,10 +163,14 @@ def report_and_yes(first, second, sender):
     return [report(first, sender), said(second, sender, "yes")]
 
 
+# One sender at a time, as in the issue: each replica is idle when its request arrives, so
+# the two ask for the lock closest together (Rasa's store then failed for 44 of 100 senders,
+# with five senders at a time for 4 to 8). The report and yes: five senders at a time, ten
+# turns in flight.
 EXPERIMENTS = {
-    "status+deploy": dict(make_pair=status_and_deploy),
-    "yes+yes": dict(make_pair=yes_and_yes, ask_first=True, both_answer_one_question=True),
-    "report+yes": dict(make_pair=report_and_yes, ask_first=True),
+    "status+deploy": dict(make_pair=status_and_deploy, at_once=1),
+    "yes+yes": dict(make_pair=yes_and_yes, at_once=1, ask_first=True, both_answer_one_question=True),
+    "report+yes": dict(make_pair=report_and_yes, at_once=5, ask_first=True),
 }
 
 
