@@ -112,14 +112,23 @@ def slack_environment(profile: AssistantProfile, environ: Mapping[str, str]) -> 
     }
 
 
+# The conversation lock on Redis: deploybot's atomic one (deploybot.rasa_lock_store). With
+# DEPLOYBOT_REDIS_LOCKS=rasa, Rasa's own RedisLockStore, which lets two replicas into one
+# conversation at once (issue 27): only for measuring it, never for serving.
+REDIS_LOCK_STORES = {"deploybot": "deploybot.rasa_lock_store.AtomicRedisLockStore", "rasa": "redis"}
+
+
 def store_environment(profile: AssistantProfile, environ: Mapping[str, str]) -> Dict[str, str]:
     """Where a bot's Rasa servers keep conversations and take turns on them (endpoints.yml):
     a SQLite file and in-memory locks, or <BOT>_TRACKER_URL and DEPLOYBOT_REDIS_URL."""
     tracker_url = environ.get(f"{profile.id.upper()}_TRACKER_URL") or f"sqlite:///{VAR / f'{profile.id}-tracker.db'}"
     redis = urllib.parse.urlsplit(environ.get("DEPLOYBOT_REDIS_URL", ""))
+    locks = environ.get("DEPLOYBOT_REDIS_LOCKS") or "deploybot"
+    if locks not in REDIS_LOCK_STORES:
+        raise RuntimeError(f"DEPLOYBOT_REDIS_LOCKS={locks}: one of {', '.join(REDIS_LOCK_STORES)}")
     return {
         "DEPLOYBOT_TRACKER_URL": tracker_url,
-        "DEPLOYBOT_LOCK_STORE": "redis" if redis.hostname else "in_memory",
+        "DEPLOYBOT_LOCK_STORE": REDIS_LOCK_STORES[locks] if redis.hostname else "in_memory",
         "DEPLOYBOT_REDIS_HOST": redis.hostname or "",
         "DEPLOYBOT_REDIS_PORT": str(redis.port or 6379) if redis.hostname else "",
     }
