@@ -172,7 +172,7 @@ def make_test_goal(record: Optional[dict]) -> Goal:
              + ("" if record.get("exit_code", 0) == 0 else f", exit code {record['exit_code']}"))
     met = seconds <= MAKE_TEST_S and record.get("exit_code", 0) == 0
     return Goal(name, target, f"{seconds:.0f} s ({where})", met, "" if met else f"{seconds - MAKE_TEST_S:.0f} s over",
-                "" if met else record.get("why", "see README, Tests: where the time goes"))
+                "" if met else record.get("why", "see docs/testing.md"))
 
 
 def earlier_goals(r: dict, worse_than_default: List[str]) -> List[Goal]:

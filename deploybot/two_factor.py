@@ -12,7 +12,7 @@ any authenticator app, on a phone or a watch.
   one: a sliding window that every wrong code restarts). After 3 wrong codes each further
   try waits twice as long as the one before (10 s, then 20 s; a try sooner is not checked),
   and the 5th locks two-factor until an admin resets it. So no rate of guessing stays under
-  the lock: at most 4 wrong codes in any 24 hours (README, "Production safeguards").
+  the lock: at most 4 wrong codes in any 24 hours (docs/safeguards.md).
 - Nothing here logs or returns a secret or a code; the caller audits every attempt.
 
 This module is the mechanism only: which deploys need a code is deploybot.step_up, the

@@ -1,5 +1,5 @@
 """A generated ledger: a year of deployments, grants, refusals and locks, the same every time
-(a fixed seed). For the tests at scale, the demo and the README's screenshots:
+(a fixed seed). For the tests at scale, the demo and the screenshots in docs/ledger.md:
 
     DEPLOYBOT_DATABASE_URL=sqlite:///var/demo.db python -m deploybot.ledger.sample --deployments 100000
 

@@ -122,7 +122,7 @@ def test_a_steady_four_guesses_every_15_minutes_lock(factor, clock):
 
 
 def test_no_rate_of_guessing_checks_more_than_four_codes_in_any_24_hours(factor, clock):
-    """The bound the README states: a patient guesser who never trips the lock (tries only
+    """The bound docs/safeguards.md states: a patient guesser who never trips the lock (tries only
     when a code would be checked and one wrong code is still allowed) gets at most
     MAX_FAILURES - 1 codes checked in any 24 hours, over a simulated week."""
     app = enrolled(factor, clock)
