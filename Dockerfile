@@ -11,6 +11,7 @@ ENV RASA_TELEMETRY_ENABLED=false \
     PYTHONUNBUFFERED=1
 WORKDIR /app
 
+# .dockerignore leaves out devtools/ (the emulator and fakes): the image talks to a real Jenkins.
 COPY . .
 RUN pip install --no-cache-dir -c requirements.lock . \
  && python -m deploybot.language.spacy_pipeline --catalog apps.yml --assistants assistants --out build/spacy-en \

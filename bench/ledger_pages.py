@@ -3,7 +3,7 @@ and on a real PostgreSQL (issue 17's goal: every page under 300 ms).
 
     PYTHONPATH=. nice -n 10 .venv/bin/python -m bench.ledger_pages [--runs 3] [--warm 5] [--databases sqlite postgresql]
 
-For each database it generates the year once (deploybot.ledger.sample, as the tests do),
+For each database it generates the year once (devtools.ledger_sample, as the tests do),
 then per run starts a fresh dashboard (python -m deploybot.ledger.web; nothing cached) and
 asks every page once (first time) and --warm times more (warm: the database's caches and
 the dashboard's 30-second metrics cache are warm). It prints a table of medians over the
@@ -24,9 +24,9 @@ from typing import Dict, List
 import requests
 from sqlalchemy import func, select
 
-from deploybot.ledger.sample import END, fill
 from deploybot.storage.database import Database, migrate
 from deploybot.storage.models import Deployment
+from devtools.ledger_sample import END, fill
 from tests.support import start_ledger_web
 
 DEPLOYMENTS = 100_000

@@ -1,5 +1,6 @@
 """Runs the local stack: per bot one Rasa server and one action server, all on loopback,
-and, when JENKINS_URL is unset, the Jenkins emulator with quick demo builds; and the ledger's
+and, when JENKINS_URL is unset, the Jenkins emulator with quick demo builds (devtools/, a development
+tool that the Docker image does not ship: there JENKINS_URL is required); and the ledger's
 read-only dashboard (DEPLOYBOT_WEB_PORT, default 5090), whose one-time sign-in link is printed.
 
     python -m deploybot.stack            # `make serve`: in the foreground until Ctrl-C/SIGTERM
@@ -17,6 +18,7 @@ send its <BOT>_ACTIONS_TOKEN (generated when unset), that is, for that bot's Ras
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import secrets
 import signal
@@ -54,6 +56,8 @@ STOP_TIMEOUT_SECONDS = 15
 # The emulator's ports when it runs (DEPLOYBOT_JENKINS_EMULATOR_PORT / _CONTROL_PORT override).
 EMULATOR_PORT, EMULATOR_CONTROL_PORT = 8090, 8091
 EMULATOR_BUILD_SECONDS = 3
+# Run by module name in a subprocess, never imported: the product does not depend on devtools/.
+EMULATOR_MODULE = "devtools.jenkins_emulator"
 
 
 @dataclass
@@ -75,6 +79,22 @@ def secret(environ: Mapping[str, str], name: str) -> tuple[str, bool]:
     return (value, False) if value else (secrets.token_urlsafe(24), True)
 
 
+def emulator_problem(environ: Mapping[str, str]) -> Optional[str]:
+    """Why the stack cannot start without JENKINS_URL here: the emulator lives in devtools/,
+    which a checkout has and the Docker image does not."""
+    if environ.get("JENKINS_URL"):
+        return None
+    try:
+        found = importlib.util.find_spec(EMULATOR_MODULE) is not None
+    except ModuleNotFoundError:
+        found = False
+    if found:
+        return None
+    return (f"JENKINS_URL is not set and the Jenkins emulator ({EMULATOR_MODULE}, a development tool in a"
+            " checkout's devtools/, not in the Docker image) is not here: set JENKINS_URL, JENKINS_USER"
+            " and JENKINS_API_TOKEN to a real Jenkins.")
+
+
 def with_jenkins_emulator(profiles: Mapping[str, AssistantProfile], push_token: str,
                           environ: Mapping[str, str]) -> tuple[Dict[str, str], Optional[Process]]:
     """JENKINS_* for the action servers: the real Jenkins when JENKINS_URL is set, else the
@@ -88,7 +108,7 @@ def with_jenkins_emulator(profiles: Mapping[str, AssistantProfile], push_token: 
                           for p in profiles.values() for port in p.actions_ports)
     process = Process(
         name="jenkins-emulator",
-        command=[sys.executable, "-m", "deploybot.jenkins.emulator", "--port", str(port),
+        command=[sys.executable, "-m", EMULATOR_MODULE, "--port", str(port),
                  "--control-port", str(control_port), "--user", user, "--catalog", "apps.yml",
                  "--build-seconds", environ.get("DEPLOYBOT_EMULATOR_BUILD_SECONDS", str(EMULATOR_BUILD_SECONDS))],
         # Secrets in the environment, not in the command line that `ps` shows.
@@ -331,6 +351,10 @@ def main(argv=None) -> int:
     refusals = [problem for problem in (build_system_problem(p, load_catalog()) for p in profiles.values()) if problem]
     if refusals:  # a trusted build system never skips a two-factor code (issue 22)
         print("\n".join(refusals), file=sys.stderr)
+        return 2
+    no_jenkins = emulator_problem(os.environ)
+    if no_jenkins:
+        print(no_jenkins, file=sys.stderr)
         return 2
     tokens, generated = {}, []
     for profile in profiles.values():

@@ -11,7 +11,7 @@ import string
 import time
 from urllib.parse import parse_qs, urlencode
 
-from deploybot.slack.fake_api import DEFAULT_BOTS, TEAM_ID
+from devtools.slack_fake import DEFAULT_BOTS, TEAM_ID
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"

@@ -22,9 +22,9 @@ from typing import Dict, List, Mapping, Optional
 import pytest
 from sqlalchemy import select
 
-from deploybot.slack.fake_api import TEAM_ID, FakeSlack
 from deploybot.storage.database import Database
 from deploybot.storage.models import AuditEntry, Deployment
+from devtools.slack_fake import TEAM_ID, FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "deploybot.tar.gz"
@@ -150,7 +150,7 @@ class Bot:
 
 @dataclass
 class Jenkins:
-    """The emulator's control API (deploybot.jenkins.emulator)."""
+    """The emulator's control API (devtools.jenkins_emulator)."""
     url: str
     control_url: str
 
@@ -185,7 +185,7 @@ class Stack:
         return SLACK_APPS[bot]["app_id"]
 
 
-# The two Slack apps of the test stack, as deploybot.slack.fake_api knows them.
+# The two Slack apps of the test stack, as devtools.slack_fake knows them.
 SLACK_APPS = {
     "marvin": {"token": "xoxb-marvin-test", "signing_secret": "marvin-signing-secret-not-secret", "app_id": "AMARVIN01"},
     "bender": {"token": "xoxb-bender-test", "signing_secret": "bender-signing-secret-not-secret", "app_id": "ABENDER01"},

@@ -1,1 +1,1 @@
-"""Jenkins: the client the bot deploys through (client.py) and a local emulator for tests (emulator.py)."""
+"""Jenkins: the client the bot deploys through (client.py). Its emulator for tests and `make run` is devtools/jenkins_emulator.py."""

@@ -1,1 +1,1 @@
-"""Slack: which events count, deduplicated deliveries, users, notifications and a Web API fake for tests."""
+"""Slack: which events count, deduplicated deliveries, users and notifications (the Web API fake for tests is devtools/slack_fake.py)."""

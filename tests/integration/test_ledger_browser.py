@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from deploybot.ledger.sample import fill
 from deploybot.storage.database import Database, migrate
+from devtools.ledger_sample import fill
 from tests.integration.test_ledger_web import TOKEN, start_dashboard, stop
 from tests.support import ROOT
 

@@ -1,5 +1,5 @@
 """The dashboard as a real server (python -m deploybot.ledger.web) on SQLite and on PostgreSQL,
-each with a generated year of 100,000 deployments (deploybot.ledger.sample): who may look,
+each with a generated year of 100,000 deployments (devtools.ledger_sample): who may look,
 pagination, filters, period boundaries in time zones, exports, and how long each page takes
 (measured and printed; the bound asserted is generous, the figure is what to read)."""
 import csv
@@ -14,9 +14,9 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from deploybot.ledger.sample import END, fill
 from deploybot.storage.database import Database, migrate
 from deploybot.storage.models import Deployment
+from devtools.ledger_sample import END, fill
 from tests.services import Postgres
 from tests.support import start_ledger_web
 

@@ -1,5 +1,5 @@
 """Slack as it fails: rate limits, ok:false answers and archived channels, from the Slack
-fake (deploybot/slack/fake_api.py) answering as Slack does. A reply Slack refuses never
+fake (devtools/slack_fake.py) answering as Slack does. A reply Slack refuses never
 costs the conversation its turn, a rate limit is waited out, and where someone must act in
 Slack the requester is told in a direct message."""
 from tests.slack_chat import click, mention, posts, updates_of

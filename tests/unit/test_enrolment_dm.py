@@ -7,9 +7,9 @@ import pytest
 
 from actions.context import slack_directory
 from actions.safeguards import send_enrolment_dm
-from deploybot.slack.fake_api import FakeSlack
 from deploybot.slack.formatting import typed_text
 from deploybot.two_factor import enrolment_for
+from devtools.slack_fake import FakeSlack
 from tests.safeguards import URI, qr_modules, qr_of
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"

@@ -1,4 +1,4 @@
-"""The Slack Web API fake (deploybot.slack.fake_api) as slack-sdk's clients see it, and the
+"""The Slack Web API fake (devtools.slack_fake) as slack-sdk's clients see it, and the
 signed requests of tests/slack_requests.py as slack-sdk's SignatureVerifier sees them."""
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from deploybot.slack.fake_api import FakeSlack
+from devtools.slack_fake import FakeSlack
 from tests import slack_requests
 
 MARVIN, BENDER = "xoxb-marvin-test", "xoxb-bender-test"
@@ -140,7 +140,7 @@ def test_a_token_in_a_form_field_and_the_control_endpoints(fake):
 def test_the_command_line_serves_until_sigterm(tmp_path):
     users = tmp_path / "users.yml"
     users.write_text("- {id: U0ONLYONE1, name: only, display_name: Only One, real_name: Only One}\n")
-    process = subprocess.Popen([sys.executable, "-m", "deploybot.slack.fake_api", "--port", "0", "--users", str(users)],
+    process = subprocess.Popen([sys.executable, "-m", "devtools.slack_fake", "--port", "0", "--users", str(users)],
                                stdout=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline().strip()

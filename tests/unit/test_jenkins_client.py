@@ -21,7 +21,7 @@ import requests
 
 from deploybot.catalog import load_catalog
 from deploybot.jenkins.client import JenkinsClient, JenkinsError, JenkinsSettings, sent_parameters_match
-from deploybot.jenkins.emulator import RESTARTING_PAGE, WAITING_FOR_EXECUTOR, JenkinsEmulator, jobs_from_catalog
+from devtools.jenkins_emulator import RESTARTING_PAGE, WAITING_FOR_EXECUTOR, JenkinsEmulator, jobs_from_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 USER, TOKEN = "deploybot", "s3cret-api-token"
@@ -291,7 +291,7 @@ def test_settings_from_the_environment():
 
 def test_the_emulator_runs_as_a_program_and_stops_on_sigterm(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "-m", "deploybot.jenkins.emulator", "--port", "0", "--control-port", "0",
+        [sys.executable, "-m", "devtools.jenkins_emulator", "--port", "0", "--control-port", "0",
          "--user", USER, "--api-token", TOKEN, "--catalog", str(ROOT / "apps.yml")],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -10,8 +10,8 @@ from sqlalchemy import func, insert, select, update
 from deploybot.ledger.fact_store import FactStore
 from deploybot.ledger.metrics import metrics_by_target
 from deploybot.ledger.periods import period
-from deploybot.ledger.sample import deployments
 from deploybot.storage.models import Deployment
+from devtools.ledger_sample import deployments
 
 END = datetime(2026, 12, 31, 12, 0, tzinfo=timezone.utc)
 PERIODS = [("2026-01-01", "2026-12-31", "UTC"), ("2026-03-01", "2026-04-15", "Europe/Berlin"),

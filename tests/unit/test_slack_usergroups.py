@@ -3,9 +3,9 @@ briefly, and every failure a GroupUnresolvable that says why (never an empty "an
 import pytest
 
 from deploybot.slack import web_api
-from deploybot.slack.fake_api import FakeSlack
 from deploybot.slack.settings import SlackSettings
 from deploybot.slack.usergroups import GROUPS_TTL_SECONDS, GroupUnresolvable, UserGroups, is_group
+from devtools.slack_fake import FakeSlack
 
 
 class Clock:

@@ -9,9 +9,9 @@ import pytest
 from slack_sdk.http_retry import RetryIntervalCalculator
 
 from deploybot.slack import web_api
-from deploybot.slack.fake_api import FakeSlack
 from deploybot.slack.settings import SlackSettings
 from deploybot.slack.web_api import Kind
+from devtools.slack_fake import FakeSlack
 from tests.support import free_port
 
 MARVIN, BENDER = "xoxb-marvin-test", "xoxb-bender-test"

@@ -8,8 +8,8 @@ from deploybot.deploy_request import RequestRejected
 from deploybot.identity import check_requester, is_slack_id, is_valid_requester, same_secret, token_of
 from deploybot.profiles import ProfileError, load_profiles
 from deploybot.slack.events import foreign_teams
-from deploybot.slack.fake_api import FakeSlack
 from deploybot.slack.users import SlackDirectory
+from devtools.slack_fake import FakeSlack
 
 
 @pytest.mark.parametrize("sender, channel, build_system, valid", [

@@ -13,12 +13,12 @@ from deploybot.deploy_request import DeployRequest
 from deploybot.deployer import Deployer
 from deploybot.deployments import DeploymentStore, NewDeployment, now
 from deploybot.jenkins.client import JenkinsClient, JenkinsSettings
-from deploybot.jenkins.emulator import JenkinsEmulator, jobs_from_catalog
 from deploybot.profiles import load_profiles
 from deploybot.storage.database import Database, migrate
 from deploybot.storage.models import Deployment
 from deploybot.outbox import Outbox
 from deploybot.watcher import Watcher
+from devtools.jenkins_emulator import JenkinsEmulator, jobs_from_catalog
 
 from tests.unit.test_jenkins_client import TOKEN, USER, control
 

@@ -5,7 +5,7 @@ the queue and are forgotten, builds, console text, stop and cancel, Notification
 pushes), plus a control API on a second port that steers builds and reports what Jenkins
 received.
 
-    JENKINS_EMULATOR_API_TOKEN=T python -m deploybot.jenkins.emulator --port 8080 --control-port 8081 --user bot
+    JENKINS_EMULATOR_API_TOKEN=T python -m devtools.jenkins_emulator --port 8080 --control-port 8081 --user bot
 
 The API token and the push URLs (which carry the push token) are read from the environment
 (JENKINS_EMULATOR_API_TOKEN, JENKINS_EMULATOR_NOTIFY_URL), so that `ps` does not show them;
@@ -1250,7 +1250,7 @@ def jobs_from_catalog(catalog: Catalog, extras: Sequence[Parameter] = CATALOG_EX
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deploybot.jenkins.emulator", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.jenkins_emulator", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--control-port", type=int, required=True)
     parser.add_argument("--user", required=True)

@@ -3,7 +3,7 @@ methods the bots use the way Slack does, so slack-sdk's WebClient and AsyncWebCl
 against it unchanged (`base_url=fake.api_url`). One fake serves several bot tokens, so both
 Slack apps (Marvin and Bender) can share it.
 
-    python -m deploybot.slack.fake_api --port 8090 [--users users.yml]
+    python -m devtools.slack_fake --port 8090 [--users users.yml]
 
 Like Slack (written from Slack's API reference, not from what our code sends):
 - every method is `/api/<method>`; arguments come from the query string, a form body or a
@@ -1023,7 +1023,7 @@ def load_users(path: str) -> list[dict]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deploybot.slack.fake_api", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.slack_fake", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--users", help="a YAML list of users instead of the default ones")
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """A generated ledger: a year of deployments, grants, refusals and locks, the same every time
 (a fixed seed). For the tests at scale, the demo and the screenshots in docs/ledger.md:
 
-    DEPLOYBOT_DATABASE_URL=sqlite:///var/demo.db python -m deploybot.ledger.sample --deployments 100000
+    DEPLOYBOT_DATABASE_URL=sqlite:///var/demo.db python -m devtools.ledger_sample --deployments 100000
 
 Written with bulk inserts: 100,000 deployments take seconds, not minutes.
 """
