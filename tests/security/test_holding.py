@@ -10,7 +10,9 @@ Jenkins build, the refusal or withdrawal audited."""
 import pyotp
 import pytest
 
-from tests.safeguards import ASKED, URI, ask_and_confirm, assert_never_said, enrol, next_code, wrong_code
+from tests.safeguards import (
+    ASKED, URI, ask_and_confirm, assert_never_said, enrol, next_code, shown_privately, wrong_code,
+)
 from tests.security.evidence import last_audit_id, nothing_deployed, refused
 from tests.support import ADMIN, audit_entries, deployments, grant, new_user_id
 
@@ -118,7 +120,7 @@ def test_a_code_addressed_to_the_bot_by_name_is_a_code(safeguarded, bender, addr
 def test_an_unfinished_enrolment_survives_a_refused_deploy(safeguarded, bender):
     user = new_user_id()
     grant(bender, user, "cms")
-    [instructions] = bender.texts(user, "bender, set up two-factor")
+    instructions = shown_privately(bender, user, "bender, set up two-factor")
     app = pyotp.parse_uri(URI.search(instructions).group(0))
     since = last_audit_id(safeguarded)
     assert ask_and_confirm(bender, user, "cms", "9.3.0", "Content Management System") == [
@@ -139,7 +141,7 @@ def test_the_readmes_path_to_a_first_production_deploy_as_a_new_user_takes_it(sa
     assert refusal == ("Deploy Content Management System 9.4.0 to production needs a code from your authenticator app, and you have"
                        " not set up two-factor yet. Say “set up two-factor” to me (I answer with a direct message), then send me"
                        " the first code your authenticator app shows. Nothing was deployed.")
-    [instructions] = bender.texts(user, "bender set up two-factor")
+    instructions = shown_privately(bender, user, "bender set up two-factor")
     app = pyotp.parse_uri(URI.search(instructions).group(0))
     wrong = wrong_code(app)
     assert bender.texts(user, f"bender {wrong}") == [
