@@ -32,6 +32,22 @@ def enrol(bender, user) -> pyotp.TOTP:
     return app
 
 
+def enrol_in_chat(chat) -> pyotp.TOTP:
+    """Sets up two-factor in a running terminal chat (tests.integration.test_terminal_chat.Chat)
+    as a person would: the QR code and link show in the chat, past the conversation."""
+    chat.type("bender, set up two-factor")
+    chat.expect_start("Bender: Add me to your authenticator app")
+    deadline, uri = time.monotonic() + 30, None
+    while uri is None and time.monotonic() < deadline:
+        found = URI.search(chat.lines.get(timeout=30))
+        uri = found.group(0) if found else None
+    chat.expect_start("Bender: I showed you the QR code and the link in your terminal chat, and nowhere else")
+    app = pyotp.parse_uri(uri)
+    chat.type(app.now())
+    chat.expect("Bender: Two-factor is set up: production deploys will ask you for a code from your authenticator app.")
+    return app
+
+
 def shown_privately(bender, user, text) -> str:
     """What the bot showed the user in the terminal chat (not in the conversation) after text."""
     with chat_posts(bender.chat_port) as posts:

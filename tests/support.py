@@ -348,6 +348,38 @@ def grant(bender: Bot, user: str, app: str) -> None:
     assert " may now deploy " in reply, reply
 
 
+def rasa_pid(port: int) -> int:
+    """The process id of the Rasa server listening on port (a replica the test may kill)."""
+    found = subprocess.run(["pgrep", "-f", f"deploybot.rasa_server .*--port {port}( |$)"], capture_output=True, text=True)
+    [pid] = found.stdout.split()
+    return int(pid)
+
+
+@contextmanager
+def replicated_stack(var_dir: Path, settings: Mapping[str, str]):
+    """The production topology: PostgreSQL for deploybot's database and both bots' tracker
+    stores, Redis for the lock store, two Rasa replicas and action servers per bot. Yields the
+    stack with its .postgres and .redis (real servers from Debian's packages)."""
+    from tests.services import Postgres, Redis, ServiceMissing
+
+    postgres, redis = Postgres(), Redis()
+    try:
+        postgres.start()
+        redis.start()
+        topology = {"DEPLOYBOT_DATABASE_URL": postgres.url("deploybot"), "DEPLOYBOT_REDIS_URL": redis.url,
+                    "MARVIN_TRACKER_URL": postgres.url("marvin_tracker"), "BENDER_TRACKER_URL": postgres.url("bender_tracker")}
+        running = start_stack(var_dir, {**topology, **settings}, startup_timeout=600, replicas=2)
+        running.postgres, running.redis = postgres, redis
+        yield running
+        assert stop_stack(running) == 0
+        assert open_ports(running) == []
+    except (ServiceMissing, StackDidNotStart) as problem:
+        pytest.fail(str(problem))
+    finally:
+        postgres.stop()
+        redis.stop()
+
+
 @contextmanager
 def running_stack(var_dir: Path, settings: Mapping[str, str], **options):
     """A stack with a Slack fake of its own for a fixture: started (the test fails, not errors,

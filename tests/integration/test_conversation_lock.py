@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -34,9 +33,8 @@ import redis as redis_client
 from deploybot import messages
 from deploybot.reports import REPORT_INTENT
 from deploybot.stack import is_ready
-from tests.services import Postgres, Redis, ServiceMissing
 from tests.simultaneous import Sent, race, said
-from tests.support import Bot, StackDidNotStart, new_user_id, open_ports, start_stack, stop_stack
+from tests.support import Bot, new_user_id, rasa_pid, replicated_stack
 
 pytestmark = pytest.mark.stack  # real Rasa replicas: not in `make test-unit`
 
@@ -52,24 +50,10 @@ APPS = ("cms", "shop", "crm", "billing", "search", "intranet")
 def replicas(request, tmp_path_factory):
     """Marvin's two replicas on PostgreSQL and Redis, with the lock store named by the param."""
     locks = request.param
-    postgres, redis = Postgres(), Redis()
-    try:
-        postgres.start()
-        redis.start()
-        settings = {"DEPLOYBOT_DATABASE_URL": postgres.url("deploybot"), "DEPLOYBOT_REDIS_URL": redis.url,
-                    "MARVIN_TRACKER_URL": postgres.url("marvin_tracker"), "BENDER_TRACKER_URL": postgres.url("bender_tracker"),
-                    "DEPLOYBOT_REDIS_LOCKS": locks, "DEPLOYBOT_LOCK_LIFETIME_SECONDS": str(LIFETIME),
-                    "DEPLOYBOT_EMULATOR_BUILD_SECONDS": "1", "DEPLOYBOT_POLL_SECONDS": "1"}
-        running = start_stack(tmp_path_factory.mktemp(f"locks-{locks}") / "var", settings, startup_timeout=600, replicas=2)
-        running.redis = redis
+    settings = {"DEPLOYBOT_REDIS_LOCKS": locks, "DEPLOYBOT_LOCK_LIFETIME_SECONDS": str(LIFETIME),
+                "DEPLOYBOT_EMULATOR_BUILD_SECONDS": "1", "DEPLOYBOT_POLL_SECONDS": "1"}
+    with replicated_stack(tmp_path_factory.mktemp(f"locks-{locks}") / "var", settings) as running:
         yield running
-        assert stop_stack(running) == 0
-        assert open_ports(running) == []
-    except (ServiceMissing, StackDidNotStart) as problem:
-        pytest.fail(str(problem))
-    finally:
-        postgres.stop()
-        redis.stop()
 
 
 # -- the requests raced (tests/simultaneous.py releases them) ------------------------
@@ -193,12 +177,6 @@ def run_experiments(stack, senders: dict) -> dict:
 def test_two_messages_of_one_sender_at_once_on_two_replicas_lose_nothing(replicas):
     results = run_experiments(replicas, SENDERS)
     assert all(not counted for counted in results.values()), results
-
-
-def rasa_pid(port: int) -> int:
-    found = subprocess.run(["pgrep", "-f", f"deploybot.rasa_server .*--port {port}( |$)"], capture_output=True, text=True)
-    [pid] = found.stdout.split()
-    return int(pid)
 
 
 def builds_done_on(stack, timeout: float = 120) -> None:

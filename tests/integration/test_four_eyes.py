@@ -12,11 +12,10 @@ from pathlib import Path
 
 import yaml
 
-import pyotp
 import pytest
 
 from tests import slack_requests as slack
-from tests.safeguards import URI, enrol, next_code, submit_code, wait
+from tests.safeguards import enrol, enrol_in_chat, next_code, submit_code, wait
 from tests.security.evidence import last_audit_id, nothing_deployed, refused
 from tests.slack_chat import click, mention, posts, send_event, updates_of
 from tests.support import (
@@ -210,15 +209,7 @@ def test_the_whole_flow_in_the_terminal_chat_with_user_switching(eyes):
     chat = Chat(eyes.env, user=user)
     try:
         chat.expect_start("You are ")
-        chat.type("bender, set up two-factor")
-        chat.expect_start("Bender: Add me to your authenticator app")
-        deadline, uri = time.monotonic() + 30, None
-        while uri is None and time.monotonic() < deadline:
-            line = chat.lines.get(timeout=30)
-            uri = URI.search(line).group(0) if URI.search(line) else None
-        code_app = pyotp.parse_uri(uri)
-        chat.type(code_app.now())
-        chat.expect("Bender: Two-factor is set up: production deploys will ask you for a code from your authenticator app.")
+        code_app = enrol_in_chat(chat)
         chat.type("bender deploy intranet 8.5.0")
         chat.expect("Bender: Deploy Intranet Portal 8.5.0 to production? (yes/no)")
         chat.type("yes")

@@ -3,7 +3,6 @@ tracker stores, Redis as Rasa's lock store, two Rasa replicas and two action ser
 bot, all sharing them."""
 import os
 import signal
-import subprocess
 import threading
 import time
 
@@ -14,30 +13,14 @@ from deploybot import messages
 from deploybot.stack import is_ready
 from deploybot.storage.database import Database
 from deploybot.storage.models import Deployment
-from tests.services import Postgres, Redis, ServiceMissing
-from tests.support import StackDidNotStart, grant, new_user_id, open_ports, start_stack, stop_stack
+from tests.support import grant, new_user_id, rasa_pid, replicated_stack
 
 
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory):
-    base = tmp_path_factory.mktemp("topology")
-    postgres, redis = Postgres(), Redis()
-    try:
-        postgres.start()
-        redis.start()
-        settings = {"DEPLOYBOT_DATABASE_URL": postgres.url("deploybot"), "DEPLOYBOT_REDIS_URL": redis.url,
-                    "MARVIN_TRACKER_URL": postgres.url("marvin_tracker"), "BENDER_TRACKER_URL": postgres.url("bender_tracker"),
-                    "DEPLOYBOT_EMULATOR_BUILD_SECONDS": "2", "DEPLOYBOT_POLL_SECONDS": "1"}
-        running = start_stack(base / "var", settings, startup_timeout=600, replicas=2)
-        running.postgres = postgres
+    settings = {"DEPLOYBOT_EMULATOR_BUILD_SECONDS": "2", "DEPLOYBOT_POLL_SECONDS": "1"}
+    with replicated_stack(tmp_path_factory.mktemp("topology") / "var", settings) as running:
         yield running
-        assert stop_stack(running) == 0
-        assert open_ports(running) == []
-    except (ServiceMissing, StackDidNotStart) as problem:
-        pytest.fail(str(problem))
-    finally:
-        postgres.stop()
-        redis.stop()
 
 
 def records(topology, user):
@@ -108,12 +91,6 @@ def test_the_database_briefly_down_gets_a_plain_answer_and_loses_no_report(topol
     assert sum(t.startswith("Billing Service: deployed version 3.1.0") for t in said) == 1
     [record] = records(topology, user)
     assert record.state == "succeeded" and len(jenkins_builds(topology, user)) == 1
-
-
-def rasa_pid(port: int) -> int:
-    found = subprocess.run(["pgrep", "-f", f"deploybot.rasa_server .*--port {port}( |$)"], capture_output=True, text=True)
-    [pid] = found.stdout.split()
-    return int(pid)
 
 
 def test_a_rasa_server_restarted_mid_conversation_continues_from_the_tracker_store(topology):

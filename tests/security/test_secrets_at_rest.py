@@ -4,7 +4,6 @@ only), in the terminal chat printed by the chat process itself, past the convers
 after both kinds of enrolment the base32 secret is in no tracker store, no answer of
 `GET /conversations/<id>/tracker`, no log and no other database column: only, encrypted, in
 two_factor_enrolments.secret."""
-import time
 import uuid
 
 import pyotp
@@ -15,7 +14,7 @@ from deploybot.slack.formatting import typed_text
 from deploybot.storage.database import Database
 from deploybot.storage.models import TwoFactorEnrolment
 from tests.integration.test_terminal_chat import Chat
-from tests.safeguards import URI, direct_message, dm_posts, wait
+from tests.safeguards import URI, direct_message, dm_posts, enrol_in_chat, wait
 from tests.security.evidence import holds
 from tests.support import TWO_FACTOR_KEY, new_user_id
 
@@ -24,20 +23,12 @@ def enrol_in_the_terminal_chat(stack, user) -> str:
     chat = Chat(stack.env, user=user)
     try:
         chat.expect_start("You are ")
-        chat.type("bender, set up two-factor")
-        chat.expect_start("Bender: Add me to your authenticator app")
-        deadline, uri = time.monotonic() + 30, None
-        while uri is None and time.monotonic() < deadline:
-            line = chat.lines.get(timeout=30)
-            uri = URI.search(line).group(0) if URI.search(line) else None
-        chat.expect_start("Bender: I showed you the QR code and the link in your terminal chat, and nowhere else")
-        chat.type(pyotp.parse_uri(uri).now())
-        chat.expect("Bender: Two-factor is set up: production deploys will ask you for a code from your authenticator app.")
+        app = enrol_in_chat(chat)
         chat.type("/quit")
         assert chat.process.wait(timeout=10) == 0
     finally:
         chat.process.kill()
-    return pyotp.parse_uri(uri).secret
+    return app.secret
 
 
 def enrol_on_slack(stack, user) -> str:
