@@ -1,0 +1,66 @@
+"""The dashboard's pages of records: what runs where now (/), the history of deployments,
+one deployment's timeline, and the audit log."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sanic import Sanic
+
+from deploybot.ledger import queries
+from deploybot.ledger.periods import period
+from deploybot.ledger.web_dashboard import dashboard_of, link, local, page_number
+
+
+def register(app: Sanic) -> None:
+    app.get("/")(now_page)
+    app.get("/history")(history_page)
+    app.get("/deployments/<deployment_id:int>")(deployment_page)
+    app.get("/audit")(audit_page)
+
+
+async def now_page(request):
+    dashboard = dashboard_of(request)
+    tz = dashboard.tz(request)
+    zone = period(tz=tz).tz
+    at = datetime.now(timezone.utc)
+    cells = await dashboard.read(queries.now_matrix, dashboard.apps, dashboard.environments, at)
+    return dashboard.render(request, "now.html", cells=cells, at=at, local=lambda m: local(m, zone), tz=tz)
+
+
+async def history_page(request):
+    dashboard = dashboard_of(request)
+    args = request.args
+    chosen = dashboard.chosen_period(request) if args.get("since") or args.get("until") else None
+    where = queries.DeploymentFilter(app=args.get("app"), environment=args.get("environment"),
+                                     person=args.get("person"), state=args.get("state"), period=chosen)
+    page = await dashboard.read(queries.history, where, page_number(request))
+    people = await dashboard.read(queries.people)
+    tz = dashboard.tz(request)
+    zone = period(tz=tz).tz
+    return dashboard.render(request, "history.html", page=page, people=people, states=queries.STATES, args=args,
+                            local=lambda m: local(m, zone), link=lambda **c: link(request, **c), tz=tz)
+
+
+async def deployment_page(request, deployment_id: int):
+    dashboard = dashboard_of(request)
+    found = await dashboard.read(queries.timeline, deployment_id)
+    if found is None:
+        return dashboard.render(request, "error.html", status=404, message=f"There is no deployment #{deployment_id}.")
+    tz = dashboard.tz(request)
+    zone = period(tz=tz).tz
+    return dashboard.render(request, "deployment.html", t=found, d=found.deployment, local=lambda m: local(m, zone),
+                            tz=tz)
+
+
+async def audit_page(request):
+    dashboard = dashboard_of(request)
+    args = request.args
+    chosen = dashboard.chosen_period(request) if args.get("since") or args.get("until") else None
+    where = queries.AuditFilter(actor=args.get("actor"), action=args.get("action"), outcome=args.get("outcome"),
+                                app=args.get("app"), period=chosen)
+    page = await dashboard.read(queries.audit_log, where, page_number(request))
+    actions = await dashboard.read(queries.audit_actions)
+    tz = dashboard.tz(request)
+    zone = period(tz=tz).tz
+    return dashboard.render(request, "audit.html", page=page, actions=actions, args=args,
+                            local=lambda m: local(m, zone), link=lambda **c: link(request, **c), tz=tz)
