@@ -22,14 +22,10 @@ import importlib.util
 import os
 import secrets
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
@@ -41,36 +37,19 @@ from deploybot.ledger.address import PORT_ENV as WEB_PORT_ENV, SECRET_ENV as WEB
 from deploybot.catalog import load_catalog
 from deploybot.profiles import ASSISTANT_ENV, AssistantProfile, load_profiles
 from deploybot.rasa_server import ACTIONS_TOKEN_ENV, API_TOKEN_ENV
+from deploybot.stack_processes import (HOST, LOG_DIR, STARTUP_TIMEOUT_SECONDS, STOP_TIMEOUT_SECONDS, VAR,  # noqa: F401
+                                       Process, Stack, is_ready, log_tail, port_in_use)
 from deploybot.step_up import build_system_problem
 from deploybot.storage.database import database_url, migrate
 from deploybot.terminal_chat import CALLBACK_KEY_ENV, callback_port, chat_url, management_url, run_chat
 from deploybot.two_factor import SECRET_KEY_ENV
 
-HOST = "127.0.0.1"
-# Tracker databases and logs; tests point this elsewhere.
-VAR = Path(os.environ.get("DEPLOYBOT_VAR_DIR", "var"))
-LOG_DIR = VAR / "log"
 DEFAULT_MODEL = Path("models/deploybot.tar.gz")
-STARTUP_TIMEOUT_SECONDS = 300
-STOP_TIMEOUT_SECONDS = 15
 # The emulator's ports when it runs (DEPLOYBOT_JENKINS_EMULATOR_PORT / _CONTROL_PORT override).
 EMULATOR_PORT, EMULATOR_CONTROL_PORT = 8090, 8091
 EMULATOR_BUILD_SECONDS = 3
 # Run by module name in a subprocess, never imported: the product does not depend on devtools/.
 EMULATOR_MODULE = "devtools.jenkins_emulator"
-
-
-@dataclass
-class Process:
-    name: str
-    command: List[str]
-    env: Dict[str, str]
-    ready_url: str
-    popen: Optional[subprocess.Popen] = None
-
-    @property
-    def log_path(self) -> Path:
-        return LOG_DIR / f"{self.name}.log"
 
 
 def secret(environ: Mapping[str, str], name: str) -> tuple[str, bool]:
@@ -231,98 +210,6 @@ def ledger_web(environ: Mapping[str, str], signin_token: str) -> Optional[Proces
     )
 
 
-def port_in_use(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex((HOST, port)) == 0
-
-
-def is_ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return False
-
-
-def log_tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-class Stack:
-    def __init__(self, processes: List[Process]):
-        self.processes = processes
-        self.stopping = threading.Event()
-        self._restarting = threading.Lock()  # stop() must not miss a process started just now
-
-    def start(self) -> None:
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
-        for process in self.processes:
-            self._launch(process)
-
-    @staticmethod
-    def _launch(process: Process) -> None:
-        log = open(process.log_path, "ab")
-        # A session of its own, so that stopping it also stops anything it spawned.
-        process.popen = subprocess.Popen(
-            process.command, env=process.env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-        log.close()
-
-    def supervise(self) -> None:
-        """Once everything has started: a process that dies is started again, as a service
-        manager would. The watcher then resumes every unfinished deployment."""
-        while not self.stopping.wait(1):
-            with self._restarting:
-                for process in self.processes:
-                    code = process.popen.poll()
-                    if code is not None and not self.stopping.is_set():
-                        print(f"{process.name} exited with code {code}; starting it again (log: {process.log_path})", flush=True)
-                        self._launch(process)
-
-    def wait_until_ready(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
-        deadline = time.monotonic() + timeout
-        waiting = list(self.processes)
-        while waiting:
-            self.check_alive()
-            waiting = [p for p in waiting if not is_ready(p.ready_url)]
-            if waiting and time.monotonic() > deadline:
-                names = ", ".join(p.name for p in waiting)
-                raise RuntimeError(f"not ready after {timeout:.0f} s: {names} (logs in {LOG_DIR}/)")
-            if waiting:
-                time.sleep(1)
-
-    def check_alive(self) -> None:
-        for process in self.processes:
-            code = process.popen.poll() if process.popen else None
-            if code is not None:
-                raise RuntimeError(f"{process.name} exited with code {code}. Last lines of {process.log_path}:\n{log_tail(process.log_path)}")
-
-    def stop(self) -> None:
-        with self._restarting:
-            self.stopping.set()
-            running = [p for p in self.processes if p.popen and p.popen.poll() is None]
-        for process in running:
-            _signal_group(process.popen, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        for process in running:
-            try:
-                process.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal_group(process.popen, signal.SIGKILL)
-                process.popen.wait()
-
-
-def _signal_group(popen: subprocess.Popen, sig: int) -> None:
-    try:
-        os.killpg(popen.pid, sig)
-    except ProcessLookupError:
-        pass
-
-
 class Stopped(Exception):
     pass
 
@@ -331,31 +218,80 @@ def _raise_stopped(signum, frame):
     raise Stopped(signal.Signals(signum).name)
 
 
+@dataclass
+class Keys:
+    """This run's tokens and keys, and which of them were generated now (to be printed)."""
+    tokens: Dict[str, str]                 # each bot's API token, by bot id
+    generated: List[AssistantProfile]      # the bots whose API token was generated
+    push_token: str
+    push_generated: bool
+    chat_key: str
+    chat_key_generated: bool
+    two_factor_key_generated: bool
+
+
+@dataclass
+class Run:
+    """One start of the stack: what was asked for, the bots, their keys and the dashboard."""
+    chat: bool
+    user: Optional[str]
+    profiles: Mapping[str, AssistantProfile]
+    keys: Keys
+    chat_port: int
+    dashboard: Optional[Process]
+    signin_token: str
+
+
 def main(argv=None) -> int:
+    args = arguments(argv)
+    if not Path(args.model).exists():
+        return refuse(f"No trained model at {args.model}: run `make train` first.")
+    if args.chat:
+        let_the_chat_do_everything()
+    profiles = load_profiles()
+    problem = startup_problem(profiles)
+    if problem:
+        return refuse(problem)
+    keys = make_keys(profiles, args.chat)
+    chat_port = callback_port(os.environ)
+    processes = plan(profiles, Path(args.model), keys.tokens, keys.push_token, chat_port, keys.chat_key, os.environ)
+    signin_token = secrets.token_urlsafe(24)
+    dashboard = ledger_web(os.environ, signin_token)
+    stack = Stack(processes + ([dashboard] if dashboard else []))
+    return serve(stack, Run(args.chat, args.user, profiles, keys, chat_port, dashboard, signin_token))
+
+
+def arguments(argv) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run Marvin and Bender locally.")
     parser.add_argument("--chat", action="store_true", help="chat with the bots in this terminal")
     parser.add_argument("--user", default=None, help="who you are in the chat (default: your login name)")
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    if not Path(args.model).exists():
-        print(f"No trained model at {args.model}: run `make train` first.", file=sys.stderr)
-        return 2
-    if args.chat:
-        # The terminal chat's people (local names, over the callback channel with this run's
-        # token) may do what the README's demo shows: grants, enrolment, approvals, resets,
-        # break glass. A service (`make serve`) allows none of it unless its profiles say so.
-        for path in sorted(Path("assistants").glob("*.yml")):
-            os.environ.setdefault(f"{path.stem.upper()}_TOKEN_CHANNELS_MAY", "all")
-    profiles = load_profiles()
+
+def refuse(problem: str) -> int:
+    print(problem, file=sys.stderr)
+    return 2
+
+
+def let_the_chat_do_everything() -> None:
+    # The terminal chat's people (local names, over the callback channel with this run's
+    # token) may do what the README's demo shows: grants, enrolment, approvals, resets,
+    # break glass. A service (`make serve`) allows none of it unless its profiles say so.
+    for path in sorted(Path("assistants").glob("*.yml")):
+        os.environ.setdefault(f"{path.stem.upper()}_TOKEN_CHANNELS_MAY", "all")
+
+
+def startup_problem(profiles: Mapping[str, AssistantProfile]) -> Optional[str]:
+    """Why the stack must not start: a trusted build system that would skip a two-factor
+    code (issue 22), or no Jenkins at all."""
     refusals = [problem for problem in (build_system_problem(p, load_catalog()) for p in profiles.values()) if problem]
-    if refusals:  # a trusted build system never skips a two-factor code (issue 22)
-        print("\n".join(refusals), file=sys.stderr)
-        return 2
-    no_jenkins = emulator_problem(os.environ)
-    if no_jenkins:
-        print(no_jenkins, file=sys.stderr)
-        return 2
+    if refusals:
+        return "\n".join(refusals)
+    return emulator_problem(os.environ)
+
+
+def make_keys(profiles: Mapping[str, AssistantProfile], chat: bool) -> Keys:
     tokens, generated = {}, []
     for profile in profiles.values():
         tokens[profile.id], new = secret(os.environ, api_token_variable(profile))
@@ -363,46 +299,28 @@ def main(argv=None) -> int:
             generated.append(profile)
     push_token, push_generated = secret(os.environ, "DEPLOYBOT_JENKINS_PUSH_TOKEN")
     chat_key, chat_key_generated = secret(os.environ, CALLBACK_KEY_ENV)
-    chat_port = callback_port(os.environ)
     # Two-factor secrets are encrypted with this key (issue 14). `make run` (the chat) makes one
     # that lasts this run only; a service must be given one, or its bots refuse deploys that need codes.
-    two_factor_key_generated = args.chat and not os.environ.get(SECRET_KEY_ENV)
+    two_factor_key_generated = chat and not os.environ.get(SECRET_KEY_ENV)
     if two_factor_key_generated:
         os.environ[SECRET_KEY_ENV] = Fernet.generate_key().decode()
-    processes = plan(profiles, Path(args.model), tokens, push_token, chat_port, chat_key, os.environ)
-    signin_token = secrets.token_urlsafe(24)
-    dashboard = ledger_web(os.environ, signin_token)
-    stack = Stack(processes + ([dashboard] if dashboard else []))
+    return Keys(tokens, generated, push_token, push_generated, chat_key, chat_key_generated, two_factor_key_generated)
 
+
+def serve(stack: Stack, run: Run) -> int:
+    """Starts the stack, says how to reach it, and keeps it up until Ctrl-C or SIGTERM (or,
+    with the chat, until the chat ends)."""
     signal.signal(signal.SIGTERM, _raise_stopped)
     signal.signal(signal.SIGINT, _raise_stopped)
     try:
         migrate(database_url())  # once, before two action servers could race to do it
-        print(f"Starting {', '.join(p.name for p in profiles.values())} (logs in {LOG_DIR}/) ...", flush=True)
+        print(f"Starting {', '.join(p.name for p in run.profiles.values())} (logs in {LOG_DIR}/) ...", flush=True)
         stack.start()
         stack.wait_until_ready()
-        for profile in profiles.values():
-            print(f"{profile.name}: http://{HOST}:{profile.rasa_port} (deploys to {', '.join(profile.environments)}; actions on port {profile.actions_port})", flush=True)
-        for profile in generated:
-            print(f"{profile.name}'s API token (generated; set {api_token_variable(profile)} to choose one):"
-                  f" {tokens[profile.id]}", flush=True)
-        if chat_key_generated and not args.chat:
-            print(f"Terminal chat key (generated; set {CALLBACK_KEY_ENV} to choose one): {chat_key}", flush=True)
-        if push_generated and os.environ.get("JENKINS_URL"):
-            print(f"Jenkins push token (generated; set DEPLOYBOT_JENKINS_PUSH_TOKEN to choose one): {push_token}", flush=True)
-        if two_factor_key_generated:
-            print(f"Two-factor key (generated: enrolments last until the stack stops; set {SECRET_KEY_ENV}"
-                  " to keep them, `python -m deploybot.two_factor --new-key` makes one)", flush=True)
-        elif not os.environ.get(SECRET_KEY_ENV):
-            print(f"Two-factor: {SECRET_KEY_ENV} is not set, so deploys that need a code are refused"
-                  " (`python -m deploybot.two_factor --new-key` makes one)", flush=True)
-        if dashboard:
-            print(f"Dashboard (read-only; this sign-in link works once): {signin_link(web_port(os.environ), signin_token)}", flush=True)
-        if not os.environ.get("JENKINS_URL"):
-            print(f"Jenkins: the emulator ({LOG_DIR}/jenkins-emulator.log); set JENKINS_URL to use a real Jenkins", flush=True)
+        announce(run)
         threading.Thread(target=stack.supervise, name="supervisor", daemon=True).start()
-        if args.chat:
-            run_chat(profiles, chat_port, tokens, chat_key, user=args.user)
+        if run.chat:
+            run_chat(run.profiles, run.chat_port, run.keys.tokens, run.keys.chat_key, user=run.user)
         else:
             print("Ready. Ctrl-C stops everything.", flush=True)
             while True:
@@ -418,6 +336,30 @@ def main(argv=None) -> int:
         print("Stopping ...", flush=True)
         stack.stop()
     return 0
+
+
+def announce(run: Run) -> None:
+    """Once everything is ready: where each bot is, and the keys generated for this run."""
+    keys = run.keys
+    for profile in run.profiles.values():
+        print(f"{profile.name}: http://{HOST}:{profile.rasa_port} (deploys to {', '.join(profile.environments)}; actions on port {profile.actions_port})", flush=True)
+    for profile in keys.generated:
+        print(f"{profile.name}'s API token (generated; set {api_token_variable(profile)} to choose one):"
+              f" {keys.tokens[profile.id]}", flush=True)
+    if keys.chat_key_generated and not run.chat:
+        print(f"Terminal chat key (generated; set {CALLBACK_KEY_ENV} to choose one): {keys.chat_key}", flush=True)
+    if keys.push_generated and os.environ.get("JENKINS_URL"):
+        print(f"Jenkins push token (generated; set DEPLOYBOT_JENKINS_PUSH_TOKEN to choose one): {keys.push_token}", flush=True)
+    if keys.two_factor_key_generated:
+        print(f"Two-factor key (generated: enrolments last until the stack stops; set {SECRET_KEY_ENV}"
+              " to keep them, `python -m deploybot.two_factor --new-key` makes one)", flush=True)
+    elif not os.environ.get(SECRET_KEY_ENV):
+        print(f"Two-factor: {SECRET_KEY_ENV} is not set, so deploys that need a code are refused"
+              " (`python -m deploybot.two_factor --new-key` makes one)", flush=True)
+    if run.dashboard:
+        print(f"Dashboard (read-only; this sign-in link works once): {signin_link(web_port(os.environ), run.signin_token)}", flush=True)
+    if not os.environ.get("JENKINS_URL"):
+        print(f"Jenkins: the emulator ({LOG_DIR}/jenkins-emulator.log); set JENKINS_URL to use a real Jenkins", flush=True)
 
 
 if __name__ == "__main__":
