@@ -1,111 +1,38 @@
 """The only code that talks to Jenkins: a thin, synchronous wrapper over python-jenkins.
 
 Every failure comes out as a JenkinsError whose text can go to a chat user as it is.
-Callers in async code run these methods with asyncio.to_thread.
+Callers in async code run these methods with asyncio.to_thread. The errors are in errors.py,
+the settings in settings.py, the states and parameters of builds in builds.py.
 """
 from __future__ import annotations
 
 import json
-import os
-import re
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, TypeVar
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import jenkins
 import requests
 
+# The names callers use, importable from here as before.
+from deploybot.jenkins.builds import (BuildState, QueueState, build_state, job_url_path,  # noqa: F401
+                                      raw_parameters_of, sent_parameters_match)
+from deploybot.jenkins.errors import TRANSIENT_KINDS, JenkinsError, connection_problem, failure, status_in  # noqa: F401
+from deploybot.jenkins.settings import DEFAULT_TIMEOUT_SECONDS, JenkinsSettings, public_url  # noqa: F401
+
 T = TypeVar("T")
-DEFAULT_TIMEOUT_SECONDS = 10.0
 # How much of a console's end is read for its last lines (ten lines of a build log fit many times).
 CONSOLE_TAIL_BYTES = 64 * 1024
-# python-jenkins reports 401/403/500 only inside its message: "... failed [403]: Forbidden".
-STATUS_IN_MESSAGE = re.compile(r"\[(\d{3})\]")
 # Jenkins starting up or restarting (503), or the proxy in front of it without an answer
 # (502, 504). python-jenkins' getters report these as "does not exist", like a 404: so
 # deploybot reads the HTTP status itself and never takes them for a missing item.
 UNAVAILABLE_STATUSES = (502, 503, 504)
 # A proxy's 502 or 504 on a build request: the request may have reached Jenkins.
 MAYBE_DONE_STATUSES = (502, 504)
-# Kinds that say nothing about the thing asked for: Jenkins could not answer just now.
-TRANSIENT_KINDS = ("unreachable", "timeout", "unavailable")
-
-
-class JenkinsError(Exception):
-    """A failed Jenkins call. kind is one of config, unreachable, timeout, unavailable, auth,
-    job_missing, not_parameterized, queue_missing, error; str(error) is a plain sentence for
-    chat users."""
-
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
-        self.kind = kind
-
-    @property
-    def transient(self) -> bool:
-        """Jenkins did not answer (down, restarting, slow): whatever was asked about may
-        well exist; ask again later."""
-        return self.kind in TRANSIENT_KINDS
-
-
-@dataclass(frozen=True)
-class JenkinsSettings:
-    url: str
-    user: str
-    api_token: str = field(repr=False)  # kept out of repr() so logging settings cannot leak it
-    timeout: float = DEFAULT_TIMEOUT_SECONDS
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> "JenkinsSettings":
-        url = environ.get("JENKINS_URL", "").strip()
-        if not url:
-            raise JenkinsError("config", "JENKINS_URL is not set, so deploybot does not know where Jenkins is.")
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise JenkinsError("config", "JENKINS_URL must start with http:// or https://.")
-        return cls(
-            url=url.rstrip("/"),
-            user=environ.get("JENKINS_USER", ""),
-            api_token=environ.get("JENKINS_API_TOKEN", ""),
-            timeout=_timeout_from(environ.get("JENKINS_TIMEOUT", "")),
-        )
-
-
-def _timeout_from(text: str) -> float:
-    if not text.strip():
-        return DEFAULT_TIMEOUT_SECONDS
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = 0.0
-    if not 0 < seconds < float("inf"):
-        raise JenkinsError("config", f"JENKINS_TIMEOUT must be a number of seconds, not {text!r}.")
-    return seconds
-
-
-@dataclass(frozen=True)
-class QueueState:
-    cancelled: bool
-    build_number: Optional[int]
-    build_url: Optional[str]
-    why: Optional[str]
-
-
-@dataclass(frozen=True)
-class BuildState:
-    number: int
-    url: str
-    building: bool
-    result: Optional[str]
-    duration_ms: int
-    estimated_duration_ms: Optional[int]  # None when Jenkins has no estimate (-1 or 0)
-    timestamp_ms: int
-    queue_id: Optional[int]
-    parameters: Dict[str, str] = field(default_factory=dict)
 
 
 class JenkinsClient:
     def __init__(self, settings: JenkinsSettings):
         self.settings = settings
-        self._where = _public_url(settings.url)
+        self._where = public_url(settings.url)
         self._jenkins = self._connect()
 
     def _connect(self) -> jenkins.Jenkins:
@@ -159,7 +86,7 @@ class JenkinsClient:
                                               " does not answer as Jenkins); try again in a few minutes.")
 
     def build(self, job: str, number: int) -> BuildState:
-        return _build_state(self._build_info(job, number))
+        return build_state(self._build_info(job, number))
 
     def find_build_by_queue_id(self, job: str, queue_id: int, look_back: int = 10) -> Optional[BuildState]:
         """The build that came from this queue item, among the job's last builds.
@@ -179,7 +106,7 @@ class JenkinsClient:
         queue = self._get_json("queue/api/json?depth=0", doing="reading the queue", missing=lambda: {})
         for item in queue.get("items") or []:
             task_url = (item.get("task") or {}).get("url") or ""
-            if task_url.endswith(_job_url_path(job)) and sent_parameters_match(parameters, _raw_parameters_of(item)):
+            if task_url.endswith(job_url_path(job)) and sent_parameters_match(parameters, raw_parameters_of(item)):
                 return int(item["id"])
         return None
 
@@ -192,8 +119,8 @@ class JenkinsClient:
         found = []
         for summary in (info.get("builds") or [])[:look_back]:
             info = self._build_info(job, summary["number"])
-            build = _build_state(info)
-            if build.timestamp_ms >= since_ms and sent_parameters_match(parameters, _raw_parameters_of(info)):
+            build = build_state(info)
+            if build.timestamp_ms >= since_ms and sent_parameters_match(parameters, raw_parameters_of(info)):
                 found.append(build)
         return found
 
@@ -202,7 +129,7 @@ class JenkinsClient:
         deploy's console is often megabytes. Jenkins' progressiveText sends the text from byte
         `start` on and its whole size in X-Text-Size; a start past the end would count as text
         that rolled over and bring all of it, so the size is asked first (HEAD, no body)."""
-        url = self._url(f"{_job_url_path(job)}{int(number)}/logText/progressiveText")
+        url = self._url(f"{job_url_path(job)}{int(number)}/logText/progressiveText")
 
         def read_tail() -> List[str]:
             head = self._jenkins.jenkins_request(requests.Request("HEAD", url, params={"start": "0"}))
@@ -254,11 +181,11 @@ class JenkinsClient:
         except (jenkins.TimeoutException, requests.Timeout):
             raise JenkinsError("timeout", f"Jenkins at {self._where} did not answer within {self.settings.timeout:g} sec.") from None
         except requests.ConnectionError as error:
-            raise JenkinsError("unreachable", f"Jenkins at {self._where} is unreachable ({_connection_problem(error)}).") from None
+            raise JenkinsError("unreachable", f"Jenkins at {self._where} is unreachable ({connection_problem(error)}).") from None
         except jenkins.NotFoundException:  # only ever a 404
             return missing()
         except jenkins.JenkinsException as error:
-            status = _status_in(str(error))
+            status = status_in(str(error))
         except requests.HTTPError as error:
             status = error.response.status_code if error.response is not None else None
             if status == 404:
@@ -287,11 +214,11 @@ class JenkinsClient:
             raise JenkinsError("error", f"Jenkins gave an unexpected answer while {doing}.") from None
 
     def _job_info(self, job: str) -> dict:
-        return self._get_json(f"{_job_url_path(job)}api/json?depth=0", doing=f"reading the job {job}",
+        return self._get_json(f"{job_url_path(job)}api/json?depth=0", doing=f"reading the job {job}",
                               missing=lambda: self._no_job(job))
 
     def _build_info(self, job: str, number: int) -> dict:
-        return self._get_json(f"{_job_url_path(job)}{int(number)}/api/json?depth=0", doing=f"reading {job} #{number}",
+        return self._get_json(f"{job_url_path(job)}{int(number)}/api/json?depth=0", doing=f"reading {job} #{number}",
                               missing=lambda: self._no_build(job, number))
 
     def _url(self, path: str) -> str:
@@ -300,7 +227,7 @@ class JenkinsClient:
     def _failure_while(self, doing: str, status: Optional[int]) -> JenkinsError:
         if status in UNAVAILABLE_STATUSES:
             return self._unavailable(status)
-        return _failure(doing, status)
+        return failure(doing, status)
 
     def _unavailable(self, status: int) -> JenkinsError:
         why = "it is starting up or restarting" if status == 503 else "the proxy in front of it got no answer from it"
@@ -344,95 +271,3 @@ class JenkinsClient:
     @staticmethod
     def _no_build(job: str, number: int) -> NoReturn:
         raise JenkinsError("job_missing", f"Jenkins has no build #{number} of {job}.")
-
-
-def _build_state(info: dict) -> BuildState:
-    estimate = info.get("estimatedDuration")
-    return BuildState(
-        number=int(info["number"]),
-        url=info.get("url") or "",
-        building=bool(info.get("building")),
-        result=info.get("result"),
-        duration_ms=int(info.get("duration") or 0),
-        estimated_duration_ms=int(estimate) if estimate and estimate > 0 else None,
-        timestamp_ms=int(info.get("timestamp") or 0),
-        queue_id=info.get("queueId") or None,
-        parameters=_parameters_of(info),
-    )
-
-
-def _raw_parameters_of(item: dict) -> Dict[str, Any]:
-    """The parameters of a build or queue item (its hudson.model.ParametersAction) as Jenkins
-    lists them: every parameter of the job, booleans as JSON booleans, and a password
-    parameter without a value (MISSING_VALUE)."""
-    for action in item.get("actions") or []:
-        if action and "parameters" in action:
-            return {p["name"]: p.get("value", MISSING_VALUE) for p in action["parameters"] if "name" in p}
-    return {}
-
-
-def _parameters_of(item: dict) -> Dict[str, str]:
-    """The parameters with a value, as text: booleans as "true"/"false", as they are sent."""
-    return {name: _as_text(value) for name, value in _raw_parameters_of(item).items()
-            if value is not MISSING_VALUE and value is not None}
-
-
-# Stands for the value Jenkins leaves out of the API (password parameters).
-MISSING_VALUE = object()
-
-
-def sent_parameters_match(sent: Mapping[str, Any], listed: Mapping[str, Any]) -> bool:
-    """Whether a build or queue item listing `listed` can be the one deploybot asked for with
-    `sent`: every sent parameter is listed with the value Jenkins made of it. The job's other
-    parameters (defaults, booleans, masked passwords) do not matter."""
-    return all(name in listed and _same_value(value, listed[name]) for name, value in sent.items())
-
-
-def _same_value(sent: Any, listed: Any) -> bool:
-    if listed is MISSING_VALUE or listed is None:
-        return False  # a masked value cannot be compared
-    if isinstance(listed, bool):
-        # Jenkins makes a boolean parameter of the text the way Java's Boolean.parseBoolean does.
-        return listed == (_as_text(sent).strip().lower() == "true")
-    return _as_text(sent) == _as_text(listed)
-
-
-def _as_text(value: Any) -> str:
-    """A parameter value as it travels in the query string (python-jenkins would send True as "True")."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _job_url_path(job: str) -> str:
-    """The job's path below the Jenkins root (how its URL ends): folder/name is
-    job/folder/job/name/, each name URL-quoted as Jenkins and python-jenkins do."""
-    return "".join(f"job/{quote(part, safe='')}/" for part in job.split("/"))
-
-
-def _failure(doing: str, status: Optional[int]) -> JenkinsError:
-    if status is None:
-        return JenkinsError("error", f"Jenkins gave an unexpected answer while {doing}.")
-    return JenkinsError("error", f"Jenkins failed while {doing} (HTTP {status}).")
-
-
-def _status_in(message: str) -> Optional[int]:
-    match = STATUS_IN_MESSAGE.search(message)
-    return int(match.group(1)) if match else None
-
-
-def _connection_problem(error: requests.ConnectionError) -> str:
-    text = str(error)
-    if "refused" in text.lower():
-        return "connection refused"
-    if "resolve" in text.lower() or "name or service not known" in text.lower():
-        return "its host name does not resolve"
-    return "the connection failed"
-
-
-def _public_url(url: str) -> str:
-    """The URL without any user:password@ part, fit for messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
