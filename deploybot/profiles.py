@@ -9,7 +9,7 @@ from typing import Dict, Mapping, Optional, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from deploybot.config_files import read_mapping
-from deploybot.ledger.digest_schedule import DigestSchedule, parse_schedule
+from deploybot.digest_schedule import DigestSchedule, parse_schedule
 
 DEFAULT_PROFILES_DIR = Path("assistants")
 # The action server learns which bot it serves from this variable (set by deploybot.stack).

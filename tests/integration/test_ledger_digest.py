@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert
 
+from deploybot.digest_schedule import WEEKDAYS
 from deploybot.ledger.address import public_url
 from deploybot.ledger.digest import compose
-from deploybot.ledger.digest_schedule import WEEKDAYS
 from deploybot.profiles import load_profiles
 from deploybot.slack.formatting import typed_text
 from deploybot.storage.database import Database
