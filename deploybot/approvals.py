@@ -30,7 +30,6 @@ from sqlalchemy import select, update
 from deploybot.catalog import Catalog, is_group
 from deploybot.storage.row_locks import locked_row
 from deploybot.profiles import AssistantProfile
-from deploybot.slack.usergroups import GroupUnresolvable
 from deploybot.storage.database import Database
 from deploybot.storage.models import ApprovalRequest
 
@@ -59,6 +58,11 @@ def approvals_needed(profile: AssistantProfile, catalog: Catalog, app_id: str, e
 
 # Ends a refusal because a Slack user group among the approvers could not be resolved.
 NOT_COUNTED = "So I can't count your approval."
+
+
+class GroupUnresolvable(Exception):
+    """Who is in a group cannot be known now; the message says why, for the person refused.
+    Defined here, beside Groups, so that policy does not import Slack: the Slack adapter raises it."""
 
 
 class Groups(Protocol):

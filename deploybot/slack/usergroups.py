@@ -19,15 +19,12 @@ from typing import Callable, Dict, FrozenSet, Tuple
 
 from slack_sdk import WebClient
 
+from deploybot.approvals import GroupUnresolvable  # policy's exception: this adapter implements approvals.Groups
 from deploybot.catalog import GROUP_HANDLE, GROUP_ID, is_group  # noqa: F401 (is_group: for callers)
 from deploybot.slack import web_api
 
 GROUPS_TTL_SECONDS = 60.0
 MISS_REFRESH_SECONDS = 10.0   # a handle not in the list is looked up again only after this
-
-
-class GroupUnresolvable(Exception):
-    """Who is in a group cannot be known now; the message says why, for the person refused."""
 
 
 @dataclass

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from deploybot.approvals import ApprovalStore, approvals_needed, approved_by, why_not_approver
+from deploybot.approvals import ApprovalStore, GroupUnresolvable, approvals_needed, approved_by, why_not_approver
 from deploybot.catalog import load_catalog
 from deploybot.profiles import load_profile
 
@@ -141,8 +141,6 @@ class Groups:
         self.members_of, self.failing, self.asked = members or {}, set(failing), []
 
     def members(self, entry):
-        from deploybot.slack.usergroups import GroupUnresolvable
-
         self.asked.append(entry)
         if entry in self.failing:
             raise GroupUnresolvable(f"I could not ask Slack who is in the user group {entry} (missing_scope).")
