@@ -21,7 +21,8 @@ import pytest
 from tests.safeguards import ASKED, enrol, wrong_code
 from tests.security.evidence import builds_with, last_audit_id, refused
 from tests.security.test_holding_approvals import BUILD_SYSTEM, build_system_says
-from tests.slack_chat import posts
+from tests import slack_requests as slack
+from tests.slack_chat import BOT_USERS, CHANNEL, posts, send_event
 from deploybot.catalog import load_catalog
 from tests.support import ADMIN, ROOT, deployments, grant, new_user_id, running_stack
 
@@ -99,6 +100,13 @@ class Jenkins:
             assert self.new_builds(app) == [], f"{moment}: a build of {app} reached Jenkins early"
             assert self.new_records(app) == [], f"{moment}: a deployment of {app} was recorded early"
 
+    def after(self, bot, sender: str, text: str, moment: str, *apps: str) -> List[str]:
+        """What the bot answers to text, once it is checked that nothing reached Jenkins by then
+        (before the answer is: a path that jumps ahead fails here, saying where)."""
+        replies = bot.say(sender, text)
+        self.untouched(f"{moment} ({text!r} from {sender})", *apps)
+        return [reply.get("text", "") for reply in replies]
+
     def exactly_one(self, app: str, version: str, requester: str) -> None:
         builds = self.new_builds(app)
         assert len(builds) == 1, f"not exactly one new build of {app}: {builds}; all: {self.stack.jenkins.control('GET', '/builds')}"
@@ -125,10 +133,9 @@ def approve(bender, jenkins: Jenkins, approver, approver_app, what: str, request
             waiting: tuple = ()) -> None:
     """The approver approves; the approval counts only with their own code, and until then
     nothing reaches Jenkins (of the apps waiting: all the path's unless named)."""
-    assert bender.texts(approver, typed) == [
+    assert jenkins.after(bender, approver, typed, "approved, before the approver's code", *waiting) == [
         f"Your approval of {what[0].lower() + what[1:]} counts with your own code:"
         " send me the 6-digit code your authenticator app shows now."]
-    jenkins.untouched("approved, before the approver's code", *waiting)
     [approved] = bender.texts(approver, fresh_code(approver_app))
     assert approved.startswith(f"Approved: {what}. I'm telling {requester}"), approved
 
@@ -140,9 +147,8 @@ def deployed(bender, requester, app: str, version: str, count: int = 1) -> None:
 
 def code_then_card(bender, jenkins: Jenkins, requester, code_app, what: str) -> None:
     """The requester's code releases the deploy only as far as its approval card."""
-    [card] = bender.say(requester, fresh_code(code_app))
-    assert card["text"].startswith(f"Approval needed: {what}, asked by {requester} (second factor given)."), card
-    jenkins.untouched("after the code, before any approval")
+    [card] = jenkins.after(bender, requester, fresh_code(code_app), "after the code, before any approval")
+    assert card.startswith(f"Approval needed: {what}, asked by {requester} (second factor given)."), card
 
 
 def requester_for(bender, *apps: str):
@@ -175,10 +181,8 @@ def the_plain_yes(stack, bender):
     approver, approver_app = approver_for(bender, "cms")
     jenkins = Jenkins(stack, "cms")
     what = "Deploy Content Management System 23.1.0 to production"
-    assert bender.texts(user, "@bender deploy cms 23.1.0") == [f"{what}? (yes/no)"]
-    jenkins.untouched("asked")
-    assert bender.texts(user, "yes") == [f"{what} {ASKED}"]
-    jenkins.untouched("after the yes")
+    assert jenkins.after(bender, user, "@bender deploy cms 23.1.0", "asked") == [f"{what}? (yes/no)"]
+    assert jenkins.after(bender, user, "yes", "after the yes") == [f"{what} {ASKED}"]
     code_then_card(bender, jenkins, user, code_app, what)
     approve(bender, jenkins, approver, approver_app, what, user)
     deployed(bender, user, "cms", "23.1.0")
@@ -199,6 +203,10 @@ def a_trusted_build_systems_request(stack, bender):
         "Deploy Search API 23.2.0 to production needs a two-factor code from the person who asks, and a build system cannot"
         " give one: a person has to ask for it. Nothing was deployed.")
     refused(stack, "deploy", since, actor=BUILD_SYSTEM, containing="a build system cannot give one")
+    yes = slack.bot_message(BUILD_SYSTEM, f"<@{BOT_USERS['bender']}> yes", channel=CHANNEL)
+    assert send_event(stack, "bender", {**yes, "thread_ts": thread}) == 200  # and if it says yes anyway
+    posts(stack, thread, "Nothing is waiting for your confirmation.")
+    jenkins.untouched("the build system said yes after the refusal")
     thread = build_system_says(stack, "bender", "deploy search 23.2.1 and intranet 23.2.2")
     posts(stack, thread, "Deploy Search API 23.2.1, Intranet Portal 23.2.2 to production needs a two-factor code")
     refused(stack, "deploy", since, actor=BUILD_SYSTEM, containing="batch: a build system cannot give a two-factor code")
@@ -215,14 +223,12 @@ def an_approval_completing(stack, bender):
     jenkins = Jenkins(stack, "crm")
     what = "Deploy Customer Relationship Management 23.3.0 to production"
     assert bender.texts(user, "@bender deploy crm 23.3.0") == [f"{what}? (yes/no)"]
-    assert bender.texts(approver, "approve") == NOTHING_TO_APPROVE  # before the yes
-    assert bender.texts(user, "yes") == [f"{what} {ASKED}"]
+    assert jenkins.after(bender, approver, "approve", "approval tried before the yes") == NOTHING_TO_APPROVE
+    assert jenkins.after(bender, user, "yes", "after the yes") == [f"{what} {ASKED}"]
     for attempt in ("approve", "approve crm", "bender, approve"):  # before the code
-        assert bender.texts(approver, attempt) == NOTHING_TO_APPROVE
-    jenkins.untouched("approvals tried before the code")
+        assert jenkins.after(bender, approver, attempt, "approvals tried before the code") == NOTHING_TO_APPROVE
     code_then_card(bender, jenkins, user, code_app, what)
-    assert bender.texts(user, "approve") == NOTHING_TO_APPROVE  # never one's own
-    jenkins.untouched("the requester tried to approve")
+    assert jenkins.after(bender, user, "approve", "the requester tried to approve") == NOTHING_TO_APPROVE  # never one's own
     approve(bender, jenkins, approver, approver_app, what, user)
     deployed(bender, user, "crm", "23.3.0")
     assert bender.texts(approver, "approve") == NOTHING_TO_APPROVE  # it is gone: no second build
@@ -233,13 +239,11 @@ def break_glass(stack, bender):
     """An admin's emergency deploy skips the approvals (by design), never the code."""
     admin_app = enrolled(bender, ADMIN)
     jenkins = Jenkins(stack, "billing")
-    [asked] = bender.texts(ADMIN, "bender, emergency deploy billing 23.4.0, reason: outage INC-23")
-    assert asked == f"Deploy Billing Service 23.4.0 to production {ASKED}", asked
-    jenkins.untouched("break glass, before the code")
-    assert bender.texts(ADMIN, wrong_code(admin_app)) == [
+    assert jenkins.after(bender, ADMIN, "bender, emergency deploy billing 23.4.0, reason: outage INC-23",
+                         "break glass, before the code") == [f"Deploy Billing Service 23.4.0 to production {ASKED}"]
+    assert jenkins.after(bender, ADMIN, wrong_code(admin_app), "break glass, after a wrong code") == [
         "That code is not right (or not the current one). Nothing was deployed yet; send the current code to try again."
         " 4 wrong codes more and two-factor locks."]
-    jenkins.untouched("break glass, after a wrong code")
     [started] = bender.texts(ADMIN, fresh_code(admin_app))
     assert started.startswith("OK, deploying Billing Service 23.4.0 to production"), started
     deployed(bender, ADMIN, "billing", "23.4.0")
@@ -256,13 +260,11 @@ def a_correction_after_the_yes(stack, bender):
     jenkins = Jenkins(stack, "shop")
     was, what = "Deploy Web Shop 23.5.2 to production", "Deploy Web Shop 23.5.3 to production"
     assert bender.texts(user, "@bender deploy shop 23.5.2") == [f"{was}? (yes/no)"]
-    assert bender.texts(user, "yes") == [f"{was} {ASKED}"]
-    assert bender.texts(user, "no, 23.5.3") == [
+    assert jenkins.after(bender, user, "yes", "after the yes") == [f"{was} {ASKED}"]
+    assert jenkins.after(bender, user, "no, 23.5.3", "corrected while the code was awaited") == [
         f"Dropped “{was}”: it was still waiting for your two-factor code, so nothing was deployed. Your correction is a new request:",
         f"{what}? (yes/no)"]
-    jenkins.untouched("corrected")
-    assert bender.texts(user, "yes") == [f"{what} {ASKED}"]
-    jenkins.untouched("the corrected request confirmed")
+    assert jenkins.after(bender, user, "yes", "the corrected request confirmed") == [f"{what} {ASKED}"]
     code_then_card(bender, jenkins, user, code_app, what)
     approve(bender, jenkins, approver, approver_app, what, user)
     deployed(bender, user, "shop", "23.5.3")
@@ -280,11 +282,9 @@ def a_promotion(stack, bender):
     marvin.wait_for(user, "Intranet Portal: deployed version 23.6.0 to staging")
     jenkins = Jenkins(stack, "intranet")
     question = "Promote Intranet Portal 23.6.0 from staging to production"
-    assert bender.texts(user, "@bender deploy the intranet version that's on staging") == [f"{question}? (yes/no)"]
-    jenkins.untouched("promotion asked")
-    [asked] = bender.texts(user, "yes")
+    assert jenkins.after(bender, user, "@bender deploy the intranet version that's on staging", "promotion asked") == [f"{question}? (yes/no)"]
+    [asked] = jenkins.after(bender, user, "yes", "promotion confirmed")
     assert asked.endswith(ASKED), asked
-    jenkins.untouched("promotion confirmed")
     what = "Deploy Intranet Portal 23.6.0 to production"
     code_then_card(bender, jenkins, user, code_app, what)
     approve(bender, jenkins, approver, approver_app, what, user)
@@ -298,12 +298,10 @@ def a_rollback(stack, bender):
     user, code_app = requester_for(bender, "search")
     approver, approver_app = approver_for(bender, "search")
     jenkins = Jenkins(stack, "search")
-    assert bender.texts(user, "@bender roll back search to 23.7.0") == [
+    assert jenkins.after(bender, user, "@bender roll back search to 23.7.0", "rollback asked") == [
         "Roll back Search API on production from 23.7.1 to 23.7.0? (yes/no)"]
-    jenkins.untouched("rollback asked")
-    [asked] = bender.texts(user, "yes")
+    [asked] = jenkins.after(bender, user, "yes", "rollback confirmed")
     assert asked.endswith(ASKED), asked
-    jenkins.untouched("rollback confirmed")
     what = "Deploy Search API 23.7.0 to production"
     code_then_card(bender, jenkins, user, code_app, what)
     approve(bender, jenkins, approver, approver_app, what, user)
@@ -327,10 +325,8 @@ def same_again(stack, bender):
 
     approver, approver_app = approver_for(bender, "cms")
     jenkins = Jenkins(stack, "cms")
-    assert bender.texts(user, "same again") == [f"{what}? (yes/no)"]
-    jenkins.untouched("same again asked")
-    assert bender.texts(user, "yes") == [f"{what} {ASKED}"]
-    jenkins.untouched("same again confirmed")
+    assert jenkins.after(bender, user, "same again", "same again asked") == [f"{what}? (yes/no)"]
+    assert jenkins.after(bender, user, "yes", "same again confirmed") == [f"{what} {ASKED}"]
     code_then_card(bender, jenkins, user, code_app, what)
     approve(bender, jenkins, approver, approver_app, what, user)
     deployed(bender, user, "cms", "23.8.0", count=2)
@@ -343,18 +339,15 @@ def a_batch_of_two_apps(stack, bender):
     shop_approver, shop_app = approver_for(bender, "shop")
     crm_approver, crm_app = approver_for(bender, "crm")
     jenkins = Jenkins(stack, "shop", "crm")
-    [question] = bender.texts(user, "@bender deploy shop 23.9.0 and crm 23.9.1")
+    [question] = jenkins.after(bender, user, "@bender deploy shop 23.9.0 and crm 23.9.1", "batch asked")
     assert question.startswith("Deploy these 2 apps to production?"), question
-    jenkins.untouched("batch asked")
-    assert bender.texts(user, "yes") == [f"Deploy Web Shop 23.9.0, Customer Relationship Management 23.9.1 to production {ASKED}"]
-    jenkins.untouched("batch confirmed")
+    assert jenkins.after(bender, user, "yes", "batch confirmed") == [f"Deploy Web Shop 23.9.0, Customer Relationship Management 23.9.1 to production {ASKED}"]
     for approver in (shop_approver, crm_approver):
-        assert bender.texts(approver, "approve") == NOTHING_TO_APPROVE
-    replies = bender.texts(user, fresh_code(code_app))
+        assert jenkins.after(bender, approver, "approve", "approval tried before the batch's code") == NOTHING_TO_APPROVE
+    replies = jenkins.after(bender, user, fresh_code(code_app), "batch after the code, before any approval")
     cards = [text for text in replies if text.startswith("Approval needed: ")]
     assert [card.split(",")[0] for card in cards] == ["Approval needed: Deploy Web Shop 23.9.0 to production",
                                                       "Approval needed: Deploy Customer Relationship Management 23.9.1 to production"], replies
-    jenkins.untouched("batch after the code, before any approval")
     approve(bender, jenkins, shop_approver, shop_app, "Deploy Web Shop 23.9.0 to production", user)
     deployed(bender, user, "shop", "23.9.0")
     jenkins.exactly_one("shop", "23.9.0", user)
