@@ -18,12 +18,12 @@ from typing import Dict, List
 
 import pytest
 
+from deploybot.catalog import load_catalog
+from tests import slack_requests as slack
 from tests.safeguards import ASKED, enrol, wrong_code
 from tests.security.evidence import builds_with, last_audit_id, refused
 from tests.security.test_holding_approvals import BUILD_SYSTEM, build_system_says
-from tests import slack_requests as slack
 from tests.slack_chat import BOT_USERS, CHANNEL, posts, send_event
-from deploybot.catalog import load_catalog
 from tests.support import ADMIN, ROOT, deployments, grant, new_user_id, running_stack
 
 # As tests/security/test_holding_approvals.py: a code, one approval with the approver's own
@@ -107,14 +107,14 @@ class Jenkins:
         self.untouched(f"{moment} ({text!r} from {sender})", *apps)
         return [reply.get("text", "") for reply in replies]
 
-    def exactly_one(self, app: str, version: str, requester: str) -> None:
+    def exactly_one(self, app: str, version: str, requester: str, kind: str = "deploy") -> None:
         builds = self.new_builds(app)
         assert len(builds) == 1, f"not exactly one new build of {app}: {builds}; all: {self.stack.jenkins.control('GET', '/builds')}"
         [build] = builds
         names = PARAMETER[app]
         assert (build["parameters"][names["version"]], build["parameters"][names["requested_by"]]) == (version, requester), build
         [record] = self.new_records(app)
-        assert (record.version, record.requested_by) == (version, requester)
+        assert (record.version, record.requested_by, record.kind) == (version, requester, kind)
 
 
 # -- the steps every path shares ---------------------------------------------------------------
@@ -211,7 +211,7 @@ def a_trusted_build_systems_request(stack, bender):
     posts(stack, thread, "Deploy Search API 23.2.1, Intranet Portal 23.2.2 to production needs a two-factor code")
     refused(stack, "deploy", since, actor=BUILD_SYSTEM, containing="batch: a build system cannot give a two-factor code")
     assert bender.texts(approver, "approve") == NOTHING_TO_APPROVE  # nor did it get as far as an approval
-    time.sleep(2)  # what a build system's request would start, it starts before its reply: this is a margin
+    # No wait here: whatever the requests start, they start before their replies, which came.
     jenkins.untouched("after the build system's requests")
     assert builds_with(stack, "REQUESTED_BY", BUILD_SYSTEM) == [] and deployments(stack, requested_by=BUILD_SYSTEM) == []
 
@@ -289,7 +289,7 @@ def a_promotion(stack, bender):
     code_then_card(bender, jenkins, user, code_app, what)
     approve(bender, jenkins, approver, approver_app, what, user)
     deployed(bender, user, "intranet", "23.6.0")
-    jenkins.exactly_one("intranet", "23.6.0", user)
+    jenkins.exactly_one("intranet", "23.6.0", user, kind="promotion")
 
 
 def a_rollback(stack, bender):
@@ -306,7 +306,7 @@ def a_rollback(stack, bender):
     code_then_card(bender, jenkins, user, code_app, what)
     approve(bender, jenkins, approver, approver_app, what, user)
     deployed(bender, user, "search", "23.7.0")
-    jenkins.exactly_one("search", "23.7.0", user)
+    jenkins.exactly_one("search", "23.7.0", user, kind="rollback")
 
 
 def same_again(stack, bender):
