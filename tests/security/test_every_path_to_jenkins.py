@@ -165,8 +165,8 @@ def through_every_gate(bender, stack, app: str, version: str) -> None:
     approver, approver_app = approver_for(bender, app)
     jenkins = Jenkins(stack, app)
     what = f"Deploy {NAMES[app]} {version} to production"
-    assert bender.texts(user, f"@bender deploy {app} {version}") == [f"{what}? (yes/no)"]
-    assert bender.texts(user, "yes") == [f"{what} {ASKED}"]
+    assert jenkins.after(bender, user, f"@bender deploy {app} {version}", "asked") == [f"{what}? (yes/no)"]
+    assert jenkins.after(bender, user, "yes", "after the yes") == [f"{what} {ASKED}"]
     code_then_card(bender, jenkins, user, code_app, what)
     approve(bender, jenkins, approver, approver_app, what, user)
     deployed(bender, user, app, version)
@@ -222,7 +222,7 @@ def an_approval_completing(stack, bender):
     approver, approver_app = approver_for(bender, "crm")
     jenkins = Jenkins(stack, "crm")
     what = "Deploy Customer Relationship Management 23.3.0 to production"
-    assert bender.texts(user, "@bender deploy crm 23.3.0") == [f"{what}? (yes/no)"]
+    assert jenkins.after(bender, user, "@bender deploy crm 23.3.0", "asked") == [f"{what}? (yes/no)"]
     assert jenkins.after(bender, approver, "approve", "approval tried before the yes") == NOTHING_TO_APPROVE
     assert jenkins.after(bender, user, "yes", "after the yes") == [f"{what} {ASKED}"]
     for attempt in ("approve", "approve crm", "bender, approve"):  # before the code
@@ -259,7 +259,7 @@ def a_correction_after_the_yes(stack, bender):
     approver, approver_app = approver_for(bender, "shop")
     jenkins = Jenkins(stack, "shop")
     was, what = "Deploy Web Shop 23.5.2 to production", "Deploy Web Shop 23.5.3 to production"
-    assert bender.texts(user, "@bender deploy shop 23.5.2") == [f"{was}? (yes/no)"]
+    assert jenkins.after(bender, user, "@bender deploy shop 23.5.2", "asked") == [f"{was}? (yes/no)"]
     assert jenkins.after(bender, user, "yes", "after the yes") == [f"{was} {ASKED}"]
     assert jenkins.after(bender, user, "no, 23.5.3", "corrected while the code was awaited") == [
         f"Dropped “{was}”: it was still waiting for your two-factor code, so nothing was deployed. Your correction is a new request:",
@@ -316,8 +316,8 @@ def same_again(stack, bender):
     first_approver, first_app = approver_for(bender, "cms")
     what = "Deploy Content Management System 23.8.0 to production"
     jenkins = Jenkins(stack, "cms")
-    assert bender.texts(user, "@bender deploy cms 23.8.0") == [f"{what}? (yes/no)"]
-    assert bender.texts(user, "yes") == [f"{what} {ASKED}"]
+    assert jenkins.after(bender, user, "@bender deploy cms 23.8.0", "asked") == [f"{what}? (yes/no)"]
+    assert jenkins.after(bender, user, "yes", "after the yes") == [f"{what} {ASKED}"]
     code_then_card(bender, jenkins, user, code_app, what)
     approve(bender, jenkins, first_approver, first_app, what, user)
     deployed(bender, user, "cms", "23.8.0")
