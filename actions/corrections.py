@@ -29,7 +29,7 @@ from actions.context import (
 from actions.deploy import check_requester_of, clear_request, refuse
 from actions.guard import DeployBotAction
 from actions.questions import ask, asked_in, close_pending, pending_question, question_text, restated
-from actions.safeguards import STEP_UP_SLOT, held_request
+from actions.held import STEP_UP_SLOT, held_request
 from actions import batches as batches_in_dialogue
 from actions.batches import confirm as ask_batch
 from deploybot import batches, messages
