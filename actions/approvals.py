@@ -38,7 +38,7 @@ from deploybot.deploy_request import DeployRequest, RequestRejected
 from deploybot.pipeline.clearance import Confirmed
 from deploybot.pipeline.progress import Passed, clearance_for
 from deploybot.pipeline.request import Item, Request
-from deploybot.pipeline.start import Refused, start, why_not_allowed
+from deploybot.pipeline.start import Refused, start_item, why_not_allowed
 from deploybot.pipeline.summary import ended_without_deployment
 from deploybot.slack import code_modal
 from deploybot.slack.custom_messages import OPEN_VIEW_KEY, UPDATE_KEY
@@ -295,7 +295,7 @@ class ActionApprovalDecided(DeployBotAction):
         confirmed = Confirmed.BUILD_SYSTEM if approved.via_build_system else Confirmed.YES
         passed = Passed(confirmed, second_factor=bool(row.second_factor), approved_by=tuple(approved_by(row)))
         clearance = clearance_for(approved, item, passed, clearance_rules())
-        outcome = await asyncio.to_thread(start, pipeline_ports(), approved, item, clearance, "after approval: ")
+        outcome = await asyncio.to_thread(start_item, pipeline_ports(), approved, item, clearance, "after approval: ")
         if isinstance(outcome, Refused):  # a lock set meanwhile, another deployment
             return cannot_start(what, approvers, outcome.why), False
         return f"Approved by {approvers}. {outcome.text}", True

@@ -40,7 +40,7 @@ from deploybot.deploy_request import (
 from deploybot.pipeline.clearance import Confirmed
 from deploybot.pipeline.progress import Cleared, NeedsApprovals, Passed, next_stage
 from deploybot.pipeline.request import Item, Request, at
-from deploybot.pipeline.start import Started, start, why_not_allowed
+from deploybot.pipeline.start import Started, start_item, why_not_allowed
 from deploybot.pipeline.summary import summary_if_over
 
 Events = List[Dict[Text, Any]]
@@ -273,7 +273,7 @@ async def start_one(dispatcher: CollectingDispatcher, tracker: Tracker, asked: R
                                          batch_id=asked.batch_id)
         return f"• {what}: waiting for approval (its card is below)"
     clearance = stage.clearance if isinstance(stage, Cleared) else None  # without one, the door refuses it
-    outcome = await asyncio.to_thread(start, pipeline_ports(), asked, item, clearance, "batch: ")
+    outcome = await asyncio.to_thread(start_item, pipeline_ports(), asked, item, clearance, "batch: ")
     if isinstance(outcome, Started):
         return f"• {outcome.text}"
     return await not_started(asked, item, what, outcome.why)  # a lock set meanwhile, another deployment, no Jenkins

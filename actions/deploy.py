@@ -26,7 +26,7 @@ from deploybot import safeguard_messages as say
 from deploybot.step_up import two_factor_required
 from deploybot.pipeline.progress import Passed, clearance_for
 from deploybot.pipeline.request import Item
-from deploybot.pipeline.start import Started, start
+from deploybot.pipeline.start import Started, start_item
 from deploybot.deploy_request import (
     DeployRequest,
     RequestRejected,
@@ -78,7 +78,7 @@ async def start_deployment(tracker: Tracker, request: DeployRequest, kind: str, 
     asked = pipeline_request(tracker, [Item(request.app, request.version, kind)], request.environment, asked_at)
     item = asked.items[0]
     clearance = clearance_for(asked, item, Passed(safeguards.confirmed_how(tracker)), clearance_rules())
-    outcome = await asyncio.to_thread(start, pipeline_ports(), asked, item, clearance)
+    outcome = await asyncio.to_thread(start_item, pipeline_ports(), asked, item, clearance)
     return (outcome.text, True) if isinstance(outcome, Started) else (outcome.why, False)
 
 

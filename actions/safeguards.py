@@ -24,7 +24,7 @@ from deploybot.notifier import AllOf, local_notifier
 from deploybot.pipeline.clearance import Confirmed
 from deploybot.pipeline.progress import Cleared, NeedsApprovals, Passed, clearance_for, next_stage
 from deploybot.pipeline.request import Item, Request, at
-from deploybot.pipeline.start import Started, start
+from deploybot.pipeline.start import Started, start_item
 from deploybot.slack.notifier import SlackNotifier
 from deploybot.step_up import two_factor_required
 from deploybot.storage.database import var_dir
@@ -86,7 +86,7 @@ async def start_held_deployment(held_request: Request) -> str:
     item = held_request.items[0]
     confirmed = Confirmed.BREAK_GLASS if held_request.break_glass_reason else Confirmed.YES
     clearance = clearance_for(held_request, item, Passed(confirmed, second_factor=True), clearance_rules())
-    outcome = await asyncio.to_thread(start, pipeline_ports(), held_request, item, clearance)
+    outcome = await asyncio.to_thread(start_item, pipeline_ports(), held_request, item, clearance)
     if isinstance(outcome, Started):
         return outcome.text
     return say.not_started(messages.restate(held_request.deploy_request(item), catalog()), outcome.why)

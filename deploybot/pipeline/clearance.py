@@ -1,7 +1,8 @@
 """The Clearance: what the pipeline issues once every stage between the yes and Jenkins has
 passed for one exact item, and what Deployer.start checks before anything reaches Jenkins.
 
-Only deploybot.pipeline.progress issues one (the constructor wants its private seal). Deployer.start
+Only deploybot.pipeline.progress issues one (the constructor wants its private seal, which
+dataclasses.replace cannot copy). Deployer.start
 refuses a deployment without a clearance, or with one that does not cover it: another app,
 version, environment or requester; no code where step_up.two_factor_required asks for one
 (always for break glass); fewer approvals than approvals.approvals_needed, unless an admin
@@ -10,7 +11,7 @@ to Rules, so that no path can skip it either.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass
 from enum import Enum
 from typing import Callable, Optional, Tuple
 
@@ -45,10 +46,11 @@ class Clearance:
     second_factor: bool = False
     approved_by: Tuple[str, ...] = ()
     break_glass_reason: Optional[str] = None
-    seal: object = field(default=None, repr=False, compare=False)
+    # Not kept: so dataclasses.replace cannot copy it onto a changed clearance either.
+    seal: InitVar[object] = None
 
-    def __post_init__(self) -> None:
-        if self.seal is not _SEAL:
+    def __post_init__(self, seal: object) -> None:
+        if seal is not _SEAL:
             raise TypeError("Only the deploy pipeline issues a Clearance (deploybot.pipeline.progress).")
 
     def safeguards(self) -> Optional[dict]:
@@ -62,7 +64,7 @@ class Clearance:
 
 def why_not_cleared(clearance: Optional[Clearance], new: NewDeployment, rules: Rules) -> Optional[str]:
     """None when the clearance covers this deployment; otherwise why not (the door refuses)."""
-    if not isinstance(clearance, Clearance) or clearance.seal is not _SEAL:
+    if not isinstance(clearance, Clearance):
         return "it has no clearance from the deploy pipeline"
     request = new.request
     if (clearance.app, clearance.version, clearance.environment, clearance.requester) != (

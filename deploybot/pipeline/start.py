@@ -17,7 +17,7 @@ class Ports:
     """What the started stage needs from outside the domain."""
     # Deployer.start: records and triggers, or RequestRejected (a lock, another deployment,
     # no clearance, no Jenkins: the adapter turns Jenkins' own errors into RequestRejected).
-    start: Callable[[NewDeployment, Clearance], str]
+    start: Callable[[NewDeployment, Optional[Clearance]], str]
     check_requester: Callable[[str, str, Optional[str]], None]    # (user, channel, build system)
     check_grant: Callable[[str, DeployRequest], None]             # (user, request)
     audit_refused: Callable[[str, Optional[str], Optional[str], str], None]  # (user, app, environment, detail)
@@ -33,13 +33,14 @@ class Refused:
     why: str
 
 
-def new_deployment(request: Request, item: Item, clearance: Clearance) -> NewDeployment:
-    """The deployment record to begin: built here and nowhere else."""
+def new_deployment(request: Request, item: Item, clearance: Optional[Clearance]) -> NewDeployment:
+    """The deployment record to begin: built here and nowhere else (without a clearance too:
+    Deployer.start then refuses it, and the refusal is audited like any other)."""
     return NewDeployment(
         assistant=request.assistant, request=request.deploy_request(item), kind=item.kind or "deploy",
         requested_by=request.requester, conversation_id=request.conversation_id, output_channel=request.output_channel,
         requested_at=request.requested_at, reply_to=dict(request.reply_to) if request.reply_to else None,
-        safeguards=clearance.safeguards(), batch_id=request.batch_id)
+        safeguards=clearance.safeguards() if clearance else None, batch_id=request.batch_id)
 
 
 def why_not_allowed(ports: Ports, request: Request, item: Item, channel: Optional[str] = None, audit_as: str = "",
@@ -57,7 +58,7 @@ def why_not_allowed(ports: Ports, request: Request, item: Item, channel: Optiona
     return None
 
 
-def start(ports: Ports, request: Request, item: Item, clearance: Clearance, audit_as: str = "") -> Union[Started, Refused]:
+def start_item(ports: Ports, request: Request, item: Item, clearance: Optional[Clearance], audit_as: str = "") -> Union[Started, Refused]:
     """Records and triggers the item's deployment; a refusal (a lock, another deployment, the
     door) is audited with `audit_as` before its reason."""
     try:
