@@ -15,7 +15,6 @@ import json
 import logging
 import re
 import time
-from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
@@ -37,7 +36,7 @@ from deploybot.approvals import NOT_COUNTED, approved_by, expires_after, why_not
 from deploybot.deploy_request import DeployRequest, RequestRejected
 from deploybot.pipeline.clearance import Confirmed
 from deploybot.pipeline.progress import Passed, clearance_for
-from deploybot.pipeline.request import Item, Request
+from deploybot.pipeline.request import Item, Request, at
 from deploybot.pipeline.start import Refused, start_item, why_not_allowed
 from deploybot.pipeline.summary import ended_without_deployment
 from deploybot.slack import code_modal
@@ -59,7 +58,7 @@ async def ask_for_approval(dispatcher: CollectingDispatcher, tracker: Tracker, r
         store().create, id=payloads.new_request_id(), assistant=profile().id, app=request.app, environment=request.environment,
         version=request.version, kind=kind, requested_by=user, conversation_id=tracker.sender_id, output_channel=output_channel,
         reply_to=json.dumps(reply_to) if reply_to else None, second_factor=second_factor,
-        requested_at=datetime.fromtimestamp(requested_at, tz=timezone.utc), expires_at=expires_after(profile().approval_timeout_seconds),
+        requested_at=at(requested_at), expires_at=expires_after(profile().approval_timeout_seconds),
         needed=needed, batch_id=batch_id)
     running = await asyncio.to_thread(deployment_store().current_version, request.app, request.environment)
     app = catalog().app(request.app)
