@@ -255,7 +255,7 @@ def test_the_pipeline_imports_no_adapter_no_rasa_no_ledger_and_no_actions():
 
 
 def calls_named(name: str):
-    for root in ("actions", "deploybot"):
+    for root in ("actions", "deploybot", "channels", "components"):
         for path in (ROOT / root).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.Call):
@@ -267,8 +267,10 @@ def calls_named(name: str):
 
 def test_a_deployment_is_built_in_one_place_and_started_through_one_port():
     assert sorted(set(calls_named("NewDeployment"))) == ["deploybot/pipeline/start.py"]
-    # Deployer.start is called by start_in_jenkins, the pipeline's start port, and nowhere else.
+    # Deployer.start is called by start_in_jenkins, the pipeline's start port, and nowhere else;
+    # and only Deployer.start asks Jenkins for a build.
     assert sorted(set(deployer_starts())) == ["actions/context.py"]
+    assert sorted(set(calls_named("trigger")) - {"deploybot/jenkins/client.py"}) == ["deploybot/deployer.py"]
 
 
 def deployer_starts():
