@@ -13,33 +13,32 @@
 import asyncio
 import json
 import logging
-import os
 import re
 import time
-from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.approval_records import audit, notifier, store, what_of
+from actions.code_holds import hold_approval_for_code
 from actions.context import (
-    catalog, database, deployer, deployment_store, entity_values, first_entity, from_slack, locks, message_metadata, permissions,
-    profile, profiles, requester, slack_usergroups,
+    catalog, clearance_rules, database, deployment_store, entity_values, first_entity, from_slack, locks, message_metadata,
+    permissions, pipeline_ports, profile, requester, slack_usergroups,
 )
 from actions.guard import DeployBotAction
 from actions.questions import clicked, say_where, show_decision
 from actions.token_channels import refused_over_token_channel
 from deploybot import messages, payloads
 from deploybot import safeguard_messages as say
-from deploybot.approvals import (
-    NOT_COUNTED, ApprovalStore, RequesterNotifier, approvals_needed, approved_by, expires_after, why_not_approver,
-)
+from deploybot.approvals import NOT_COUNTED, approved_by, expires_after, why_not_approver
 from deploybot.deploy_request import DeployRequest, RequestRejected
-from deploybot.deployments import NewDeployment
-from deploybot.identity import check_requester
-from deploybot.jenkins.client import JenkinsError
-from deploybot.profiles import rasa_urls
+from deploybot.pipeline.clearance import Confirmed
+from deploybot.pipeline.progress import Passed, clearance_for
+from deploybot.pipeline.request import Item, Request, at
+from deploybot.pipeline.start import Refused, start_item, why_not_allowed
+from deploybot.pipeline.summary import ended_without_deployment
 from deploybot.slack import code_modal
 from deploybot.slack.custom_messages import OPEN_VIEW_KEY, UPDATE_KEY
 
@@ -48,41 +47,18 @@ Events = List[Dict[Text, Any]]
 TYPED_REASON = re.compile(r"(?:reason\s*:|because)\s*(?P<reason>.+)$", re.IGNORECASE | re.DOTALL)
 
 
-def store() -> ApprovalStore:
-    return ApprovalStore(database())
-
-
-def notifier() -> RequesterNotifier:
-    # This bot's Rasa API token (deploybot.stack sets it), as the watcher's reports use it.
-    return RequesterNotifier(rasa_urls(profiles()), os.environ.get("DEPLOYBOT_API_TOKEN"))
-
-
-def audit(actor: str, outcome: str, detail: str, row=None) -> None:
-    permissions().audit(actor, "approval", outcome, detail=detail[:500],
-                        app=getattr(row, "app", None), environment=getattr(row, "environment", None),
-                        target_user=getattr(row, "requested_by", None))
-
-
-def what_of(row) -> str:
-    return messages.restate(DeployRequest(row.app, row.version, row.environment), catalog())
-
-
-def needs_approval(request: DeployRequest) -> int:
-    return approvals_needed(profile(), catalog(), request.app, request.environment)
-
-
 async def ask_for_approval(dispatcher: CollectingDispatcher, tracker: Tracker, request: DeployRequest, kind: str,
                            requested_at: float, output_channel: str, reply_to: Optional[dict], second_factor: bool,
                            batch_id: Optional[str] = None) -> Events:
     """Records the approval request and posts its card; nothing is deployed yet. An app of a
     batch (actions/batches.py) starts into that batch once approved."""
-    needed = needs_approval(request)
+    needed = clearance_rules().approvals_needed(request.app, request.environment)
     user = requester(tracker)
     row = await asyncio.to_thread(
         store().create, id=payloads.new_request_id(), assistant=profile().id, app=request.app, environment=request.environment,
         version=request.version, kind=kind, requested_by=user, conversation_id=tracker.sender_id, output_channel=output_channel,
         reply_to=json.dumps(reply_to) if reply_to else None, second_factor=second_factor,
-        requested_at=datetime.fromtimestamp(requested_at, tz=timezone.utc), expires_at=expires_after(profile().approval_timeout_seconds),
+        requested_at=at(requested_at), expires_at=expires_after(profile().approval_timeout_seconds),
         needed=needed, batch_id=batch_id)
     running = await asyncio.to_thread(deployment_store().current_version, request.app, request.environment)
     app = catalog().app(request.app)
@@ -199,7 +175,7 @@ async def decide(dispatcher: CollectingDispatcher, tracker: Tracker, user: str, 
                  code_given: bool = False, card: Optional[dict] = None) -> Events:
     """Approve (reason None) or reject: checks who may, records it, tells the requester.
     With approver_two_factor, an approval first asks for the approver's own code
-    (actions/safeguards.py takes it and comes back here with code_given)."""
+    (actions/codes.py takes it and comes back here with code_given)."""
     approvals = store()
     row = await asyncio.to_thread(approvals.get, approval_id)
     verb = "approve" if reason is None else "reject"
@@ -213,9 +189,7 @@ async def decide(dispatcher: CollectingDispatcher, tracker: Tracker, user: str, 
         await asyncio.to_thread(audit, user, "refused", f"{verb} {what_of(row)}: {why_not}", row)
         return []
     if reason is None and profile().approver_two_factor and not code_given and row.state == "pending":
-        from actions import safeguards  # safeguards imports this module
-
-        return await safeguards.hold_approval_for_code(dispatcher, tracker, row.id, what_of(row))
+        return await hold_approval_for_code(dispatcher, tracker, row.id, what_of(row))
     if reason is None:
         decision = await asyncio.to_thread(approvals.approve, approval_id, user)
     else:
@@ -261,7 +235,7 @@ def lock_in_the_way(row) -> Optional[str]:
     return None
 
 
-def cannot_start(what: str, approvers: str, refusal: Exception) -> str:
+def cannot_start(what: str, approvers: str, refusal: str) -> str:
     return f"{what} was approved by {approvers}, but it cannot start: {say.as_sentence(str(refusal))} Nothing was deployed."
 
 
@@ -300,42 +274,40 @@ class ActionApprovalDecided(DeployBotAction):
             text, started = await self.start(row, what)
             ended = None if started else text
         if ended and row.batch_id:  # one app of a batch ended without a deployment: maybe the batch's last
-            from actions.batches import ended_without_deployment  # actions.batches imports this module
-
-            summary = await asyncio.to_thread(ended_without_deployment, row.batch_id, row.app, ended)
+            summary = await asyncio.to_thread(ended_without_deployment, database(), catalog(), row.batch_id, row.app, ended)
             text += f"\n{summary}" if summary else ""
         say_where(dispatcher, text, row.output_channel, reply_to)
         return []
 
     @staticmethod
     async def start(row, what: str) -> tuple:
-        """What to tell the requester, and whether a deployment was recorded."""
-        request = DeployRequest(row.app, row.version, row.environment)
-        approvers = ", ".join(approved_by(row))
-        try:
-            # A trusted build system's request waits for approvals too (issue 22): its id is a bot id.
-            build_system = row.requested_by if row.requested_by in profile().trusted_build_systems else None
-            check_requester(row.requested_by, row.output_channel, build_system)
-            await asyncio.to_thread(permissions().check_may_deploy, row.requested_by, request)
-        except RequestRejected as rejection:
-            await asyncio.to_thread(permissions().audit, row.requested_by, "deploy", "refused", app=row.app,
-                                    environment=row.environment, detail=f"after approval: {rejection}"[:500])
-            return cannot_start(what, approvers, rejection), False
+        """What to tell the requester, and whether a deployment was recorded: the requester and
+        the grant checked again, then the pipeline's clearance with the approvals given."""
+        approved = request_of(row)
+        item, approvers = approved.items[0], ", ".join(approved_by(row))
+        why_not = await asyncio.to_thread(why_not_allowed, pipeline_ports(), approved, item, channel=row.output_channel,
+                                          audit_as="after approval: ")
+        if why_not:
+            return cannot_start(what, approvers, why_not), False
         if not await asyncio.to_thread(store().mark_started, row.id):
             return f"{what} was started already.", True
-        new = NewDeployment(
-            assistant=row.assistant, request=request, kind=row.kind, requested_by=row.requested_by,
-            conversation_id=row.conversation_id, output_channel=row.output_channel, requested_at=row.requested_at,
-            reply_to=json.loads(row.reply_to) if row.reply_to else None,
-            safeguards={"approved_by": ",".join(approved_by(row)), "second_factor": bool(row.second_factor)},
-            batch_id=row.batch_id)
-        try:
-            text = await asyncio.to_thread(deployer().start, new)
-        except (RequestRejected, JenkinsError) as refusal:  # a lock set meanwhile, another deployment
-            await asyncio.to_thread(permissions().audit, row.requested_by, "deploy", "refused", app=row.app,
-                                    environment=row.environment, detail=f"after approval: {refusal}"[:500])
-            return cannot_start(what, approvers, refusal), False
-        return f"Approved by {approvers}. {text}", True
+        confirmed = Confirmed.BUILD_SYSTEM if approved.via_build_system else Confirmed.YES
+        passed = Passed(confirmed, second_factor=bool(row.second_factor), approved_by=tuple(approved_by(row)))
+        clearance = clearance_for(approved, item, passed, clearance_rules())
+        outcome = await asyncio.to_thread(start_item, pipeline_ports(), approved, item, clearance, "after approval: ")
+        if isinstance(outcome, Refused):  # a lock set meanwhile, another deployment
+            return cannot_start(what, approvers, outcome.why), False
+        return f"Approved by {approvers}. {outcome.text}", True
+
+
+def request_of(row) -> Request:
+    """The pipeline's request an approval row holds. A trusted build system's request waits for
+    approvals too (issue 22): its id is a bot id."""
+    build_system = row.requested_by if row.requested_by in profile().trusted_build_systems else None
+    return Request(assistant=row.assistant, environment=row.environment, items=(Item(row.app, row.version, row.kind),),
+                   requester=row.requested_by, conversation_id=row.conversation_id, output_channel=row.output_channel,
+                   reply_to=json.loads(row.reply_to) if row.reply_to else None, requested_at=row.requested_at,
+                   via_build_system=build_system, batch_id=row.batch_id)
 
 
 async def watch_expiry(every: float = 2.0) -> None:

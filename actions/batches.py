@@ -17,7 +17,6 @@ keeps it).
 import asyncio
 import json
 import time
-from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
@@ -25,25 +24,26 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import (
-    catalog, database, deployer, deployment_store, entity_values, first_entity, from_slack, locks, message_metadata,
-    permissions, profile, profiles, requester,
+    catalog, clearance_rules, database, deployment_store, entity_values, first_entity, locks, message_metadata,
+    permissions, pipeline_ports, profile, profiles, requester, where_asked,
 )
 from actions import approvals, safeguards
+from actions.request_slots import BATCH_SLOT, check_requester_of, clear_request
 from actions.questions import ask, close_pending, pending_question, restated, show_decision
 from deploybot import batches, messages, payloads
 from deploybot import safeguard_messages as say
 from deploybot.step_up import two_factor_required
-from deploybot.batch_store import SUMMARY, BatchStore
+from deploybot.batch_store import BatchStore
 from deploybot.deploy_request import (
-    DeployRequest, RequestRejected, build_request, check_environment, check_not_injection, check_version,
-    confirmation_is_stale,
+    RequestRejected, build_request, check_environment, check_not_injection, check_version, confirmation_is_stale,
 )
-from deploybot.deployments import NewDeployment
-from deploybot.jenkins.client import JenkinsError
-from deploybot.outbox import Outbox
+from deploybot.pipeline.clearance import Confirmed
+from deploybot.pipeline.progress import Cleared, NeedsApprovals, Passed, next_stage
+from deploybot.pipeline.request import Item, Request, at
+from deploybot.pipeline.start import Started, start_item, why_not_allowed
+from deploybot.pipeline.summary import summary_if_over
 
 Events = List[Dict[Text, Any]]
-BATCH_SLOT = "batch"  # {items: [{app, version, kind, promoted_from}], environment} while the request is filled in
 
 
 def is_batch(tracker: Tracker) -> bool:
@@ -169,8 +169,6 @@ def checked(user: str, items: List[dict], environment: str) -> tuple:
 
 async def confirm(dispatcher: CollectingDispatcher, tracker: Tracker, request: dict, previous_fate: str = "replaced") -> Events:
     """One question for the whole batch, or one refusal when none of it can go ahead."""
-    from actions.deploy import check_requester_of, clear_request  # actions.deploy imports this module
-
     if request is None:  # refused as a whole by start(): nothing to ask
         return clear_request()
     user, environment = requester(tracker), request["environment"]
@@ -202,7 +200,8 @@ async def confirm(dispatcher: CollectingDispatcher, tracker: Tracker, request: d
         # A trusted build system's batch needs no yes (the profile says so), as for one app.
         batch = {"id": payloads.new_request_id(), "ready": ready, "environment": environment, "requested_at": time.time(),
                  **where_asked(tracker)}
-        dispatcher.utter_message(text=await start_all(dispatcher, tracker, batch, second_factor=False))
+        dispatcher.utter_message(text=await start_all(dispatcher, tracker, batch, second_factor=False,
+                                                      confirmed=Confirmed.BUILD_SYSTEM))
         return clear_request()
     question = batches.question(ready, environment, blocked, catalog())
     pending = {"items": request["items"], "ready": ready, "blocked": blocked,
@@ -216,8 +215,6 @@ async def confirm(dispatcher: CollectingDispatcher, tracker: Tracker, request: d
 
 async def deploy(dispatcher: CollectingDispatcher, tracker: Tracker, pending: dict) -> Events:
     """The yes to a batch: each app starts on its own (after the code, on Bender)."""
-    from actions.deploy import check_requester_of, clear_request  # actions.deploy imports this module
-
     timeout = profile().confirmation_timeout_seconds
     if confirmation_is_stale(pending.get("asked_at"), time.time(), timeout):
         dispatcher.utter_message(text=messages.stale_confirmation(timeout))
@@ -240,81 +237,52 @@ async def deploy(dispatcher: CollectingDispatcher, tracker: Tracker, pending: di
     return close_pending(tracker, "confirmed") + clear_request()
 
 
-def where_asked(tracker: Tracker) -> dict:
-    """Where the reports of the batch go: the input channel, and on Slack the request's thread."""
-    metadata = message_metadata(tracker)
-    return {"output_channel": tracker.get_latest_input_channel() or "rest",
-            "reply_to": {"channel": metadata.get("out_channel"), "thread_ts": metadata.get("thread_id")}
-            if from_slack(tracker) else None}
-
-
-async def start_all(dispatcher: CollectingDispatcher, tracker: Tracker, batch: dict, second_factor: bool) -> str:
+async def start_all(dispatcher: CollectingDispatcher, tracker: Tracker, batch: dict, second_factor: bool,
+                    confirmed: Confirmed = Confirmed.YES) -> str:
     """Records the batch and starts each app as its own deployment (or approval request);
     what to tell the requester. The grant of each is checked again: it may have been revoked."""
-    user, environment, batch_id = requester(tracker), batch["environment"], batch["id"]
+    environment, batch_id = batch["environment"], batch["id"]
     batch_store = store()
-    await asyncio.to_thread(batch_store.create, batch_id, profile().id, user, environment, batch["ready"],
+    items = [Item(item["app"], item["version"], item.get("kind") or "deploy", item.get("promoted_from")) for item in batch["ready"]]
+    asked = Request(assistant=profile().id, environment=environment, items=tuple(items), requester=requester(tracker),
+                    conversation_id=tracker.sender_id, output_channel=batch["output_channel"], reply_to=batch["reply_to"],
+                    requested_at=at(batch["requested_at"]), batch_id=batch_id)
+    await asyncio.to_thread(batch_store.create, batch_id, profile().id, asked.requester, environment, batch["ready"],
                             tracker.sender_id, batch["output_channel"], batch["reply_to"])
-    requested_at = datetime.fromtimestamp(batch["requested_at"], tz=timezone.utc)
-    lines = []
-    for item in batch["ready"]:
-        request = DeployRequest(item["app"], item["version"], environment)
-        what = batches.line(item, catalog())
-        try:
-            await asyncio.to_thread(permissions().check_may_deploy, user, request)
-        except RequestRejected as rejection:
-            lines.append(await not_started(batch_store, batch_id, user, request, what, str(rejection)))
-            continue
-        if approvals.needs_approval(request):
-            await approvals.ask_for_approval(dispatcher, tracker, request, item.get("kind") or "deploy", batch["requested_at"],
-                                             batch["output_channel"], batch["reply_to"], second_factor=second_factor,
-                                             batch_id=batch_id)
-            lines.append(f"• {what}: waiting for approval (its card is below)")
-            continue
-        new = NewDeployment(
-            assistant=profile().id, request=request, kind=item.get("kind") or "deploy", requested_by=user,
-            conversation_id=tracker.sender_id, output_channel=batch["output_channel"], requested_at=requested_at,
-            reply_to=batch["reply_to"], safeguards={"second_factor": True} if second_factor else None, batch_id=batch_id)
-        try:
-            lines.append(f"• {await asyncio.to_thread(deployer().start, new)}")
-        except (RequestRejected, JenkinsError) as refusal:  # a lock set meanwhile, another deployment, no Jenkins
-            lines.append(await not_started(batch_store, batch_id, user, request, what, str(refusal)))
+    passed = Passed(confirmed, second_factor=second_factor)
+    lines = [await start_one(dispatcher, tracker, asked, item, batches.line(ready, catalog()), passed, batch)
+             for item, ready in zip(items, batch["ready"])]
     head = (f"OK, {len(batch['ready'])} deployments to {environment}, each with its own Jenkins build and reports."
             " I'll sum up here when all have ended:")
     text = head + "\n" + "\n".join(lines)
-    summary = await asyncio.to_thread(summary_if_over, batch_store, batch_id)
+    summary = await asyncio.to_thread(summary_if_over, batch_store, batch_id, catalog())
     return text + (f"\n{summary}" if summary else "")
 
 
-async def not_started(batch_store: BatchStore, batch_id: str, user: str, request: DeployRequest, what: str, why: str) -> str:
-    await asyncio.to_thread(batch_store.not_started, batch_id, request.app, why)
-    await asyncio.to_thread(audit_refused, user, request.app, request.environment, f"batch: {why}")
+async def start_one(dispatcher: CollectingDispatcher, tracker: Tracker, asked: Request, item: Item, what: str,
+                    passed: Passed, batch: dict) -> str:
+    """One app of a confirmed batch: its grant again, then its approval card or its start (the
+    pipeline says which); the line that says what came of it."""
+    why_not = await asyncio.to_thread(why_not_allowed, pipeline_ports(), asked, item, audit_as="batch: ")
+    if why_not:
+        return await not_started(asked, item, what, why_not)
+    stage = next_stage(asked, item, passed, clearance_rules())
+    if isinstance(stage, NeedsApprovals):
+        await approvals.ask_for_approval(dispatcher, tracker, asked.deploy_request(item), item.kind, batch["requested_at"],
+                                         asked.output_channel, asked.reply_to, second_factor=passed.second_factor,
+                                         batch_id=asked.batch_id)
+        return f"• {what}: waiting for approval (its card is below)"
+    clearance = stage.clearance if isinstance(stage, Cleared) else None  # without one, the door refuses it
+    outcome = await asyncio.to_thread(start_item, pipeline_ports(), asked, item, clearance, "batch: ")
+    if isinstance(outcome, Started):
+        return f"• {outcome.text}"
+    return await not_started(asked, item, what, outcome.why)  # a lock set meanwhile, another deployment, no Jenkins
+
+
+async def not_started(asked: Request, item: Item, what: str, why: str) -> str:
+    """Recorded in the batch (the refusal was audited by the pipeline)."""
+    await asyncio.to_thread(store().not_started, asked.batch_id, item.app, why)
     return f"• {what}: not started: {batches.plain(why)}"
-
-
-def summary_if_over(batch_store: BatchStore, batch_id: str) -> Optional[str]:
-    """The summary, when the batch ended the moment it was started (nothing reached Jenkins,
-    or every start failed): no watcher will see it, so it is said now, once."""
-    if batch_store.is_over(batch_id) and batch_store.mark_summarized(batch_id):
-        return batch_store.summary(batch_id, catalog())
-    return None
-
-
-def ended_without_deployment(batch_id: Optional[str], app: str, why: str) -> Optional[str]:
-    """An app of a batch ended without a deployment after the yes (its approval was rejected or
-    expired, or it was refused after approval). Returns the summary to say now when that
-    ended a batch with no deployment to carry it; with one, the watcher says it."""
-    if not batch_id:
-        return None
-    batch_store = store()
-    batch_store.not_started(batch_id, app, why)
-    if not batch_store.is_over(batch_id):
-        return None
-    carrier = batch_store.carrier(batch_id)
-    if carrier is None:
-        return summary_if_over(batch_store, batch_id)
-    Outbox(database()).add(carrier, SUMMARY)  # the watcher sends it (deploybot.watcher)
-    return None
 
 
 # -- "same again" and a late correction, after a batch ----------------------------------------

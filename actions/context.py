@@ -4,22 +4,29 @@ import logging
 import os
 from dataclasses import replace
 from functools import lru_cache
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 
+from deploybot.approvals import approvals_needed
 from deploybot.catalog import CATALOG_ENV, DEFAULT_CATALOG_PATH, Catalog, load_catalog
 from deploybot.deployer import Deployer
-from deploybot.deployments import DeploymentStore
-from deploybot.jenkins.client import JenkinsClient, JenkinsSettings
+from deploybot.deploy_request import RequestRejected
+from deploybot.deployments import DeploymentStore, NewDeployment
+from deploybot.identity import check_requester
+from deploybot.jenkins.client import JenkinsClient, JenkinsError, JenkinsSettings
 from deploybot.locks import Locks
 from deploybot.permissions import Permissions
+from deploybot.pipeline.clearance import Clearance, Rules
+from deploybot.pipeline.request import Item, Request, at, reply_target
+from deploybot.pipeline.start import Ports
 from deploybot.profiles import AssistantProfile, current_assistant_id, load_profiles
 from deploybot.slack import web_api
 from deploybot.slack.settings import SlackSettings
 from deploybot.slack.usergroups import UserGroups
 from deploybot.slack.users import USER_ID, SlackDirectory
+from deploybot.step_up import two_factor_required
 from deploybot.storage.database import Database, database_url, migrate
 
 
@@ -82,8 +89,33 @@ def jenkins_client() -> JenkinsClient:
     return JenkinsClient(JenkinsSettings.from_environ())
 
 
+def clearance_rules() -> Rules:
+    """This bot's safeguards, as the deploy pipeline and Deployer.start apply them."""
+    return Rules(needs_code=lambda app, environment: two_factor_required(profile(), catalog(), app, environment),
+                 approvals_needed=lambda app, environment: approvals_needed(profile(), catalog(), app, environment),
+                 is_admin=lambda user: permissions().is_admin(user))
+
+
 def deployer() -> Deployer:
-    return Deployer(deployment_store(), jenkins_client(), catalog(), time_zone())
+    return Deployer(deployment_store(), jenkins_client(), catalog(), time_zone(), clearance_rules())
+
+
+def start_in_jenkins(new: NewDeployment, clearance: Clearance) -> str:
+    """The pipeline's start port: Deployer.start; no Jenkins configured is a refusal like a lock."""
+    try:
+        return deployer().start(new, clearance)
+    except JenkinsError as error:
+        raise RequestRejected(str(error)) from None
+
+
+def audit_refused(user: str, app: Optional[str], environment: Optional[str], detail: str) -> None:
+    permissions().audit(user, "deploy", "refused", app=app, environment=environment, detail=detail[:500])
+
+
+def pipeline_ports() -> Ports:
+    return Ports(start=start_in_jenkins, check_requester=check_requester,
+                 check_grant=lambda user, request: permissions().check_may_deploy(user, request),
+                 audit_refused=audit_refused)
 
 
 @lru_cache(maxsize=1)
@@ -108,6 +140,19 @@ def from_slack(tracker: Tracker) -> bool:
 
 def message_metadata(tracker: Tracker) -> dict:
     return tracker.latest_message.get("metadata") or {}
+
+
+def where_asked(tracker: Tracker) -> dict:
+    """Where a request's reports go: the input channel, and on Slack the request's thread."""
+    return {"output_channel": tracker.get_latest_input_channel() or "rest",
+            "reply_to": reply_target(from_slack(tracker), message_metadata(tracker))}
+
+
+def pipeline_request(tracker: Tracker, items: List[Item], environment: str, asked_at: float, **how) -> Request:
+    """The deploy pipeline's request for what this conversation asked (at `asked_at`), reported
+    where it was asked."""
+    return Request(assistant=profile().id, environment=environment, items=tuple(items), requester=requester(tracker),
+                   conversation_id=tracker.sender_id, requested_at=at(asked_at), **{**where_asked(tracker), **how})
 
 
 def requester(tracker: Tracker) -> str:

@@ -7,7 +7,7 @@
   named parts fill its slots and are checked like any answer (data/corrections_rules.yml).
 - After the yes it is too late: the confirmed request is left alone, and the correction of it
   becomes a new request, asked like any other. Except while the yes waits for the requester's
-  two-factor code (actions/safeguards.py): nothing has reached Jenkins then, so the held
+  two-factor code (actions/code_holds.py): nothing has reached Jenkins then, so the held
   deploy is dropped and the corrected request asked instead; otherwise the code, typed next,
   would deploy what the person just said was wrong.
 A correction to a batch names the apps it changes, each with its version (deploybot.batches);
@@ -29,7 +29,7 @@ from actions.context import (
 from actions.deploy import check_requester_of, clear_request, refuse
 from actions.guard import DeployBotAction
 from actions.questions import ask, asked_in, close_pending, pending_question, question_text, restated
-from actions.safeguards import STEP_UP_SLOT, held_request
+from actions.held import STEP_UP_SLOT, held_request
 from actions import batches as batches_in_dialogue
 from actions.batches import confirm as ask_batch
 from deploybot import batches, messages

@@ -2,7 +2,6 @@
 Rollbacks and promotions end in the same yes or no (pending_deploy says which kind)."""
 import asyncio
 import time
-from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Tracker
@@ -11,10 +10,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import (
-    catalog, deployer, deployment_store, entity_values, from_slack, locks, message_metadata, permissions, profile,
-    profiles, requester,
+    catalog, clearance_rules, deployment_store, entity_values, locks, message_metadata, permissions, pipeline_ports,
+    pipeline_request, profile, profiles, requester,
 )
 from actions import batches, safeguards
+from actions.request_slots import REQUEST_SLOTS, check_requester_of, clear_request
 from actions.held import held_request, what_is_held, withdraw_held
 from actions.guard import DeployBotAction, DeployBotFormValidation
 from actions.questions import (
@@ -24,9 +24,9 @@ from actions.references import source_named, version_by_reference
 from deploybot import messages, payloads
 from deploybot import safeguard_messages as say
 from deploybot.step_up import two_factor_required
-from deploybot.deployments import NewDeployment
-from deploybot.identity import check_requester
-from deploybot.jenkins.client import JenkinsError
+from deploybot.pipeline.progress import Passed, clearance_for
+from deploybot.pipeline.request import Item
+from deploybot.pipeline.start import Started, start_item
 from deploybot.deploy_request import (
     DeployRequest,
     RequestRejected,
@@ -37,13 +37,6 @@ from deploybot.deploy_request import (
     check_version,
     confirmation_is_stale,
 )
-
-REQUEST_SLOTS = ("app", "version", "environment")
-
-
-def clear_request() -> List[Dict[Text, Any]]:
-    return [SlotSet(slot, None) for slot in REQUEST_SLOTS + ("pending_deploy", "promoted_from", batches.BATCH_SLOT)]
-
 
 def pending_request(tracker: Tracker) -> Optional[DeployRequest]:
     """The request waiting for yes or no, if any (checked again: profiles may have changed)."""
@@ -78,27 +71,15 @@ def several_named(tracker: Tracker) -> bool:
     return len(entity_values(tracker, "environment")) > 1 or (len(apps) <= 1 and len(versions) > 1)
 
 
-def check_requester_of(tracker: Tracker) -> None:
-    """The requester must be a plain id for its channel before anything can reach Jenkins."""
-    check_requester(requester(tracker), tracker.get_latest_input_channel(), message_metadata(tracker).get("build_system"))
-
-
 async def start_deployment(tracker: Tracker, request: DeployRequest, kind: str, asked_at: float) -> Tuple[str, bool]:
-    """Records and triggers the deployment; what to tell the requester, and whether it was
-    recorded (False: a lock or another deployment stood in the way)."""
-    metadata = message_metadata(tracker)
-    reply_to = {"channel": metadata.get("out_channel"), "thread_ts": metadata.get("thread_id")} if from_slack(tracker) else None
-    new = NewDeployment(
-        assistant=profile().id, request=request, kind=kind, requested_by=requester(tracker),
-        conversation_id=tracker.sender_id, output_channel=tracker.get_latest_input_channel() or "rest",
-        requested_at=datetime.fromtimestamp(asked_at, tz=timezone.utc), reply_to=reply_to,
-    )
-    try:
-        return await asyncio.to_thread(deployer().start, new), True
-    except (RequestRejected, JenkinsError) as refusal:  # a lock, another deployment, no Jenkins configured
-        await asyncio.to_thread(permissions().audit, requester(tracker), "deploy", "refused", app=request.app,
-                                environment=request.environment, detail=str(refusal)[:500])
-        return str(refusal), False
+    """Through the pipeline's started stage, when it clears the request (the caller held it
+    otherwise); what to tell the requester, and whether it was recorded (False: a lock or
+    another deployment stood in the way)."""
+    asked = pipeline_request(tracker, [Item(request.app, request.version, kind)], request.environment, asked_at)
+    item = asked.items[0]
+    clearance = clearance_for(asked, item, Passed(safeguards.confirmed_how(tracker)), clearance_rules())
+    outcome = await asyncio.to_thread(start_item, pipeline_ports(), asked, item, clearance)
+    return (outcome.text, True) if isinstance(outcome, Started) else (outcome.why, False)
 
 
 def refuse(dispatcher: CollectingDispatcher, tracker: Tracker, rejection: Exception, **details) -> None:

@@ -14,11 +14,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import approvals
-from actions.context import catalog, permissions, profile, requester
+from actions import approval_records as approvals
+from actions.context import catalog, database, permissions, profile, requester
 from deploybot import messages
 from deploybot import safeguard_messages as say
 from deploybot.deploy_request import DeployRequest
+from deploybot.pipeline.summary import ended_without_deployment
 
 Events = List[Dict[Text, Any]]
 STEP_UP_SLOT = "step_up"
@@ -79,9 +80,8 @@ async def withdraw_held(dispatcher: CollectingDispatcher, tracker: Tracker, app:
         said.append(say.withdrawn_from_approval(what))
         await asyncio.to_thread(approvals.audit, user, "withdrawn", f"withdrawn by the requester while waiting for approval: {what}", row)
         if row.batch_id:  # maybe the last app of its batch: the summary is said now or by the watcher
-            from actions.batches import ended_without_deployment  # actions.batches imports this module
-
-            summary = await asyncio.to_thread(ended_without_deployment, row.batch_id, row.app, "withdrawn by the requester")
+            summary = await asyncio.to_thread(ended_without_deployment, database(), catalog(), row.batch_id, row.app,
+                                              "withdrawn by the requester")
             if summary:
                 said.append(summary)
     if approval is not None and app is None:

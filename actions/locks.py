@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import (
-    database, first_entity, from_slack, locks, message_metadata, permissions, profile, requester, time_zone,
+    database, first_entity, locks, permissions, profile, requester, time_zone, where_asked,
 )
 from actions.deployments import target
 from actions.guard import DeployBotAction
@@ -39,10 +39,7 @@ def details_of(tracker: Tracker):
 
 def origin_of(tracker: Tracker) -> dict:
     """Where the lock is set: where its expiry will be said."""
-    metadata = message_metadata(tracker)
-    reply_to = {"channel": metadata.get("out_channel"), "thread_ts": metadata.get("thread_id")} if from_slack(tracker) else None
-    return {"assistant": profile().id, "conversation_id": tracker.sender_id,
-            "output_channel": tracker.get_latest_input_channel() or "rest", "reply_to": reply_to}
+    return {"assistant": profile().id, "conversation_id": tracker.sender_id, **where_asked(tracker)}
 
 
 class ActionLockEnvironment(DeployBotAction):

@@ -1,12 +1,15 @@
-"""Starting and cancelling deployments: the lock check, the record, the Jenkins call.
+"""Starting and cancelling deployments: the clearance, the lock check, the record, the Jenkins call.
 
-Nothing here waits for a build: after Jenkins has queued it, the watcher takes over.
+Deployer.start is the single door into Jenkins: it takes the deploy pipeline's Clearance
+(deploybot/pipeline/clearance.py) and refuses what it does not cover. Nothing here waits for
+a build: after Jenkins has queued it, the watcher takes over.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import timezone, tzinfo
+from typing import Optional
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -17,6 +20,7 @@ from deploybot.deployments import DeploymentStore, NewDeployment, now
 from deploybot.jenkins.client import JenkinsClient, JenkinsError
 from deploybot.identity import NOT_A_PLAIN_ID, is_plain_id
 from deploybot.locks import check_unlocked
+from deploybot.pipeline.clearance import Clearance, Rules, refusal, why_not_cleared
 from deploybot.storage.models import Deployment
 
 log = logging.getLogger(__name__)
@@ -28,11 +32,17 @@ class Deployer:
     jenkins: JenkinsClient
     catalog: Catalog
     zone: tzinfo = timezone.utc  # how a lock's times are said in a refusal (the profile's time_zone)
+    rules: Optional[Rules] = None  # what a clearance must cover (actions/context.py gives this bot's)
 
-    def start(self, new: NewDeployment) -> str:
+    def start(self, new: NewDeployment, clearance: Optional[Clearance]) -> str:
         """Records and triggers the deployment; returns what to tell the requester.
-        RequestRejected when a lock or another active deployment stands in the way."""
+        RequestRejected when its clearance does not cover it, or a lock or another active
+        deployment stands in the way (the caller audits it)."""
         request = new.request
+        why_not = why_not_cleared(clearance, new, self.rules) if self.rules is not None else "no clearance rules are set"
+        if why_not:  # before anything is recorded or reaches Jenkins
+            log.warning("deployment of %s %s to %s refused at the door: %s", request.app, request.version, request.environment, why_not)
+            raise RequestRejected(refusal(why_not))
         if not is_plain_id(new.requested_by):  # the last check before the id becomes a job parameter
             raise RequestRejected(NOT_A_PLAIN_ID)
         # The lock check and the record in one transaction: a lock set at the same moment wins or comes after.

@@ -3,7 +3,7 @@
 The setting is read from the most specific place that gives it: the app in apps.yml (for
 that environment), then the environment in apps.yml, then the bot's profile
 (`two_factor: required|off`, <BOT>_TWO_FACTOR overrides). The mechanism (secrets, codes,
-lockout) is deploybot.two_factor; the dialogue is actions/safeguards.py.
+lockout) is deploybot.two_factor; the dialogue is actions/code_holds.py and actions/codes.py.
 """
 from __future__ import annotations
 

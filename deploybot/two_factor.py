@@ -16,7 +16,7 @@ any authenticator app, on a phone or a watch.
 - Nothing here logs or returns a secret or a code; the caller audits every attempt.
 
 This module is the mechanism only: which deploys need a code is deploybot.step_up, the
-dialogue that asks for it actions/safeguards.py.
+dialogue that asks for it actions/code_holds.py and actions/codes.py.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""On Slack, the enrolment goes to the user's DM (actions.safeguards.send_enrolment_dm, against
+"""On Slack, the enrolment goes to the user's DM (actions.two_factor_setup.send_enrolment_dm, against
 the Slack fake): the QR code as a PNG image with the otpauth:// link; when Slack does not take
 the image, the QR code as text; never anywhere but the DM, and never in a log line."""
 import logging
@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from actions.context import slack_directory
-from actions.safeguards import send_enrolment_dm
+from actions.two_factor_setup import send_enrolment_dm
 from deploybot.slack.formatting import typed_text
 from deploybot.two_factor import enrolment_for
 from devtools.slack_fake import FakeSlack

@@ -10,7 +10,7 @@ import pytest
 
 from deploybot.catalog import load_catalog
 from deploybot.deploy_request import DeployRequest
-from deploybot.deployer import Deployer
+from tests.unit.cleared import start_cleared
 from deploybot.deployments import DeploymentStore, NewDeployment, now
 from deploybot.jenkins.client import JenkinsClient, JenkinsSettings
 from deploybot.profiles import load_profiles
@@ -91,7 +91,7 @@ def deploy(store, client, app="cms", version="1.4.2", user="alice") -> Tuple[int
     """Starts a deployment as the bot's yes does; returns its id and the reply."""
     new = NewDeployment(assistant="marvin", request=DeployRequest(app, version, "staging"), kind="deploy",
                         requested_by=user, conversation_id=user, output_channel="rest", requested_at=now())
-    reply = Deployer(store, client, CATALOG).start(new)
+    reply = start_cleared(store, client, CATALOG, new)
     [record] = [d for d in store.active(app, "staging") if d.requested_by == user]
     return record.id, reply
 

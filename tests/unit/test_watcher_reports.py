@@ -10,7 +10,7 @@ import pytest
 
 from deploybot.batch_store import BatchStore
 from deploybot.deploy_request import DeployRequest
-from deploybot.deployer import Deployer
+from tests.unit.cleared import start_cleared
 from deploybot.deployments import NewDeployment
 from deploybot.notifier import AllOf
 from deploybot.outbox import Outbox
@@ -71,7 +71,7 @@ def deploy(store, client, assistant="marvin", environment="staging", app="cms", 
     new = NewDeployment(assistant=assistant, request=DeployRequest(app, "1.4.2", environment), kind="deploy",
                         requested_by=user, conversation_id=user, output_channel="rest",
                         requested_at=datetime.now(timezone.utc))
-    Deployer(store, client, CATALOG).start(new)
+    start_cleared(store, client, CATALOG, new)
     [record] = [d for d in store.active(app, environment) if d.requested_by == user]
     return record.id
 
@@ -121,7 +121,7 @@ def deploy_in_batch(store, client, batch_id, app, version, user="bob") -> int:  
     new = NewDeployment(assistant="marvin", request=DeployRequest(app, version, "staging"), kind="deploy",
                         requested_by=user, conversation_id=user, output_channel="rest",
                         requested_at=datetime.now(timezone.utc), batch_id=batch_id)
-    Deployer(store, client, CATALOG).start(new)
+    start_cleared(store, client, CATALOG, new)
     [record] = [d for d in store.active(app, "staging") if d.requested_by == user]
     return record.id
 
