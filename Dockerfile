@@ -1,6 +1,6 @@
 # deploybot image, following Rasa's image conventions: the project in /app, a non-root
-# user (1001), `rasa run` (through deploybot.rasa_server) as the entrypoint. The action servers run the same image with
-# `python -m deploybot.action_server` as their entrypoint (see docker-compose.yml).
+# user (1001), `rasa run` (through deploybot.rasa_glue.rasa_server) as the entrypoint. The action servers run the same image with
+# `python -m deploybot.rasa_glue.action_server` as their entrypoint (see docker-compose.yml).
 # The spaCy pipeline and the model are built into the image: nothing is downloaded at run time.
 FROM python:3.10-slim
 
@@ -21,5 +21,5 @@ RUN pip install --no-cache-dir -c requirements.lock . \
 USER 1001
 EXPOSE 5005 5055
 # `rasa run` with DEPLOYBOT_API_TOKEN from the environment (not visible in ps).
-ENTRYPOINT ["python", "-m", "deploybot.rasa_server"]
+ENTRYPOINT ["python", "-m", "deploybot.rasa_glue.rasa_server"]
 CMD ["--enable-api", "--model", "models/deploybot.tar.gz", "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"]

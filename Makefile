@@ -55,10 +55,10 @@ validate: $(VENV)/.installed
 	$(BIN)/rasa data validate --fail-on-warnings
 
 run: $(MODEL)
-	$(PY) -m deploybot.stack --chat $(if $(USER_NAME),--user $(USER_NAME))
+	$(PY) -m deploybot.cli.stack --chat $(if $(USER_NAME),--user $(USER_NAME))
 
 serve: $(MODEL)
-	$(PY) -m deploybot.stack
+	$(PY) -m deploybot.cli.stack
 
 # Conversation tests replay tests/test_*.yml through the trained model.
 test-conversations: $(MODEL)

@@ -1,12 +1,12 @@
-"""The approval requests as the actions read and audit them (deploybot.approvals keeps them):
+"""The approval requests as the actions read and audit them (deploybot.policy.approvals keeps them):
 shared by the approvals dialogue (actions/approvals.py) and what a "no" withdraws (actions/held.py)."""
 import os
 
 from actions.context import catalog, database, permissions, profiles
-from deploybot import messages
-from deploybot.approvals import ApprovalStore, RequesterNotifier
-from deploybot.deploy_request import DeployRequest
-from deploybot.profiles import rasa_urls
+from deploybot.domain import messages
+from deploybot.policy.approvals import ApprovalStore, RequesterNotifier
+from deploybot.domain.deploy_request import DeployRequest
+from deploybot.domain.profiles import rasa_urls
 
 
 def store() -> ApprovalStore:
@@ -14,7 +14,7 @@ def store() -> ApprovalStore:
 
 
 def notifier() -> RequesterNotifier:
-    # This bot's Rasa API token (deploybot.stack sets it), as the watcher's reports use it.
+    # This bot's Rasa API token (deploybot.cli.stack sets it), as the watcher's reports use it.
     return RequesterNotifier(rasa_urls(profiles()), os.environ.get("DEPLOYBOT_API_TOKEN"))
 
 

@@ -1,4 +1,4 @@
-"""Four-eyes approvals in the dialogue (issue 14; deploybot.approvals keeps the requests).
+"""Four-eyes approvals in the dialogue (issue 14; deploybot.policy.approvals keeps the requests).
 
 - After the requester's yes (and code), a deploy that needs approvals is recorded as an
   approval request and a card is posted in the request's thread: what, which version, what
@@ -30,17 +30,18 @@ from actions.context import (
 from actions.guard import DeployBotAction
 from actions.questions import clicked, say_where, show_decision
 from actions.token_channels import refused_over_token_channel
-from deploybot import messages, payloads
-from deploybot import safeguard_messages as say
-from deploybot.approvals import NOT_COUNTED, approved_by, expires_after, why_not_approver
-from deploybot.deploy_request import DeployRequest, RequestRejected
+from deploybot.domain import messages
+from deploybot.rasa_glue import payloads
+from deploybot.policy import safeguard_messages as say
+from deploybot.policy.approvals import NOT_COUNTED, approved_by, expires_after, why_not_approver
+from deploybot.domain.deploy_request import DeployRequest, RequestRejected
 from deploybot.pipeline.clearance import Confirmed
 from deploybot.pipeline.progress import Passed, clearance_for
 from deploybot.pipeline.request import Item, Request, at
 from deploybot.pipeline.start import Refused, start_item, why_not_allowed
 from deploybot.pipeline.summary import ended_without_deployment
-from deploybot.slack import code_modal
-from deploybot.slack.custom_messages import OPEN_VIEW_KEY, UPDATE_KEY
+from deploybot.adapters.slack import code_modal
+from deploybot.adapters.slack.custom_messages import OPEN_VIEW_KEY, UPDATE_KEY
 
 log = logging.getLogger(__name__)
 Events = List[Dict[Text, Any]]

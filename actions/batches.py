@@ -1,5 +1,5 @@
 """Several apps in one request, in the dialogue: one restatement, one yes, a deployment per app,
-and a summary when all have ended (deploybot.batches reads the request, deploybot.batch_store
+and a summary when all have ended (deploybot.domain.batches reads the request, deploybot.domain.batch_store
 keeps it).
 
 - action_start_deploy keeps the request's apps and versions in the batch slot; an app without
@@ -30,11 +30,12 @@ from actions.context import (
 from actions import approvals, safeguards
 from actions.request_slots import BATCH_SLOT, check_requester_of, clear_request
 from actions.questions import ask, close_pending, pending_question, restated, show_decision
-from deploybot import batches, messages, payloads
-from deploybot import safeguard_messages as say
-from deploybot.step_up import two_factor_required
-from deploybot.batch_store import BatchStore
-from deploybot.deploy_request import (
+from deploybot.domain import batches, messages
+from deploybot.rasa_glue import payloads
+from deploybot.policy import safeguard_messages as say
+from deploybot.policy.step_up import two_factor_required
+from deploybot.domain.batch_store import BatchStore
+from deploybot.domain.deploy_request import (
     RequestRejected, build_request, check_environment, check_not_injection, check_version, confirmation_is_stale,
 )
 from deploybot.pipeline.clearance import Confirmed

@@ -14,8 +14,8 @@ from actions.context import catalog, entity_values, first_entity, permissions, p
 from actions.guard import DeployBotAction
 from actions.safeguards import hold_before_jenkins
 from actions.token_channels import refused_over_token_channel
-from deploybot.deploy_request import RequestRejected, build_request
-from deploybot.identity import check_requester
+from deploybot.domain.deploy_request import RequestRejected, build_request
+from deploybot.policy.identity import check_requester
 
 Events = List[Dict[Text, Any]]
 

@@ -17,10 +17,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.context import database, from_slack, message_metadata, permissions, profile, requester
 from actions.held import APPROVAL_STEP_UP_SLOT, STEP_UP_SLOT, held_request, inline, what_is_held
 from actions.questions import clicked, show_decision
-from deploybot import safeguard_messages as say
-from deploybot.slack import code_modal
-from deploybot.slack.custom_messages import OPEN_VIEW_KEY
-from deploybot.two_factor import TwoFactor, TwoFactorUnavailable, cipher_from
+from deploybot.policy import safeguard_messages as say
+from deploybot.adapters.slack import code_modal
+from deploybot.adapters.slack.custom_messages import OPEN_VIEW_KEY
+from deploybot.policy.two_factor import TwoFactor, TwoFactorUnavailable, cipher_from
 
 Events = List[Dict[Text, Any]]
 

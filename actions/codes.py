@@ -1,6 +1,6 @@
 """A typed two-factor code (issue 14): it releases what waits for it, the requester's held
 deploy (or batch) or an approver's held approval (actions/code_holds.py holds them), or it
-finishes an enrolment. A code is a message of six digits (deploybot.patched_rasa gives it the
+finishes an enrolment. A code is a message of six digits (deploybot.rasa_glue.patched_rasa gives it the
 intent two_factor_code, never the NLU); on Slack it counts only in a direct message: one
 typed in a channel is checked at once, so it is used (or counted as wrong) and worthless to
 anyone who saw it. Every attempt is audited (action "two_factor"), never with the code.
@@ -21,15 +21,15 @@ from actions.guard import DeployBotAction
 from actions.held import APPROVAL_STEP_UP_SLOT, STEP_UP_SLOT, approval_what, held_approval, held_request, inline, what_is_held
 from actions.questions import say_where
 from actions.safeguards import announce_break_glass, held_request_of, start_held_deployment
-from deploybot import messages
-from deploybot import safeguard_messages as say
-from deploybot.deploy_request import DeployRequest, RequestRejected, confirmation_is_stale
-from deploybot.identity import check_requester
+from deploybot.domain import messages
+from deploybot.policy import safeguard_messages as say
+from deploybot.domain.deploy_request import DeployRequest, RequestRejected, confirmation_is_stale
+from deploybot.policy.identity import check_requester
 from deploybot.pipeline.clearance import Confirmed
 from deploybot.pipeline.progress import NeedsApprovals, Passed, next_stage
 from deploybot.pipeline.start import why_not_allowed
-from deploybot.step_up import anywhere_required, code_in, looks_like_code
-from deploybot.two_factor import TwoFactor, TwoFactorUnavailable, Verdict
+from deploybot.policy.step_up import anywhere_required, code_in, looks_like_code
+from deploybot.policy.two_factor import TwoFactor, TwoFactorUnavailable, Verdict
 
 Events = List[Dict[Text, Any]]
 
@@ -48,7 +48,7 @@ class ActionTwoFactorCode(DeployBotAction):
         code = code_in(text)
         held, approval = held_request(tracker), held_approval(tracker)
         if not looks_like_code(text) or (held is None and approval is None and not anywhere_required(profile(), catalog())):
-            # Only deploybot.patched_rasa sets this intent, but be sure; and to a bot that never
+            # Only deploybot.rasa_glue.patched_rasa sets this intent, but be sure; and to a bot that never
             # asks for codes (Marvin) a number is just a number.
             dispatcher.utter_message(text=say.NO_CODE_AWAITED)
             return []

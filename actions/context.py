@@ -9,24 +9,24 @@ from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 
-from deploybot.approvals import approvals_needed
-from deploybot.catalog import CATALOG_ENV, DEFAULT_CATALOG_PATH, Catalog, load_catalog
-from deploybot.deployer import Deployer
-from deploybot.deploy_request import RequestRejected
-from deploybot.deployments import DeploymentStore, NewDeployment
-from deploybot.identity import check_requester
-from deploybot.jenkins.client import JenkinsClient, JenkinsError, JenkinsSettings
-from deploybot.locks import Locks
-from deploybot.permissions import Permissions
+from deploybot.policy.approvals import approvals_needed
+from deploybot.domain.catalog import CATALOG_ENV, DEFAULT_CATALOG_PATH, Catalog, load_catalog
+from deploybot.delivery.deployer import Deployer
+from deploybot.domain.deploy_request import RequestRejected
+from deploybot.domain.deployments import DeploymentStore, NewDeployment
+from deploybot.policy.identity import check_requester
+from deploybot.adapters.jenkins.client import JenkinsClient, JenkinsError, JenkinsSettings
+from deploybot.domain.locks import Locks
+from deploybot.policy.permissions import Permissions
 from deploybot.pipeline.clearance import Clearance, Rules
 from deploybot.pipeline.request import Item, Request, at, reply_target
 from deploybot.pipeline.start import Ports
-from deploybot.profiles import AssistantProfile, current_assistant_id, load_profiles
-from deploybot.slack import web_api
-from deploybot.slack.settings import SlackSettings
-from deploybot.slack.usergroups import UserGroups
-from deploybot.slack.users import USER_ID, SlackDirectory
-from deploybot.step_up import two_factor_required
+from deploybot.domain.profiles import AssistantProfile, current_assistant_id, load_profiles
+from deploybot.adapters.slack import web_api
+from deploybot.adapters.slack.settings import SlackSettings
+from deploybot.adapters.slack.usergroups import UserGroups
+from deploybot.adapters.slack.users import USER_ID, SlackDirectory
+from deploybot.policy.step_up import two_factor_required
 from deploybot.storage.database import Database, database_url, migrate
 
 
@@ -62,7 +62,7 @@ def profile() -> AssistantProfile:
 @lru_cache(maxsize=1)
 def database() -> Database:
     url = database_url()
-    migrate(url)  # a no-op when deploybot.stack has migrated already
+    migrate(url)  # a no-op when deploybot.cli.stack has migrated already
     return Database(url)
 
 

@@ -10,8 +10,8 @@ from rasa_sdk.types import DomainDict
 from actions.context import catalog, profile
 from actions.deploy import refuse
 from actions.guard import DeployBotAction
-from deploybot import messages
-from deploybot.deploy_request import RequestRejected, check_not_injection
+from deploybot.domain import messages
+from deploybot.domain.deploy_request import RequestRejected, check_not_injection
 
 
 class PersonalityAction(DeployBotAction):

@@ -10,7 +10,7 @@
   two-factor code (actions/code_holds.py): nothing has reached Jenkins then, so the held
   deploy is dropped and the corrected request asked instead; otherwise the code, typed next,
   would deploy what the person just said was wrong.
-A correction to a batch names the apps it changes, each with its version (deploybot.batches);
+A correction to a batch names the apps it changes, each with its version (deploybot.domain.batches);
 naming several apps is refused for a request of one app, which a correction never turns into a batch.
 A correction that cannot be applied (an app or environment this bot does not serve, a lock,
 no permission) cancels the pending request: the person said it was wrong.
@@ -32,10 +32,10 @@ from actions.questions import ask, asked_in, close_pending, pending_question, qu
 from actions.held import STEP_UP_SLOT, held_request
 from actions import batches as batches_in_dialogue
 from actions.batches import confirm as ask_batch
-from deploybot import batches, messages
-from deploybot.corrections import corrected, named_parts
-from deploybot.deploy_request import DeployRequest, RequestRejected, build_request, check_not_injection
-from deploybot.recent_requests import last_confirmed
+from deploybot.domain import batches, messages
+from deploybot.domain.corrections import corrected, named_parts
+from deploybot.domain.deploy_request import DeployRequest, RequestRejected, build_request, check_not_injection
+from deploybot.domain.recent_requests import last_confirmed
 
 
 def checked_request(tracker: Tracker, parts: Dict[str, Any]) -> DeployRequest:

@@ -21,13 +21,14 @@ from actions.questions import (
     ask, close_pending, pending_question, restated, show_decision, why_not_a_clear_yes, why_not_an_answer,
 )
 from actions.references import source_named, version_by_reference
-from deploybot import messages, payloads
-from deploybot import safeguard_messages as say
-from deploybot.step_up import two_factor_required
+from deploybot.domain import messages
+from deploybot.rasa_glue import payloads
+from deploybot.policy import safeguard_messages as say
+from deploybot.policy.step_up import two_factor_required
 from deploybot.pipeline.progress import Passed, clearance_for
 from deploybot.pipeline.request import Item
 from deploybot.pipeline.start import Started, start_item
-from deploybot.deploy_request import (
+from deploybot.domain.deploy_request import (
     DeployRequest,
     RequestRejected,
     build_request,

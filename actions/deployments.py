@@ -16,13 +16,14 @@ from actions.deploy import refuse
 from actions.guard import DeployBotAction
 from actions.questions import ask, say_where
 from actions.token_channels import counts_as_admin
-from deploybot.batch_store import SUMMARY, BatchStore
-from deploybot import messages, reports
-from deploybot.deploy_request import DeployRequest, RequestRejected, check_app, check_environment
-from deploybot.jenkins.client import JenkinsError
-from deploybot.lock_details import stated_reason
-from deploybot.outbox import Outbox
-from deploybot.references import rollback_target
+from deploybot.domain.batch_store import SUMMARY, BatchStore
+from deploybot.domain import messages
+from deploybot.delivery import reports
+from deploybot.domain.deploy_request import DeployRequest, RequestRejected, check_app, check_environment
+from deploybot.adapters.jenkins.client import JenkinsError
+from deploybot.domain.lock_details import stated_reason
+from deploybot.domain.outbox import Outbox
+from deploybot.domain.references import rollback_target
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class ActionReportDeployment(DeployBotAction):
         # that lands in a new Rasa session, finds the report said and stays silent.
         if not await asyncio.to_thread(outbox.mark_said, deployment.id, report):
             return []
-        if report == SUMMARY:  # the batch's summary, after its last app's outcome (deploybot.batch_store)
+        if report == SUMMARY:  # the batch's summary, after its last app's outcome (deploybot.domain.batch_store)
             if not deployment.batch_id:
                 return []
             text = await asyncio.to_thread(BatchStore(deployment_store().db).summary, deployment.batch_id, catalog())

@@ -4,7 +4,7 @@ is told so in plain words instead of getting no answer at all.
 Each action's work is its act(); run() wraps it. The message can say "nothing was changed"
 because every action writes to the database before it does anything else that lasts (the
 one exception, a build Jenkins queued before its queue id could be saved, is handled in
-deploybot.deployer and found again by the watcher).
+deploybot.delivery.deployer and found again by the watcher).
 """
 import logging
 from abc import ABCMeta, abstractmethod
@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from deploybot import messages
+from deploybot.domain import messages
 
 log = logging.getLogger(__name__)
 Events = List[Dict[Text, Any]]

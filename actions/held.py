@@ -4,8 +4,8 @@
 - the requester's deploy (or batch) held for their two-factor code: the step_up slot;
 - an approver's approval held for their own code: the approval_step_up slot, so that it
   never displaces their own held deploy (a code goes to the one asked for last);
-- deploys waiting for approvals: rows (deploybot.approvals), as an enrolment waiting for its
-  first code is a row (deploybot.two_factor), so a refused deploy cannot drop it.
+- deploys waiting for approvals: rows (deploybot.policy.approvals), as an enrolment waiting for its
+  first code is a row (deploybot.policy.two_factor), so a refused deploy cannot drop it.
 """
 import asyncio
 from typing import Any, Dict, List, Optional, Text
@@ -16,9 +16,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import approval_records as approvals
 from actions.context import catalog, database, permissions, profile, requester
-from deploybot import messages
-from deploybot import safeguard_messages as say
-from deploybot.deploy_request import DeployRequest
+from deploybot.domain import messages
+from deploybot.policy import safeguard_messages as say
+from deploybot.domain.deploy_request import DeployRequest
 from deploybot.pipeline.summary import ended_without_deployment
 
 Events = List[Dict[Text, Any]]
@@ -28,7 +28,7 @@ APPROVAL_STEP_UP_SLOT = "approval_step_up"
 
 def held_request(tracker: Tracker) -> Optional[dict]:
     """The requester's own deploy (or batch) held for their code. An enrolment waiting for its
-    first code is a row (deploybot.two_factor), never this slot; an approver's approval held
+    first code is a row (deploybot.policy.two_factor), never this slot; an approver's approval held
     for their code has its own slot, so that neither displaces the other."""
     held = tracker.get_slot(STEP_UP_SLOT)
     return held if isinstance(held, dict) and held.get("purpose") == "deploy" else None

@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.context import catalog, database, first_entity, profile, profiles
 from actions.guard import DeployBotAction
-from deploybot.deploy_request import RequestRejected, check_environment
+from deploybot.domain.deploy_request import RequestRejected, check_environment
 from deploybot.ledger import chat_periods, chat_stats
 from deploybot.ledger.address import public_url
 from deploybot.ledger.periods import PeriodError

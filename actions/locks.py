@@ -1,7 +1,7 @@
 """Lock and unlock an environment, or one app in it. Whoever may deploy through the bot
 may lock; the owner or an admin unlocks. Every attempt is in the audit log. A lock may give
-a reason and an expiry in the person's words (deploybot.lock_details); an expired lock is
-lifted and said where it was set (deploybot.lock_expiry, action_report_lock_expiry)."""
+a reason and an expiry in the person's words (deploybot.domain.lock_details); an expired lock is
+lifted and said where it was set (deploybot.domain.lock_expiry, action_report_lock_expiry)."""
 import asyncio
 import json
 import logging
@@ -18,11 +18,11 @@ from actions.deployments import target
 from actions.guard import DeployBotAction
 from actions.questions import say_where
 from actions.token_channels import counts_as_admin
-from deploybot import messages
-from deploybot.deploy_request import RequestRejected
-from deploybot.deployments import now
-from deploybot.lock_details import BadExpiry, lock_details
-from deploybot.lock_expiry import get_lifted, mark_said
+from deploybot.domain import messages
+from deploybot.domain.deploy_request import RequestRejected
+from deploybot.domain.deployments import now
+from deploybot.domain.lock_details import BadExpiry, lock_details
+from deploybot.domain.lock_expiry import get_lifted, mark_said
 
 log = logging.getLogger(__name__)
 # Lock times are read and said in the bot's time zone (its profile's time_zone, as the stats

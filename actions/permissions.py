@@ -1,4 +1,4 @@
-"""Grant, revoke and list deploy permissions (deploybot.permissions does the work)."""
+"""Grant, revoke and list deploy permissions (deploybot.policy.permissions does the work)."""
 import asyncio
 from typing import Any, Dict, List, Optional, Text
 
@@ -35,7 +35,7 @@ def shown_as(tracker: Tracker, user: Optional[str]) -> Optional[str]:
 
 
 class PermissionChange(DeployBotAction):
-    """Grant or revoke: who asks, for whom, which app; deploybot.permissions decides."""
+    """Grant or revoke: who asks, for whom, which app; deploybot.policy.permissions decides."""
 
     change = ""  # "grant" or "revoke": the Permissions method to call
 

@@ -1,11 +1,11 @@
 """A restated request is a question with an id, asked in one place; a yes answers exactly it.
 
-- Each question gets a new, unguessable id (deploybot.payloads.new_request_id). Its Yes/No
+- Each question gets a new, unguessable id (deploybot.rasa_glue.payloads.new_request_id). Its Yes/No
   buttons carry the id, so a click counts only for the question it was shown with: a click
   on a question that was replaced, expired or answered already is told so and does nothing.
 - A typed yes or no counts only in the channel and thread where the question was asked;
   elsewhere the bot says where the question is.
-- A typed yes counts only when it is clearly a yes (deploybot.confirmations: confident,
+- A typed yes counts only when it is clearly a yes (deploybot.policy.confirmations: confident,
   short, no foreign symbols); anything less asks the question again.
 - Questions that are no longer open are remembered for a while (closed_requests) so that a
   late click hears what became of its question.
@@ -20,9 +20,11 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import catalog, first_entity, message_metadata
-from deploybot import confirmations, messages, payloads
-from deploybot.deploy_request import DeployRequest
-from deploybot.slack.custom_messages import REPLY_TO_KEY, UPDATE_KEY
+from deploybot.policy import confirmations
+from deploybot.domain import messages
+from deploybot.rasa_glue import payloads
+from deploybot.domain.deploy_request import DeployRequest
+from deploybot.adapters.slack.custom_messages import REPLY_TO_KEY, UPDATE_KEY
 
 Events = List[Dict[Text, Any]]
 MAX_CLOSED = 10  # how many closed questions a conversation remembers

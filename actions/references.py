@@ -1,4 +1,4 @@
-"""Deploy requests that name their version by reference (deploybot.references): "redeploy
+"""Deploy requests that name their version by reference (deploybot.domain.references): "redeploy
 cms" takes what runs on the environment now, "deploy the cms version that's on staging" what
 staging runs; to Bender that is the promotion he offers anyway. The result is an ordinary
 request: restated, and deployed only after a yes."""
@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import deployment_store, entity_values, profile
-from deploybot.references import is_redeploy, source_environment
+from deploybot.domain.references import is_redeploy, source_environment
 
 
 def source_named(tracker: Tracker):

@@ -14,9 +14,9 @@ from actions.corrections import checked_request
 from actions.deploy import clear_request, refuse
 from actions.guard import DeployBotAction
 from actions.questions import ask, pending_question, question_text
-from deploybot import messages
-from deploybot.deploy_request import RequestRejected
-from deploybot.recent_requests import last_confirmed
+from deploybot.domain import messages
+from deploybot.domain.deploy_request import RequestRejected
+from deploybot.domain.recent_requests import last_confirmed
 
 
 class ActionRepeatRequest(DeployBotAction):

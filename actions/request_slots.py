@@ -6,7 +6,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
 from actions.context import message_metadata, requester
-from deploybot.identity import check_requester
+from deploybot.policy.identity import check_requester
 
 REQUEST_SLOTS = ("app", "version", "environment")
 BATCH_SLOT = "batch"  # {items: [{app, version, kind, promoted_from}], environment} while the request is filled in

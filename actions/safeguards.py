@@ -17,16 +17,16 @@ from actions.context import (
     catalog, clearance_rules, message_metadata, permissions, pipeline_ports, pipeline_request, profile, slack_directory,
 )
 from actions.questions import show_decision
-from deploybot import messages
-from deploybot import safeguard_messages as say
-from deploybot.deploy_request import DeployRequest
-from deploybot.notifier import AllOf, local_notifier
+from deploybot.domain import messages
+from deploybot.policy import safeguard_messages as say
+from deploybot.domain.deploy_request import DeployRequest
+from deploybot.delivery.notifier import AllOf, local_notifier
 from deploybot.pipeline.clearance import Confirmed
 from deploybot.pipeline.progress import Cleared, NeedsApprovals, Passed, clearance_for, next_stage
 from deploybot.pipeline.request import Item, Request, at
 from deploybot.pipeline.start import Started, start_item
-from deploybot.slack.notifier import SlackNotifier
-from deploybot.step_up import two_factor_required
+from deploybot.adapters.slack.notifier import SlackNotifier
+from deploybot.policy.step_up import two_factor_required
 from deploybot.storage.database import var_dir
 
 Events = List[Dict[Text, Any]]

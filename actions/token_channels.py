@@ -3,7 +3,7 @@
 On a token channel (REST, the terminal chat's callback channel, Rasa's HTTP API) whoever
 holds the bot's API token names the sender: the token proves a tool, a test or the local
 terminal chat, never a person. Token senders are local names, never Slack's people
-(channels/authenticated.py, deploybot/api_guard.py); and the acts that make someone count
+(channels/authenticated.py, deploybot/rasa_glue/api_guard.py); and the acts that make someone count
 for others are refused there unless the profile lists them in token_channels_may:
 approve (and reject), enrol (two-factor), reset_two_factor, grant (and revoke),
 break_glass, and admin (an admin's rights over others' locks and deployments). `make run` lists them all, for its terminal chat, whose token is its own.
@@ -15,7 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import from_slack, permissions, profile, requester
-from deploybot.identity import is_slack_id
+from deploybot.policy.identity import is_slack_id
 
 WHAT = {
     "approve": "approve or reject deployments",

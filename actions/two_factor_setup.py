@@ -1,6 +1,6 @@
 """Two-factor enrolment and an admin's reset, in the dialogue (issue 14): "set up two-factor"
 gives a new secret only to the user (a Slack DM, or the terminal chat itself), never in the
-conversation; "reset two-factor for @theresa" is for admins. The mechanism is deploybot.two_factor.
+conversation; "reset two-factor for @theresa" is for admins. The mechanism is deploybot.policy.two_factor.
 """
 import asyncio
 import logging
@@ -16,10 +16,10 @@ from actions.context import from_slack, permissions, profile, requester, slack_d
 from actions.guard import DeployBotAction
 from actions.permissions import UnknownUser, named_user, shown_as
 from actions.token_channels import refused_over_token_channel
-from deploybot import safeguard_messages as say
-from deploybot.slack import web_api
-from deploybot.terminal_chat import post_privately
-from deploybot.two_factor import Enrolment, TwoFactorUnavailable
+from deploybot.policy import safeguard_messages as say
+from deploybot.adapters.slack import web_api
+from deploybot.adapters.terminal_chat import post_privately
+from deploybot.policy.two_factor import Enrolment, TwoFactorUnavailable
 
 log = logging.getLogger(__name__)
 Events = List[Dict[Text, Any]]

@@ -178,7 +178,7 @@ def render(r: dict) -> str:
         f"| training the full model (`rasa train --force`, NLU and rules, into a temporary directory) | "
         f"{r['training_seconds']:.0f} s |",
         f"| model archive `models/deploybot.tar.gz` | {r['model_mb']:.1f} MB (the one trained here: {r['trained_model_mb']:.1f} MB) |",
-        f"| both bots ready after the stack starts them together (`deploybot.stack`, as `make serve`; model trained) | "
+        f"| both bots ready after the stack starts them together (`deploybot.cli.stack`, as `make serve`; model trained) | "
         f"{r['ready_seconds']:.1f} s |",
         *[f"| resident memory (VmRSS), {m.process} (pid {m.pid}) | {m.rss_mb:.0f} MB"
           + (f", TensorFlow {'loaded' if r['tensorflow'].get(m.pid) else 'not loaded'}" if "Rasa" in m.process else "") + " |"
@@ -188,7 +188,7 @@ def render(r: dict) -> str:
         "Memory is read from `/proc/<pid>/status` after the understanding, parse and chat-turn "
         "measurements, so every process is warm; TensorFlow counts as loaded when libtensorflow is "
         "mapped into the process (`/proc/<pid>/maps`). The spaCy pipeline in `build/spacy-en` is not "
-        "part of the archive (it is built by `make`). Ready: from starting `deploybot.stack` until it "
+        "part of the archive (it is built by `make`). Ready: from starting `deploybot.cli.stack` until it "
         "prints \"Ready.\" (both Rasa servers answer), checked every 0.2 s. `make test`'s time is "
         "not measured here: `.ci/run` records it (`bench/make_test_time.py`).",
         "",

@@ -44,8 +44,8 @@ def stack_memory(stack: Stack) -> List[Resident]:
     patterns = {}
     for bot in ("marvin", "bender"):
         rasa_port, actions_port = stack.env[f"{bot.upper()}_PORT"], stack.env[f"{bot.upper()}_ACTIONS_PORT"]
-        patterns[f"{bot} Rasa server"] = f"deploybot.rasa_server .*--port {rasa_port}( |$)"
-        patterns[f"{bot} action server"] = f"deploybot.action_server --host 127.0.0.1 --port {actions_port}( |$)"
+        patterns[f"{bot} Rasa server"] = f"deploybot.rasa_glue.rasa_server .*--port {rasa_port}( |$)"
+        patterns[f"{bot} action server"] = f"deploybot.rasa_glue.action_server --host 127.0.0.1 --port {actions_port}( |$)"
     return [Resident(name, pid, vm_rss_mb(pid)) for name, pattern in patterns.items() for pid in pids(pattern)]
 
 

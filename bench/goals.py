@@ -137,7 +137,7 @@ def footprint_goals(r: dict, cores: int) -> List[Goal]:
 
     ready = r["ready_seconds"]
     met = ready <= READY_S
-    goals.append(Goal("both bots ready after `deploybot.stack` (`make serve`) starts them together", f"≤ {READY_S} s",
+    goals.append(Goal("both bots ready after `deploybot.cli.stack` (`make serve`) starts them together", f"≤ {READY_S} s",
                       f"{ready:.1f} s", met, "" if met else f"{ready - READY_S:.1f} s over",
                       "" if met else load_note(load.get("start"), cores)))
 

@@ -1,6 +1,6 @@
 """What the conversation lock costs (issue 27): turn latency and throughput on the replicated
 topology (PostgreSQL tracker stores, Redis, two Rasa replicas per bot), first with Rasa's own
-RedisLockStore, then with deploybot's (deploybot.rasa_lock_store), in one run.
+RedisLockStore, then with deploybot's (deploybot.rasa_glue.rasa_lock_store), in one run.
 
     .venv/bin/python -m bench.lock_cost [--turns 40] [--users 8] [--pairs 20]
 
@@ -75,7 +75,7 @@ def lock_alone(redis: Redis, store: str, times: int = 2000) -> str:
     from rasa.core.lock_store import LockStore
     from rasa.utils.endpoints import EndpointConfig
 
-    from deploybot.stack import REDIS_LOCK_STORES
+    from deploybot.cli.stack import REDIS_LOCK_STORES
 
     locks = LockStore.create(EndpointConfig(url="127.0.0.1", type=REDIS_LOCK_STORES[store], port=redis.port, key_prefix="bench"))
 

@@ -103,7 +103,7 @@ def chat_turn_runs(bot: Bot, turns_per_concurrency: Dict[int, int]) -> List[Turn
 def turns_as_conversation_grows(bot: Bot, blocks: int = 5, conversations_per_block: int = 10) -> List[Spread]:
     """One user, one conversation, blocks x conversations_per_block deploy requests each
     followed by "no": seconds per turn for each block. Flat if a turn's cost does not grow
-    with the conversation (deploybot.conversation_sessions)."""
+    with the conversation (deploybot.rasa_glue.conversation_sessions)."""
     user, seed, spreads = new_user_id(), 90, []
     for block in range(blocks):
         seconds, errors = _conversation(bot, conversations_per_block, seed + block, user)

@@ -1,6 +1,6 @@
 """Start-up, memory and parse speed of the local stack, in one short run (about a minute):
 
-- seconds from starting `deploybot.stack` until both bots are ready (it prints "Ready."
+- seconds from starting `deploybot.cli.stack` until both bots are ready (it prints "Ready."
   once both Rasa servers answer; checked here every 0.2 s);
 - VmRSS of both Rasa servers and both action servers, after 30 warm-up parses and 300
   measured ones (both bots);

@@ -64,7 +64,7 @@ def heldout_check() -> None:
     from rasa.core.agent import Agent
     from rasa.shared.nlu.training_data.loading import load_data
 
-    from deploybot.confirmations import is_yes_emoji, load_yes_rule, why_not_a_clear_yes
+    from deploybot.policy.confirmations import is_yes_emoji, load_yes_rule, why_not_a_clear_yes
 
     rule, agent = load_yes_rule(), Agent.load(str(ROOT / "models" / "deploybot.tar.gz"))
     loop = asyncio.new_event_loop()

@@ -7,7 +7,7 @@ Without it the answer is 401: nothing reaches the conversation, nothing is said,
 refusal is in the audit log. The terminal chat, the tests and the benchmarks send it.
 
 Also, unlike Rasa's own channels:
-- the sender must be a plain id (deploybot.identity): it may end up as a Jenkins parameter;
+- the sender must be a plain id (deploybot.policy.identity): it may end up as a Jenkins parameter;
 - the sender must be a local name, never of Slack's shape (U…, W…, B…, A…): a token is no
   person, and Slack's people speak only through Slack, so nothing granted to, waiting for or
   enrolled by a Slack person is reachable here (test stacks opt out with
@@ -32,12 +32,12 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from deploybot import payloads
-from deploybot.catalog import load_catalog
-from deploybot.identity import is_plain_id, is_slack_id, same_secret, token_of
-from deploybot.permissions import Permissions
-from deploybot.profiles import current_assistant_id, load_profiles
-from deploybot.rasa_server import API_TOKEN_ENV
+from deploybot.rasa_glue import payloads
+from deploybot.domain.catalog import load_catalog
+from deploybot.policy.identity import is_plain_id, is_slack_id, same_secret, token_of
+from deploybot.policy.permissions import Permissions
+from deploybot.domain.profiles import current_assistant_id, load_profiles
+from deploybot.rasa_glue.rasa_server import API_TOKEN_ENV
 from deploybot.storage.database import Database, database_url
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class TokenGate:
                                  status=HTTPStatus.FORBIDDEN)
         if not isinstance(message, str):
             return response.json({"error": "The message must be text."}, status=HTTPStatus.BAD_REQUEST)
-        if payloads.is_typed_intent(message):  # let through as plain text (deploybot.payloads), but noted
+        if payloads.is_typed_intent(message):  # let through as plain text (deploybot.rasa_glue.payloads), but noted
             await asyncio.to_thread(self.audit_log.audit, claimed, "typed_intent", "refused",
                                     detail=f"read as plain text: {message[:200]}")
         return None

@@ -1,23 +1,23 @@
 """The Slack connector the bots need: a small subclass of Rasa's own (credentials.yml names
 it by module path). What it changes, and why (see ../shared/notes/rasa-3.6.md):
 
-- Token, signing secret and API base URL come from the environment (deploybot.slack.settings),
+- Token, signing secret and API base URL come from the environment (deploybot.adapters.slack.settings),
   so GovSlack and the tests' fake work, and secrets stay out of files.
 - Replies, and reports that arrive minutes later, go into the thread of the request.
   Whether a top-level request starts a thread is the profile's `slack.start_threads`.
 - In a thread where the bot posted for someone (asked them something, answered them), that
   person's plain replies count as if they had mentioned the bot; other people's do not.
   Each post into a thread records (channel, thread, person) in the database
-  (deploybot.slack.deliveries), so replicas and restarts agree.
+  (deploybot.adapters.slack.deliveries), so replicas and restarts agree.
 - An edited request is not acted on: it gets "I act on new messages, not edits: send it
-  again." in its thread, once per edit (deploybot.slack.events says what is an edit).
+  again." in its thread, once per edit (deploybot.adapters.slack.events says what is an edit).
 - Messages from bots are ignored unless the profile trusts them (build systems).
 - Every event and message is handled once: retries and the two events one mention can
-  produce are deduplicated in the database (deploybot.slack.deliveries).
+  produce are deduplicated in the database (deploybot.adapters.slack.deliveries).
 - Yes/No buttons count only for the requester and carry the id of their question; more than
   MAX_BUTTONS choices (the app picker) are a menu, whose options carry the same payloads
   and are checked the same way. A click goes in as that button's or option's payload,
-  sealed as a real click (deploybot.payloads: anything typed that looks like a payload is
+  sealed as a real click (deploybot.rasa_glue.payloads: anything typed that looks like a payload is
   read as plain text). The action that handles the click rewrites the question to say
   what was clicked, by whom and what came of it.
 - Events from a workspace that is not the profile's (`slack.team_ids`), such as a Slack
@@ -40,17 +40,17 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from deploybot import payloads
-from deploybot.catalog import load_catalog
-from deploybot.permissions import Permissions
-from deploybot.profiles import current_assistant_id, load_profiles
-from deploybot.slack import code_modal
-from deploybot.slack.custom_messages import OPEN_VIEW_KEY, REPLY_TO_KEY, UPDATE_KEY
-from deploybot.slack.deliveries import Deliveries
-from deploybot.slack.events import Request as SlackRequest, foreign_teams, request_from
-from deploybot.slack import web_api
-from deploybot.slack.settings import SlackSettings
-from deploybot.slack.users import USER_ID_IN_TEXT, display_name_of
+from deploybot.rasa_glue import payloads
+from deploybot.domain.catalog import load_catalog
+from deploybot.policy.permissions import Permissions
+from deploybot.domain.profiles import current_assistant_id, load_profiles
+from deploybot.adapters.slack import code_modal
+from deploybot.adapters.slack.custom_messages import OPEN_VIEW_KEY, REPLY_TO_KEY, UPDATE_KEY
+from deploybot.adapters.slack.deliveries import Deliveries
+from deploybot.adapters.slack.events import Request as SlackRequest, foreign_teams, request_from
+from deploybot.adapters.slack import web_api
+from deploybot.adapters.slack.settings import SlackSettings
+from deploybot.adapters.slack.users import USER_ID_IN_TEXT, display_name_of
 from deploybot.storage.database import Database, database_url
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ DISPLAY_NAMES: Dict[str, str] = {}
 
 class DeploySlackBot(SlackBot):
     """Posts into one channel and thread, with user ids shown as names. Every call goes
-    through deploybot.slack.web_api: rate limits are waited out, messages fitted to Slack's
+    through deploybot.adapters.slack.web_api: rate limits are waited out, messages fitted to Slack's
     limits, and a failure never raises (Rasa would lose the turn); where a person must act
     (invite the bot, unarchive a channel), the requester is told, in the thread or a DM."""
 

@@ -50,7 +50,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from deploybot.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
+from deploybot.domain.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog
 
 log = logging.getLogger(__name__)
 

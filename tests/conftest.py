@@ -1,4 +1,4 @@
-"""Shared fixtures. The `stack` fixture runs the real local stack (deploybot.stack): both
+"""Shared fixtures. The `stack` fixture runs the real local stack (deploybot.cli.stack): both
 Rasa servers with the trained model, both action servers and the Jenkins emulator, on free
 loopback ports, with databases of its own; both bots are Slack apps posting to a Slack Web
 API fake in this process. It is started once per test session, and its

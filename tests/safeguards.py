@@ -11,7 +11,7 @@ import pyotp
 import segno
 from PIL import Image
 
-from deploybot import safeguard_messages as say
+from deploybot.policy import safeguard_messages as say
 from tests import slack_requests as slack
 from tests.slack_chat import send_event
 from tests.support import audit_entries, chat_posts

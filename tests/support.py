@@ -1,4 +1,4 @@
-"""The running local stack as tests and benchmarks see it: deploybot.stack started on free
+"""The running local stack as tests and benchmarks see it: deploybot.cli.stack started on free
 loopback ports with databases of its own, its bots over HTTP, and the Jenkins emulator's
 control API."""
 import json
@@ -222,7 +222,7 @@ REPLICATED = ("MARVIN_PORT", "BENDER_PORT", "MARVIN_ACTIONS_PORT", "BENDER_ACTIO
 
 def start_stack(var_dir: Path, settings: Mapping[str, str], startup_timeout: float = 360,
                 slack: Optional[FakeSlack] = None, replicas: int = 1) -> Stack:
-    """deploybot.stack with the emulator as Jenkins, on free ports; settings add variables.
+    """deploybot.cli.stack with the emulator as Jenkins, on free ports; settings add variables.
     With a (started) Slack fake, both bots are Slack apps posting to it. replicas runs that
     many Rasa servers and action servers per bot. A start that failed only because another
     program took one of its ports between free_port and the bind is tried once more on new ports."""
@@ -254,7 +254,7 @@ def _start_stack(var_dir: Path, settings: Mapping[str, str], startup_timeout: fl
     var_dir.mkdir(parents=True, exist_ok=True)
     log_path = var_dir / "stack.log"
     with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "deploybot.stack", "--model", str(MODEL)],
+        process = subprocess.Popen([sys.executable, "-m", "deploybot.cli.stack", "--model", str(MODEL)],
                                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + startup_timeout
     while "Ready." not in log_path.read_text():
@@ -350,7 +350,7 @@ def grant(bender: Bot, user: str, app: str) -> None:
 
 def rasa_pid(port: int) -> int:
     """The process id of the Rasa server listening on port (a replica the test may kill)."""
-    found = subprocess.run(["pgrep", "-f", f"deploybot.rasa_server .*--port {port}( |$)"], capture_output=True, text=True)
+    found = subprocess.run(["pgrep", "-f", f"deploybot.rasa_glue.rasa_server .*--port {port}( |$)"], capture_output=True, text=True)
     [pid] = found.stdout.split()
     return int(pid)
 

@@ -25,8 +25,8 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from deploybot.catalog import normalize_name, resolve_name, typo_budget
-from deploybot.versions import normalize_version
+from deploybot.domain.catalog import normalize_name, resolve_name, typo_budget
+from deploybot.domain.versions import normalize_version
 
 RULE_LABELS = {"APP": "app", "ENVIRONMENT": "environment", "VERSION": "version", "USER": "user"}
 SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$", re.IGNORECASE)

@@ -34,8 +34,8 @@ import spacy
 from spacy.lookups import Table, load_lookups
 from spacy.util import compile_infix_regex
 
-from deploybot.catalog import Catalog, load_catalog
-from deploybot.profiles import load_profiles
+from deploybot.domain.catalog import Catalog, load_catalog
+from deploybot.domain.profiles import load_profiles
 
 # One token, thanks to the tokenizer change: 1.0.2, v2.3, 3.2.1-rc1, 1.0.2-rc.1+build.5
 VERSION_TOKEN = r"^v?\d+(\.\d+){1,3}(-[0-9a-z]+([.-][0-9a-z]+)*)?(\+[0-9a-z]+([.-][0-9a-z]+)*)?$"

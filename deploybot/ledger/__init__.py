@@ -7,7 +7,7 @@ weekly digest's own rows (digest_posts).
     metrics.py   deployment frequency, request to deployed, change failure rate, time to restore
     fact_store.py  the same metrics from facts kept in memory (the dashboard's long periods)
     chat_periods.py, chat_stats.py  "how many deploys this week?" in chat
-    digest.py    the weekly digest to the management channel (its schedule: deploybot/digest_schedule.py)
+    digest.py    the weekly digest to the management channel (its schedule: deploybot/domain/digest_schedule.py)
     periods.py   a period of local dates in a time zone, as UTC instants
     exports.py   CSV and JSON of deployments and of the audit log
     charts.py    the metrics as SVG charts (matplotlib, rendered on the server)

@@ -1,5 +1,5 @@
 """Where the dashboard listens and how its sign-in link reads: shared by the dashboard and
-deploybot.stack, which should not import a web framework and matplotlib to know a port."""
+deploybot.cli.stack, which should not import a web framework and matplotlib to know a port."""
 from __future__ import annotations
 
 import os

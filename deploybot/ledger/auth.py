@@ -28,7 +28,7 @@ from typing import Iterable, Mapping, Optional, Set, Tuple
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from deploybot.identity import is_plain_id
+from deploybot.policy.identity import is_plain_id
 from deploybot.storage.database import Database
 from deploybot.storage.models import SpentSignInToken
 

@@ -5,7 +5,7 @@ the week before, with a link to the dashboard's metrics of the week.
 Sent once per week and destination, also with several action servers (replicas) running:
 each (bot, week, destination) is one row of digest_posts, created once (its unique key; a
 second creator finds it there), leased by one sender at a time with a conditional UPDATE
-and marked done when delivered, as the report outbox does (deploybot.outbox). A post that
+and marked done when delivered, as the report outbox does (deploybot.domain.outbox). A post that
 could not be delivered is released and tried again next round. At least once rather than
 exactly once in one case only: a sender that dies after the destination took the post and
 before marking it done; its lease expires and the post goes out again (Slack's
@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 from deploybot.ledger.chat_stats import metrics_for, metrics_link
 from deploybot.ledger.metrics import Metrics, duration_text
 from deploybot.ledger.periods import Period
-from deploybot.notifier import Notifier, destinations
-from deploybot.outbox import sender_id
-from deploybot.profiles import AssistantProfile
+from deploybot.delivery.notifier import Notifier, destinations
+from deploybot.domain.outbox import sender_id
+from deploybot.domain.profiles import AssistantProfile
 from deploybot.storage.database import Database
 from deploybot.storage.models import Deployment, DigestPost
 

@@ -12,7 +12,7 @@ import json
 from datetime import datetime
 from typing import Iterable, Iterator, List
 
-from deploybot.deployments import utc
+from deploybot.domain.deployments import utc
 
 FORMATS = ("csv", "json")
 DEPLOYMENT_FIELDS = ["id", "assistant", "app", "environment", "version", "kind", "state", "requested_by",

@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 from sqlalchemy import or_, select
 
-from deploybot.deployments import FINAL_STATES, utc
+from deploybot.domain.deployments import FINAL_STATES, utc
 from deploybot.ledger.metrics import FACT_COLUMNS, FAILED_STATES, Metrics, merged
 from deploybot.ledger.periods import Period
 from deploybot.storage.database import Database

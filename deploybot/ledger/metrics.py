@@ -25,7 +25,7 @@ from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequenc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from deploybot.deployments import FINAL_STATES, utc
+from deploybot.domain.deployments import FINAL_STATES, utc
 from deploybot.ledger.periods import Period
 from deploybot.storage.models import Deployment
 

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from deploybot.deployments import ACTIVE_STATES, FINAL_STATES, utc
+from deploybot.domain.deployments import ACTIVE_STATES, FINAL_STATES, utc
 from deploybot.ledger.periods import Period
 from deploybot.storage.models import AuditEntry, Deployment, DeploymentBatch, Lock
 
@@ -124,7 +124,7 @@ class Cell:
 def now_matrix(session: Session, apps: Sequence[str], environments: Sequence[str],
                at: Optional[datetime] = None) -> Dict[tuple, Cell]:
     """{(app, environment): Cell} for every app and environment of the catalog. A lock past its
-    expiry stops nothing (deploybot.locks lifts it at the next check), so it is not shown."""
+    expiry stops nothing (deploybot.domain.locks lifts it at the next check), so it is not shown."""
     at = at or datetime.now(timezone.utc)
     cells = {(app, env): Cell(app, env) for app in apps for env in environments}
     for (app, env), cell in cells.items():

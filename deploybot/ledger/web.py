@@ -1,6 +1,6 @@
 """The read-only web dashboard of the ledger: server-rendered HTML, no JavaScript.
 
-    python -m deploybot.ledger.web --port 5090      (deploybot.stack starts it)
+    python -m deploybot.ledger.web --port 5090      (deploybot.cli.stack starts it)
 
 Pages: / (what runs where now), /history, /deployments/<id>, /audit, /metrics (with its
 charts as SVG images), /export/<deployments|audit>.<csv|json>. Every one answers 401
@@ -8,7 +8,7 @@ without a session (deploybot.ledger.auth); /signin?token=... opens one, /health 
 /static/ are open. Only GET exists: nothing here can change anything.
 
 Environment: DEPLOYBOT_DATABASE_URL; DEPLOYBOT_WEB_SIGNIN_TOKEN (a one-time sign-in token,
-from deploybot.stack); DEPLOYBOT_WEB_SECRET (signs session cookies; generated when unset);
+from deploybot.cli.stack); DEPLOYBOT_WEB_SECRET (signs session cookies; generated when unset);
 DEPLOYBOT_WEB_TRUSTED_PROXIES and DEPLOYBOT_WEB_USER_HEADER (the SSO proxy);
 DEPLOYBOT_WEB_TIMEZONE (the default time zone of the pages, UTC when unset).
 """
@@ -23,7 +23,7 @@ from typing import Mapping
 
 from sanic import Sanic
 
-from deploybot.catalog import Catalog, load_catalog
+from deploybot.domain.catalog import Catalog, load_catalog
 from deploybot.ledger import web_access, web_exports, web_metrics, web_pages
 from deploybot.ledger.address import DEFAULT_PORT, HOST, PORT_ENV, SECRET_ENV, SIGNIN_TOKEN_ENV, web_port
 from deploybot.ledger.auth import Gate, OneTimeTokens, SessionSigner, SpentTokens, trusted_proxy

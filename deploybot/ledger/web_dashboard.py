@@ -16,7 +16,7 @@ from typing import Callable, Mapping, Optional
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import response
 
-from deploybot.catalog import Catalog
+from deploybot.domain.catalog import Catalog
 from deploybot.ledger.auth import Gate
 from deploybot.ledger.fact_store import FactStore
 from deploybot.ledger.metrics import duration_text

@@ -9,7 +9,7 @@ place, on its way to Jenkins. deploybot/pipeline/stages.py lists them; docs/pipe
                 through the `start` port, a refusal audited (all in one place);
 - summary.py    the summed-up stage of a batch whose last app ended without a deployment.
 
-The dependency rule: nothing here imports adapters (deploybot.slack, deploybot.jenkins, the
+The dependency rule: nothing here imports adapters (deploybot.adapters.slack, deploybot.adapters.jenkins, the
 REST or terminal chat), Rasa, the ledger or actions. What the pipeline needs from them comes
 in as small ports (callables), see Rules and Ports.
 """

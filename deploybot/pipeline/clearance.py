@@ -15,7 +15,7 @@ from dataclasses import InitVar, dataclass
 from enum import Enum
 from typing import Callable, Optional, Tuple
 
-from deploybot.deployments import NewDeployment
+from deploybot.domain.deployments import NewDeployment
 
 _SEAL = object()  # only this package issues clearances (progress.clear)
 
@@ -29,8 +29,8 @@ class Confirmed(str, Enum):
 
 @dataclass(frozen=True)
 class Rules:
-    """The policy the pipeline and the door apply, as ports (deploybot.step_up,
-    deploybot.approvals and the permissions give them; see actions/context.py)."""
+    """The policy the pipeline and the door apply, as ports (deploybot.policy.step_up,
+    deploybot.policy.approvals and the permissions give them; see actions/context.py)."""
     needs_code: Callable[[str, str], bool]            # (app, environment)
     approvals_needed: Callable[[str, str], int]       # (app, environment)
     is_admin: Callable[[str], bool]                   # (user)

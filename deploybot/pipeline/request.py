@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Mapping, Optional, Tuple
 
-from deploybot.deploy_request import DeployRequest
+from deploybot.domain.deploy_request import DeployRequest
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Request:
     requested_at: datetime                 # when the question was asked (the yes is bound to it)
     via_build_system: Optional[str] = None
     break_glass_reason: Optional[str] = None
-    batch_id: Optional[str] = None         # several apps confirmed with one yes (deploybot.batch_store)
+    batch_id: Optional[str] = None         # several apps confirmed with one yes (deploybot.domain.batch_store)
 
     def deploy_request(self, item: Item) -> DeployRequest:
         return DeployRequest(item.app, item.version, self.environment)

@@ -49,13 +49,13 @@ STAGES: Tuple[Stage, ...] = (
           "actions/approvals.py ask_for_approval, decide, ActionApprovalDecided"),
     Stage("started", "a Clearance that covers the item; the grant again; no lock, no active deployment",
           "a refusal (audited), a lock set meanwhile, another deployment, Jenkins refusing",
-          "deploybot/pipeline/start.py start -> deploybot/deployer.py Deployer.start"),
+          "deploybot/pipeline/start.py start -> deploybot/delivery/deployer.py Deployer.start"),
     Stage("watched", "the Jenkins queue item or build", "the build's end, or Jenkins losing it",
-          "deploybot/watcher.py"),
+          "deploybot/delivery/watcher.py"),
     Stage("reported", "the deployment's reply_to and output channel", "(nothing: reports are retried from the outbox)",
-          "deploybot/reports.py, deploybot/outbox.py"),
+          "deploybot/delivery/reports.py, deploybot/domain/outbox.py"),
     Stage("summed up", "a batch whose apps have all ended", "(nothing)",
-          "deploybot/pipeline/summary.py; deploybot/watcher.py for a batch with a deployment to carry it"),
+          "deploybot/pipeline/summary.py; deploybot/delivery/watcher.py for a batch with a deployment to carry it"),
 )
 
 NAMES = tuple(stage.name for stage in STAGES)

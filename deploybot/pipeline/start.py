@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
-from deploybot.deploy_request import DeployRequest, RequestRejected
-from deploybot.deployments import NewDeployment
+from deploybot.domain.deploy_request import DeployRequest, RequestRejected
+from deploybot.domain.deployments import NewDeployment
 from deploybot.pipeline.clearance import Clearance
 from deploybot.pipeline.request import Item, Request
 

@@ -1,13 +1,13 @@
 """The summed-up stage of a batch whose apps ended without a deployment to carry its summary
 (nothing reached Jenkins, every start failed, the last app's approval was rejected or expired).
-With a deployment to carry it, the watcher sends the summary (deploybot.watcher)."""
+With a deployment to carry it, the watcher sends the summary (deploybot.delivery.watcher)."""
 from __future__ import annotations
 
 from typing import Optional
 
-from deploybot.batch_store import SUMMARY, BatchStore
-from deploybot.catalog import Catalog
-from deploybot.outbox import Outbox
+from deploybot.domain.batch_store import SUMMARY, BatchStore
+from deploybot.domain.catalog import Catalog
+from deploybot.domain.outbox import Outbox
 from deploybot.storage.database import Database
 
 

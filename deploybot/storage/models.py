@@ -84,7 +84,7 @@ class Deployment(Base):
     queued_at = Column(DateTime(timezone=True))
     started_at = Column(DateTime(timezone=True))
     finished_at = Column(DateTime(timezone=True))
-    # When each report was delivered (set when its outbox row is marked done: deploybot.outbox).
+    # When each report was delivered (set when its outbox row is marked done: deploybot.domain.outbox).
     start_reported_at = Column(DateTime(timezone=True))
     outcome_reported_at = Column(DateTime(timezone=True))
     # Production safeguards (0008): who approved it (comma-separated ids), whether the
@@ -97,7 +97,7 @@ class Deployment(Base):
 
 
 class DeploymentBatch(Base):
-    """Several apps confirmed with one yes (deploybot.batch_store). Each app is its own
+    """Several apps confirmed with one yes (deploybot.domain.batch_store). Each app is its own
     deployment; the batch remembers what was confirmed, which apps never became a deployment
     and why, and is summed up once all have ended."""
 
@@ -139,7 +139,7 @@ class Lock(Base):
 
 class LiftedLock(Base):
     """A lock that expired and was lifted: said once in the conversation where it was set
-    (said_at, set by the action that says it), sent again until then (deploybot.lock_expiry)."""
+    (said_at, set by the action that says it), sent again until then (deploybot.domain.lock_expiry)."""
 
     __tablename__ = "lifted_locks"
 
@@ -185,7 +185,7 @@ class EnvironmentGate(Base):
 class ReportOutbox(Base):
     """One message a deployment owes someone: its start report, its outcome report, and the
     management post to each destination (kind "management:<destination>"). A watcher leases
-    a row, sends and marks it done; a dead sender's lease simply expires (deploybot.outbox)."""
+    a row, sends and marks it done; a dead sender's lease simply expires (deploybot.domain.outbox)."""
 
     __tablename__ = "report_outbox"
     __table_args__ = (UniqueConstraint("deployment_id", "kind", name="uq_report_outbox_deployment_kind"),)
@@ -204,7 +204,7 @@ class ReportOutbox(Base):
 
 
 class TwoFactorEnrolment(Base):
-    """A user's authenticator secret (encrypted) and the state of its codes (deploybot.two_factor)."""
+    """A user's authenticator secret (encrypted) and the state of its codes (deploybot.policy.two_factor)."""
 
     __tablename__ = "two_factor_enrolments"
 
@@ -240,7 +240,7 @@ class DigestPost(Base):
 
 
 class ApprovalRequest(Base):
-    """A confirmed production deploy waiting for a second pair of eyes (deploybot.approvals).
+    """A confirmed production deploy waiting for a second pair of eyes (deploybot.policy.approvals).
     States: pending → approved → started, or pending → rejected | expired."""
 
     __tablename__ = "approval_requests"

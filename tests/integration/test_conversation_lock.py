@@ -13,7 +13,7 @@ what each request was answered:
   (under the lock, the second finds nothing pending);
 - disorder: events out of time order, or a turn's replies stored after its end (action_listen).
 
-With deploybot's lock store (deploybot.rasa_lock_store) none may occur. The same harness
+With deploybot's lock store (deploybot.rasa_glue.rasa_lock_store) none may occur. The same harness
 against Rasa's own RedisLockStore (DEPLOYBOT_REDIS_LOCKS=rasa) is why that store exists:
 on main it let both replicas in for about 70 of 100 senders (issue 27).
 """
@@ -30,9 +30,9 @@ from typing import List
 import pytest
 import redis as redis_client
 
-from deploybot import messages
-from deploybot.reports import REPORT_INTENT
-from deploybot.stack import is_ready
+from deploybot.domain import messages
+from deploybot.delivery.reports import REPORT_INTENT
+from deploybot.cli.stack import is_ready
 from tests.simultaneous import Sent, race, said
 from tests.support import Bot, new_user_id, rasa_pid, replicated_stack
 
@@ -60,7 +60,7 @@ def replicas(request, tmp_path_factory):
 
 
 def report(bot: Bot, sender: str) -> Sent:
-    """What the watcher posts for a report (deploybot.reports.RasaReporter), to the first replica.
+    """What the watcher posts for a report (deploybot.delivery.reports.RasaReporter), to the first replica.
     It names no deployment of this conversation, so the bot says nothing, but the report is a
     turn of the conversation like any other."""
     path = f"/conversations/{urllib.parse.quote(sender)}/trigger_intent?token={bot.token}"
@@ -229,7 +229,7 @@ def test_a_replica_killed_holding_the_lock_holds_up_the_conversation_one_lifetim
 
 @pytest.mark.parametrize("replicas", ["rasa"], indirect=True)
 def test_rasas_own_redis_lock_store_lets_both_replicas_in(replicas):
-    """Why deploybot.rasa_lock_store exists: the same races on Rasa's RedisLockStore lose
+    """Why deploybot.rasa_glue.rasa_lock_store exists: the same races on Rasa's RedisLockStore lose
     messages and replies. A failure of this test means the harness no longer races."""
     results = run_experiments(replicas, STOCK_SENDERS)
     assert sum(counted["senders affected"] for counted in results.values()) >= 1, results

@@ -202,7 +202,7 @@ def test_wrong_jenkins_credentials_are_said_plainly(marvin, stack, user):
 
 
 def action_server_pid(port: int) -> int:
-    found = subprocess.run(["pgrep", "-f", f"deploybot.action_server --host 127.0.0.1 --port {port}"],
+    found = subprocess.run(["pgrep", "-f", f"deploybot.rasa_glue.action_server --host 127.0.0.1 --port {port}"],
                            capture_output=True, text=True).stdout.split()
     assert len(found) == 1, found
     return int(found[0])
@@ -217,7 +217,7 @@ def test_a_build_outlives_its_action_server_and_is_still_reported_exactly_once(m
     os.kill(action_server_pid(port), signal.SIGKILL)
     # The build ends while nobody watches; its push is lost.
     stack.jenkins.control("POST", "/finish", {"job": "deploy-shop", "number": record.build_number, "result": "SUCCESS"})
-    # deploybot.stack starts the action server again; its watcher resumes from the database.
+    # deploybot.cli.stack starts the action server again; its watcher resumes from the database.
     marvin.wait_for(user, "Web Shop: deployed version 8.0.0 to staging in ", timeout=180)
     time.sleep(3)
     said = marvin.said(user)

@@ -2,8 +2,8 @@
 servers and tracker stores, as `make serve` runs them."""
 import time
 
-from deploybot.conversation_sessions import MAX_EVENTS_AT_REST
-from deploybot.profiles import load_profile
+from deploybot.rasa_glue.conversation_sessions import MAX_EVENTS_AT_REST
+from deploybot.domain.profiles import load_profile
 from tests.support import grant, http
 
 CONFIRM_CMS = "Deploy Content Management System 1.0.2 to staging? (yes/no)"
@@ -15,7 +15,7 @@ STARTED_CMS = "OK, deploying Content Management System 1.0.2 to staging: Jenkins
 def test_a_complete_request_is_restated_with_yes_no_buttons(marvin, user):
     replies = marvin.say(user, "Marvin, put cms 1.0.2 on staging")
     assert [r["text"] for r in replies] == [CONFIRM_CMS]
-    # The buttons carry the id of this question, and only this one (deploybot.payloads).
+    # The buttons carry the id of this question, and only this one (deploybot.rasa_glue.payloads).
     request_id = marvin.tracker(user)["slots"]["pending_deploy"]["request_id"]
     assert replies[0]["buttons"] == [{"title": "Yes", "payload": '/affirm{"request": "%s"}' % request_id},
                                      {"title": "No", "payload": '/deny{"request": "%s"}' % request_id}]

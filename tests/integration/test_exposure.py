@@ -97,7 +97,7 @@ def test_no_secret_shows_in_a_command_line_or_a_log(stack, marvin, user):
     secrets = stack_secrets(stack)
     command_lines = [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
                      for pid in descendants(stack.process.pid)]
-    assert sum("deploybot.rasa_server" in line for line in command_lines) == 2
+    assert sum("deploybot.rasa_glue.rasa_server" in line for line in command_lines) == 2
     assert [line for line in command_lines if any(secret in line for secret in secrets)] == []
     logs = [path for path in stack.var_dir.rglob("*.log")]
     assert len(logs) >= 5

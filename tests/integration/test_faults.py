@@ -162,7 +162,7 @@ def test_a_report_sent_again_after_a_timed_out_send_is_not_said_twice(marvin, st
 
 
 def test_a_report_resent_into_a_new_rasa_session_is_not_said_twice(marvin, stack, user):
-    # A long conversation at rest gets a new session (deploybot.conversation_sessions), and the
+    # A long conversation at rest gets a new session (deploybot.rasa_glue.conversation_sessions), and the
     # tracker a resend sees starts there: only the outbox's said-mark can keep it silent.
     marvin.texts(user, "deploy shop 4.5.6")
     marvin.texts(user, "yes")

@@ -11,7 +11,7 @@ from sqlalchemy import insert
 
 from deploybot.ledger import chat_periods, chat_stats
 from deploybot.ledger.metrics import duration_text
-from deploybot.profiles import load_profiles
+from deploybot.domain.profiles import load_profiles
 from deploybot.storage.database import Database
 from deploybot.storage.models import Deployment
 from tests.security.evidence import last_audit_id, refused

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert
 
-from deploybot.digest_schedule import WEEKDAYS
+from deploybot.domain.digest_schedule import WEEKDAYS
 from deploybot.ledger.address import public_url
 from deploybot.ledger.digest import compose
-from deploybot.profiles import load_profiles
-from deploybot.slack.formatting import typed_text
+from deploybot.domain.profiles import load_profiles
+from deploybot.adapters.slack.formatting import typed_text
 from deploybot.storage.database import Database
 from deploybot.storage.models import Deployment
 from tests.conftest import TEST_SETTINGS

@@ -241,7 +241,7 @@ def test_a_deployments_page_shows_its_safeguards(dashboard, signed_in):
 def test_a_deployments_page_names_the_rest_of_its_batch(dashboard, signed_in):
     """Several apps confirmed with one yes (issue 16): each page links the others and names the
     app that never started, with why. Adds deployments, so it runs last like the test above."""
-    from deploybot.batch_store import BatchStore
+    from deploybot.domain.batch_store import BatchStore
 
     plain_id = dashboard.some_id()
     BatchStore(dashboard.database).create("B-ledger", "marvin", "theresa", "staging",

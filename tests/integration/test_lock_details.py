@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from deploybot.profiles import load_profiles
+from deploybot.domain.profiles import load_profiles
 
 from tests.slack_chat import THERESA, mention, posts
 from tests.support import ADMIN, new_user_id

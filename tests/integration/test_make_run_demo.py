@@ -1,4 +1,4 @@
-"""`make run` (deploybot.stack --chat) as the README's safeguards demo runs it, with the
+"""`make run` (deploybot.cli.stack --chat) as the README's safeguards demo runs it, with the
 profiles as they ship, without the test harness's opt-ins (issue 22): token channels allow
 nothing that makes someone count, except that --chat allows it all to its own terminal chat.
 Enrolment, grants, codes and an approval through the chat's user switching; the QR code
@@ -18,10 +18,10 @@ from tests.support import HARNESS_OPT_INS, MODEL, PORT_VARIABLES, ROOT, free_por
 
 
 class Run:
-    """`python -m deploybot.stack --chat --user jbrueder`, typed into and read line by line."""
+    """`python -m deploybot.cli.stack --chat --user jbrueder`, typed into and read line by line."""
 
     def __init__(self, env):
-        self.process = subprocess.Popen([sys.executable, "-m", "deploybot.stack", "--chat", "--user", "jbrueder",
+        self.process = subprocess.Popen([sys.executable, "-m", "deploybot.cli.stack", "--chat", "--user", "jbrueder",
                                          "--model", str(MODEL)], cwd=ROOT, env=env, stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         self.lines, self.seen = queue.Queue(), []

@@ -9,8 +9,8 @@ import time
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from deploybot import messages
-from deploybot.stack import is_ready
+from deploybot.domain import messages
+from deploybot.cli.stack import is_ready
 from deploybot.storage.database import Database
 from deploybot.storage.models import Deployment
 from tests.support import grant, new_user_id, rasa_pid, replicated_stack

@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 
-from deploybot.terminal_chat import addressed_bot, render, route
+from deploybot.adapters.terminal_chat import addressed_bot, render, route
 from tests.support import ADMIN, ROOT, http, new_user_id
 
 NAMES = {"marvin": "marvin", "bender": "bender"}
@@ -32,7 +32,7 @@ def test_messages_render_with_the_bots_name_and_buttons():
 class Chat:
     def __init__(self, env, user):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "deploybot.terminal_chat", "--user", user],
+            [sys.executable, "-m", "deploybot.adapters.terminal_chat", "--user", user],
             cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         self.lines = queue.Queue()

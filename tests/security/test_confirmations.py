@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from deploybot.messages import NOT_A_CLEAR_YES
+from deploybot.domain.messages import NOT_A_CLEAR_YES
 from tests import slack_requests as slack
 from tests.security.evidence import (
     deployments,

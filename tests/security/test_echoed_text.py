@@ -6,7 +6,7 @@ whose label hides where it goes."""
 import re
 import time
 
-from deploybot.slack.formatting import typed_text
+from deploybot.adapters.slack.formatting import typed_text
 
 from tests.slack_chat import click, mention, posts, updates_of
 from tests.support import new_user_id

@@ -18,7 +18,7 @@ from typing import Dict, List
 
 import pytest
 
-from deploybot.catalog import load_catalog
+from deploybot.domain.catalog import load_catalog
 from tests import slack_requests as slack
 from tests.safeguards import ASKED, enrol, wrong_code
 from tests.security.evidence import builds_with, last_audit_id, refused

@@ -200,7 +200,7 @@ def test_a_build_system_that_skips_the_question_still_waits_for_approvals(held):
     posts(held, thread, "Approved by " + approver + ". OK, deploying Customer Relationship Management 9.8.1 to staging")
 
 
-@pytest.mark.parametrize("module", ["deploybot.stack", "deploybot.action_server"])
+@pytest.mark.parametrize("module", ["deploybot.cli.stack", "deploybot.rasa_glue.action_server"])
 def test_a_bot_whose_build_systems_would_skip_a_code_does_not_start(tmp_path, module):
     environ = {**os.environ, "PYTHONPATH": str(ROOT), "DEPLOYBOT_VAR_DIR": str(tmp_path), "DEPLOYBOT_ASSISTANT": "marvin",
                "DEPLOYBOT_ACTIONS_TOKEN": "t" * 32, "MARVIN_TWO_FACTOR": "required", "MARVIN_TRUSTED_BUILD_SYSTEMS": BUILD_SYSTEM,

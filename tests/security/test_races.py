@@ -4,7 +4,7 @@ import threading
 
 from sqlalchemy import select
 
-from deploybot.deployments import utc
+from deploybot.domain.deployments import utc
 from deploybot.storage.database import Database
 from deploybot.storage.models import Lock
 from tests.security.evidence import deployments, last_audit_id, refused

@@ -10,7 +10,7 @@ import pyotp
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from deploybot.slack.formatting import typed_text
+from deploybot.adapters.slack.formatting import typed_text
 from deploybot.storage.database import Database
 from deploybot.storage.models import TwoFactorEnrolment
 from tests.integration.test_terminal_chat import Chat

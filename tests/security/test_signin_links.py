@@ -34,7 +34,7 @@ def test_a_spent_sign_in_link_stays_spent_when_the_dashboard_restarts(tmp_path):
     finally:
         stop(process)
 
-    # The supervisor starts it again with the same token, as deploybot.stack does.
+    # The supervisor starts it again with the same token, as deploybot.cli.stack does.
     log = tmp_path / "web-2.log"
     process, base = start_ledger_web(url, log, SETTINGS)
     try:

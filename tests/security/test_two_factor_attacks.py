@@ -8,7 +8,7 @@ import urllib.request
 import pyotp
 import pytest
 
-from deploybot.slack.formatting import typed_text
+from deploybot.adapters.slack.formatting import typed_text
 
 from tests import slack_requests as slack
 from tests.safeguards import (

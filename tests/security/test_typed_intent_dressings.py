@@ -1,7 +1,7 @@
 """Typed intents however they are dressed (issue 22): in front of every intent of the domain,
 any mix of slashes, spaces of every kind, zero-width characters, line breaks and tabs, with
 or without entities, and the patched Rasa still reads the message as words. Run in-process
-against Rasa's real MessageProcessor with deploybot.patched_rasa installed and the trained
+against Rasa's real MessageProcessor with deploybot.rasa_glue.patched_rasa installed and the trained
 model (the stack attacks are in test_system_intents.py); hypothesis makes the dressings."""
 import asyncio
 import json
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
-from deploybot import patched_rasa, payloads
+from deploybot.rasa_glue import patched_rasa, payloads
 
 ROOT = Path(__file__).resolve().parents[2]
 # What may stand before the slash of `/intent{…}`: slashes and lookalikes, spaces (plain,

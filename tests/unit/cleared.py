@@ -1,8 +1,8 @@
 """For unit tests of what comes after the start (the watcher, reports): a deployment that has
 passed the deploy pipeline's stages, under rules that ask for no code and no approvals.
 tests/unit/test_pipeline.py tests the stages and the door themselves."""
-from deploybot.deployer import Deployer
-from deploybot.deployments import NewDeployment
+from deploybot.delivery.deployer import Deployer
+from deploybot.domain.deployments import NewDeployment
 from deploybot.pipeline.clearance import Confirmed, Rules
 from deploybot.pipeline.progress import Passed, clearance_for
 from deploybot.pipeline.request import Item, Request

@@ -1,4 +1,4 @@
-"""Approval requests (deploybot.approvals) on SQLite and PostgreSQL, with injected time:
+"""Approval requests (deploybot.policy.approvals) on SQLite and PostgreSQL, with injected time:
 counting approvals, the last one, twice by the same person, rejection with a reason,
 expiry (on a late decision and by the expiry round), told once, started once; how many
 approvals a deploy needs and who may give them."""
@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from deploybot.approvals import ApprovalStore, GroupUnresolvable, approvals_needed, approved_by, why_not_approver
-from deploybot.catalog import load_catalog
-from deploybot.profiles import load_profile
+from deploybot.policy.approvals import ApprovalStore, GroupUnresolvable, approvals_needed, approved_by, why_not_approver
+from deploybot.domain.catalog import load_catalog
+from deploybot.domain.profiles import load_profile
 
 START = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 
@@ -105,7 +105,7 @@ def test_who_may_approve(store, tmp_path):
                                               ("approvals: yes", "approvals: is a number of approvals from 0 to 5"),
                                               ("approval_timeout: soon", "approval_timeout: expected a duration")])
 def test_bad_approval_settings_are_named(tmp_path, setting, problem):
-    from deploybot.profiles import ProfileError
+    from deploybot.domain.profiles import ProfileError
 
     path = tmp_path / "bender.yml"
     path.write_text(f"name: Bender\nenvironments: [production]\nports: {{rasa: 5006, actions: 5056}}\n{setting}\n")
@@ -114,7 +114,7 @@ def test_bad_approval_settings_are_named(tmp_path, setting, problem):
 
 
 def test_bad_approvals_in_apps_yml_are_named(tmp_path):
-    from deploybot.catalog import CatalogError
+    from deploybot.domain.catalog import CatalogError
 
     path = tmp_path / "apps.yml"
     path.write_text("environments: {production: {}}\napps:\n  cms: {name: CMS, jenkins_job: j, environments: [production], approvals: {qa: 1}}\n")
@@ -126,7 +126,7 @@ def test_bad_approvals_in_apps_yml_are_named(tmp_path):
 
 
 def test_approver_two_factor_is_a_flag():
-    from deploybot.profiles import ProfileError
+    from deploybot.domain.profiles import ProfileError
 
     assert load_profile("assistants/bender.yml", environ={}).approver_two_factor is False
     assert load_profile("assistants/bender.yml", environ={"BENDER_APPROVER_TWO_FACTOR": "true"}).approver_two_factor is True
@@ -135,7 +135,7 @@ def test_approver_two_factor_is_a_flag():
 
 
 class Groups:
-    """Slack user groups as deploybot.slack.usergroups.UserGroups answers (tested there against the fake)."""
+    """Slack user groups as deploybot.adapters.slack.usergroups.UserGroups answers (tested there against the fake)."""
 
     def __init__(self, members=None, failing=()):
         self.members_of, self.failing, self.asked = members or {}, set(failing), []
@@ -191,7 +191,7 @@ def test_without_slack_a_group_cannot_be_resolved_and_says_so(store, tmp_path):
 
 
 def test_a_malformed_group_handle_is_named(tmp_path):
-    from deploybot.catalog import CatalogError
+    from deploybot.domain.catalog import CatalogError
 
     with pytest.raises(CatalogError, match=r"apps.cms.approvers: '@SRE Oncall' is not a Slack user group handle"):
         group_catalog(tmp_path, '["@SRE Oncall"]')

@@ -56,7 +56,7 @@ def test_the_image_leaves_out_devtools():
 def test_without_devtools_the_stack_asks_for_a_real_jenkins(tmp_path):
     """As in the Docker image: the product alone, no devtools/ on the path."""
     (tmp_path / "deploybot").symlink_to(ROOT / "deploybot")
-    check = ("from deploybot.stack import emulator_problem; "
+    check = ("from deploybot.cli.stack import emulator_problem; "
              "print(emulator_problem({})); print(emulator_problem({'JENKINS_URL': 'https://jenkins.example'}))")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     without, with_url = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, env=env, text=True,

@@ -1,15 +1,15 @@
-"""Batches in the database (deploybot.batch_store), on a real SQLite and a real PostgreSQL: the
+"""Batches in the database (deploybot.domain.batch_store), on a real SQLite and a real PostgreSQL: the
 summary is due only when every app has ended and every outcome was delivered, apps ending at
 the same moment are all kept, and a batch without deployments is summed up once."""
 from datetime import datetime, timezone
 
 import pytest
 
-from deploybot.batch_store import BatchStore
-from deploybot.catalog import load_catalog
-from deploybot.deploy_request import DeployRequest
-from deploybot.deployments import DeploymentStore, NewDeployment
-from deploybot.outbox import Outbox
+from deploybot.domain.batch_store import BatchStore
+from deploybot.domain.catalog import load_catalog
+from deploybot.domain.deploy_request import DeployRequest
+from deploybot.domain.deployments import DeploymentStore, NewDeployment
+from deploybot.domain.outbox import Outbox
 from tests.unit.test_outbox import all_at_once
 
 CATALOG = load_catalog()

@@ -1,9 +1,9 @@
-"""Which version goes with which app in a request naming several (deploybot.batches)."""
+"""Which version goes with which app in a request naming several (deploybot.domain.batches)."""
 import pytest
 
-from deploybot import batches
-from deploybot.batches import UnclearBatch, corrected, items_of
-from deploybot.catalog import load_catalog
+from deploybot.domain import batches
+from deploybot.domain.batches import UnclearBatch, corrected, items_of
+from deploybot.domain.catalog import load_catalog
 
 CATALOG = load_catalog("apps.yml")
 

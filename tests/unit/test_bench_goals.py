@@ -130,7 +130,7 @@ def test_the_page_shows_every_goal_and_every_set(monkeypatch):
     page = document.render(results)
     rows = {line.split(" | ")[0].lstrip("| "): line for line in page.splitlines() if line.startswith("| ")}
     assert "| ≤ 60 s | 75 s | **missed** | 15 s over | load average 1.0 on" in rows["training (`rasa train --force`, NLU and rules)"]
-    assert "16.2 s | **missed** | 1.2 s over | load average 3.5" in rows["both bots ready after `deploybot.stack` (`make serve`) starts them together"]
+    assert "16.2 s | **missed** | 1.2 s over | load average 3.5" in rows["both bots ready after `deploybot.cli.stack` (`make serve`) starts them together"]
     assert "950 MB (marvin Rasa server) | **missed** | 50 MB over | TensorFlow is loaded in it |" in \
         rows["resident memory of each Rasa server (the larger)"]
     assert "3.5 ms | **met** |" in rows["`/model/parse` p50, one request at a time"]

@@ -1,6 +1,6 @@
 import pytest
 
-from deploybot.catalog import CatalogError, load_catalog, resolve_name
+from deploybot.domain.catalog import CatalogError, load_catalog, resolve_name
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
-"""deploybot.confirmations without Rasa: which typed messages are clearly a yes."""
+"""deploybot.policy.confirmations without Rasa: which typed messages are clearly a yes."""
 import pytest
 
-from deploybot.confirmations import DEFAULT_PATH, is_yes_emoji, load_yes_rule, why_not_a_clear_yes
+from deploybot.policy.confirmations import DEFAULT_PATH, is_yes_emoji, load_yes_rule, why_not_a_clear_yes
 
 RULE = load_yes_rule()
 

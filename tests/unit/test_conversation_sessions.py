@@ -1,9 +1,9 @@
-"""deploybot.conversation_sessions: a long session ends only when the conversation is at rest."""
+"""deploybot.rasa_glue.conversation_sessions: a long session ends only when the conversation is at rest."""
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from deploybot import conversation_sessions as sessions
+from deploybot.rasa_glue import conversation_sessions as sessions
 from tests.support import ROOT
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))

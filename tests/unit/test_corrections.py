@@ -1,8 +1,8 @@
-"""What a correction changes (deploybot.corrections): only what it names, never what it
+"""What a correction changes (deploybot.domain.corrections): only what it names, never what it
 names as wrong, and nothing when it is unclear."""
 import pytest
 
-from deploybot.corrections import NOTHING_NAMED, UnclearCorrection, corrected, named_parts
+from deploybot.domain.corrections import NOTHING_NAMED, UnclearCorrection, corrected, named_parts
 
 PENDING = {"app": "cms", "version": "1.0.2", "environment": "staging"}
 

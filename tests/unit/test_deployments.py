@@ -4,11 +4,11 @@ from threading import Barrier, Thread
 
 import pytest
 
-from deploybot.catalog import CatalogError, load_catalog
-from deploybot.deploy_request import DeployRequest, RequestRejected
-from deploybot.deployments import AlreadyDeploying, DeploymentStore, NewDeployment
-from deploybot.locks import NO_REASON, Locks
-from deploybot.reports import about, outcome_report, start_report
+from deploybot.domain.catalog import CatalogError, load_catalog
+from deploybot.domain.deploy_request import DeployRequest, RequestRejected
+from deploybot.domain.deployments import AlreadyDeploying, DeploymentStore, NewDeployment
+from deploybot.domain.locks import NO_REASON, Locks
+from deploybot.delivery.reports import about, outcome_report, start_report
 from deploybot.storage.database import Database, migrate
 
 CATALOG = load_catalog()

@@ -7,8 +7,8 @@ import pytest
 
 from actions.context import slack_directory
 from actions.two_factor_setup import send_enrolment_dm
-from deploybot.slack.formatting import typed_text
-from deploybot.two_factor import enrolment_for
+from deploybot.adapters.slack.formatting import typed_text
+from deploybot.policy.two_factor import enrolment_for
 from devtools.slack_fake import FakeSlack
 from tests.safeguards import URI, qr_modules, qr_of
 

@@ -19,8 +19,8 @@ from typing import Callable, List
 import pytest
 import requests
 
-from deploybot.catalog import load_catalog
-from deploybot.jenkins.client import JenkinsClient, JenkinsError, JenkinsSettings, sent_parameters_match
+from deploybot.domain.catalog import load_catalog
+from deploybot.adapters.jenkins.client import JenkinsClient, JenkinsError, JenkinsSettings, sent_parameters_match
 from devtools.jenkins_emulator import RESTARTING_PAGE, WAITING_FOR_EXECUTOR, JenkinsEmulator, jobs_from_catalog
 
 ROOT = Path(__file__).resolve().parents[2]

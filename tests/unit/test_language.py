@@ -6,7 +6,7 @@ import pytest
 import spacy
 
 from components.deploy_entities import vocabulary_from
-from deploybot.catalog import load_catalog
+from deploybot.domain.catalog import load_catalog
 from deploybot.language.entities import Span, resolve_entities
 from deploybot.language.spacy_pipeline import build_pipeline, save_pipeline
 

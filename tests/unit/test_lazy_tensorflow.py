@@ -1,4 +1,4 @@
-"""deploybot.lazy_tensorflow: a Rasa server for a model without TensorFlow components never
+"""deploybot.rasa_glue.lazy_tensorflow: a Rasa server for a model without TensorFlow components never
 imports TensorFlow, and anything that does need Rasa's TensorFlow code still gets it.
 
 Each check runs in a fresh interpreter: this one has imported Rasa and TensorFlow already."""
@@ -19,7 +19,7 @@ def run(code: str) -> None:
 def test_serving_imports_neither_tensorflow_nor_its_rasa_code():
     run("""
         import sys
-        from deploybot import lazy_tensorflow
+        from deploybot.rasa_glue import lazy_tensorflow
         assert lazy_tensorflow.install()
         assert not lazy_tensorflow.install()  # once only
         import spacy, thinc.compat
@@ -38,7 +38,7 @@ def test_serving_imports_neither_tensorflow_nor_its_rasa_code():
 def test_rasa_tensorflow_code_is_still_there_when_asked_for():
     run("""
         import sys
-        from deploybot import lazy_tensorflow
+        from deploybot.rasa_glue import lazy_tensorflow
         assert lazy_tensorflow.install()
         import rasa.utils.train_utils as train_utils
         ours = lazy_tensorflow.init_split_entities
@@ -53,7 +53,7 @@ def test_rasa_tensorflow_code_is_still_there_when_asked_for():
 
 def test_the_training_graph_of_a_loaded_model_is_read_when_used():
     run("""
-        from deploybot import lazy_tensorflow
+        from deploybot.rasa_glue import lazy_tensorflow
         assert lazy_tensorflow.install()
         from datetime import datetime
         import rasa

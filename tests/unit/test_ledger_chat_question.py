@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 
 from actions import context
 from actions.ledger import stats_question
-from deploybot.deploy_request import RequestRejected
+from deploybot.domain.deploy_request import RequestRejected
 
 
 @pytest.fixture

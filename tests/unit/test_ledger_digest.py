@@ -1,4 +1,4 @@
-"""The weekly digest (deploybot/ledger/digest.py, deploybot/digest_schedule.py) with injected time: its
+"""The weekly digest (deploybot/ledger/digest.py, deploybot/domain/digest_schedule.py) with injected time: its
 schedule across time zones and DST, its content on a fixed ledger, and its once-per-week
 claim with two senders (replicas) on one database, SQLite and PostgreSQL."""
 import json
@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select
 
-from deploybot.digest_schedule import DigestSchedule
+from deploybot.domain.digest_schedule import DigestSchedule
 from deploybot.ledger.digest import DigestSender, compose
 from deploybot.ledger.periods import Period
-from deploybot.notifier import AllOf, LogFileNotifier
-from deploybot.profiles import ProfileError, load_profile
+from deploybot.delivery.notifier import AllOf, LogFileNotifier
+from deploybot.domain.profiles import ProfileError, load_profile
 from deploybot.storage.models import Deployment, DigestPost
 
 BERLIN, UTC = ZoneInfo("Europe/Berlin"), ZoneInfo("UTC")

@@ -1,9 +1,9 @@
-"""Lock reasons and expiries from the person's words (deploybot.lock_details)."""
+"""Lock reasons and expiries from the person's words (deploybot.domain.lock_details)."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from deploybot.lock_details import NO_REASON, BadExpiry, LockDetails, lock_details
+from deploybot.domain.lock_details import NO_REASON, BadExpiry, LockDetails, lock_details
 
 NOW = datetime(2026, 11, 30, 14, 20, tzinfo=timezone.utc)
 
@@ -78,7 +78,7 @@ def test_an_expiry_too_far_away_is_refused():
     ("roll back shop", ["shop"], None),
 ])
 def test_cancel_and_rollback_reasons(text, names, reason):
-    from deploybot.lock_details import stated_reason
+    from deploybot.domain.lock_details import stated_reason
     assert stated_reason(text, ends(text, *names)) == reason
 
 

@@ -1,14 +1,14 @@
-"""Locks that expire (deploybot.lock_expiry, deploybot.locks) on SQLite and PostgreSQL: an
+"""Locks that expire (deploybot.domain.lock_expiry, deploybot.domain.locks) on SQLite and PostgreSQL: an
 expired lock stops nothing, is lifted once, and its lifting is said once."""
 from datetime import timedelta
 from threading import Barrier, Thread
 
 import pytest
 
-from deploybot.deploy_request import DeployRequest, RequestRejected
-from deploybot.deployments import DeploymentStore, NewDeployment, now
-from deploybot.lock_expiry import LockExpiryAnnouncer, lift_expired, mark_said
-from deploybot.locks import Locks
+from deploybot.domain.deploy_request import DeployRequest, RequestRejected
+from deploybot.domain.deployments import DeploymentStore, NewDeployment, now
+from deploybot.domain.lock_expiry import LockExpiryAnnouncer, lift_expired, mark_said
+from deploybot.domain.locks import Locks
 from deploybot.storage.models import LiftedLock
 from tests.unit.test_deployments import CATALOG
 
@@ -38,7 +38,7 @@ def test_an_expired_lock_stops_nothing_even_before_the_announcer_comes_round(db_
     locks.lock("theresa", "staging", "cms", "QA", now() + timedelta(minutes=5), ORIGIN)
     expire(db_on_both, locks, "staging", "cms")
     locks.check("cms", "staging")
-    from deploybot.locks import check_unlocked
+    from deploybot.domain.locks import check_unlocked
     record = store.begin(NewDeployment("marvin", DeployRequest("cms", "1.0.2", "staging"), "deploy", "walter", "walter",
                                        "rest", now()), check=lambda session: check_unlocked(session, "cms", "staging"))
     assert record.id
@@ -104,7 +104,7 @@ def test_an_expiry_given_in_another_time_zone_is_kept_as_the_same_moment(db_on_b
     from datetime import datetime, timedelta, timezone
     from zoneinfo import ZoneInfo
 
-    from deploybot.locks import Locks
+    from deploybot.domain.locks import Locks
     from deploybot.storage.models import Lock
 
     berlin = ZoneInfo("Europe/Berlin")

@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from deploybot.catalog import load_catalog
-from deploybot.deploy_request import DeployRequest, RequestRejected
-from deploybot.deployments import DeploymentStore, NewDeployment, utc
-from deploybot.locks import Locks, check_unlocked
+from deploybot.domain.catalog import load_catalog
+from deploybot.domain.deploy_request import DeployRequest, RequestRejected
+from deploybot.domain.deployments import DeploymentStore, NewDeployment, utc
+from deploybot.domain.locks import Locks, check_unlocked
 from deploybot.storage.models import Deployment
 
 CATALOG = load_catalog()

@@ -7,10 +7,10 @@ from threading import Barrier, Thread
 
 import pytest
 
-from deploybot.catalog import load_catalog
-from deploybot.deploy_request import DeployRequest
-from deploybot.deployments import DeploymentStore, NewDeployment
-from deploybot.outbox import Outbox, management_kind
+from deploybot.domain.catalog import load_catalog
+from deploybot.domain.deploy_request import DeployRequest
+from deploybot.domain.deployments import DeploymentStore, NewDeployment
+from deploybot.domain.outbox import Outbox, management_kind
 
 CATALOG = load_catalog()
 TAKERS = 4

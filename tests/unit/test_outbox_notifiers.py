@@ -4,7 +4,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from deploybot.notifier import AllOf, CallbackNotifier, LogFileNotifier, destinations, local_notifier
+from deploybot.delivery.notifier import AllOf, CallbackNotifier, LogFileNotifier, destinations, local_notifier
 from tests.support import free_port
 
 

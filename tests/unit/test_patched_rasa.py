@@ -1,9 +1,9 @@
-"""deploybot.patched_rasa validates action server responses as Rasa does, only faster."""
+"""deploybot.rasa_glue.patched_rasa validates action server responses as Rasa does, only faster."""
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-from deploybot import patched_rasa
+from deploybot.rasa_glue import patched_rasa
 
 
 def test_valid_and_invalid_responses_are_told_apart_as_before():

@@ -2,10 +2,10 @@
 import pytest
 from sqlalchemy import inspect, select
 
-from deploybot.catalog import load_catalog
-from deploybot.deploy_request import DeployRequest, RequestRejected
-from deploybot.permissions import Permissions
-from deploybot.profiles import load_profiles
+from deploybot.domain.catalog import load_catalog
+from deploybot.domain.deploy_request import DeployRequest, RequestRejected
+from deploybot.policy.permissions import Permissions
+from deploybot.domain.profiles import load_profiles
 from deploybot.storage.database import Database, database_url, migrate
 from deploybot.storage.models import AuditEntry
 

@@ -1,6 +1,6 @@
 """The deploy pipeline (deploybot/pipeline): its stages in order, what ends a request where,
-and the Clearance as the single door into Jenkins. Real policy (deploybot.step_up,
-deploybot.approvals over the real profiles and apps.yml), a real SQLite database and the
+and the Clearance as the single door into Jenkins. Real policy (deploybot.policy.step_up,
+deploybot.policy.approvals over the real profiles and apps.yml), a real SQLite database and the
 Jenkins emulator: a deployment the clearance does not cover is refused by Deployer.start
 before anything is recorded or reaches Jenkins."""
 from __future__ import annotations
@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from deploybot.approvals import approvals_needed
-from deploybot.deploy_request import RequestRejected
-from deploybot.deployer import Deployer
+from deploybot.policy.approvals import approvals_needed
+from deploybot.domain.deploy_request import RequestRejected
+from deploybot.delivery.deployer import Deployer
 from deploybot.pipeline import stages
 from deploybot.pipeline.clearance import Clearance, Confirmed, Rules
 from deploybot.pipeline.progress import Cleared, NeedsApprovals, NeedsCode, Passed, clearance_for, next_stage
 from deploybot.pipeline.request import Item, Request, reply_target
 from deploybot.pipeline.start import Ports, Refused, Started, new_deployment, start_item, why_not_allowed
-from deploybot.profiles import load_profiles
-from deploybot.step_up import two_factor_required
+from deploybot.domain.profiles import load_profiles
+from deploybot.policy.step_up import two_factor_required
 from deploybot.storage.models import Deployment
 from tests.unit.test_jenkins_client import control
 from tests.unit.test_watcher_jenkins_faults import CATALOG, client, db, emulator, store  # noqa: F401 (fixtures)
@@ -203,7 +203,7 @@ def ports(store, client, rules, audit, grant=None) -> Ports:  # noqa: F811
     def check_grant(user, deploy_request):
         if grant is not None and user not in grant:
             raise RequestRejected(f"{user} may not deploy {deploy_request.app}.")
-    from deploybot.identity import check_requester
+    from deploybot.policy.identity import check_requester
     return Ports(start=door(store, client, rules).start, check_requester=check_requester, check_grant=check_grant,
                  audit_refused=audit)
 
@@ -234,8 +234,8 @@ def test_a_cleared_start_is_started(store, client, emulator):  # noqa: F811
 
 # -- the structure ------------------------------------------------------------------------------
 
-FORBIDDEN = ("deploybot.slack", "deploybot.jenkins", "deploybot.ledger", "deploybot.terminal_chat", "deploybot.rest",
-             "deploybot.deployer", "rasa", "rasa_sdk", "actions", "channels")
+FORBIDDEN = ("deploybot.adapters.slack", "deploybot.adapters.jenkins", "deploybot.ledger", "deploybot.adapters.terminal_chat", "deploybot.rest",
+             "deploybot.delivery.deployer", "rasa", "rasa_sdk", "actions", "channels")
 
 
 def imports_of(path: Path):
@@ -270,7 +270,7 @@ def test_a_deployment_is_built_in_one_place_and_started_through_one_port():
     # Deployer.start is called by start_in_jenkins, the pipeline's start port, and nowhere else;
     # and only Deployer.start asks Jenkins for a build.
     assert sorted(set(deployer_starts())) == ["actions/context.py"]
-    assert sorted(set(calls_named("trigger")) - {"deploybot/jenkins/client.py"}) == ["deploybot/deployer.py"]
+    assert sorted(set(calls_named("trigger")) - {"deploybot/adapters/jenkins/client.py"}) == ["deploybot/delivery/deployer.py"]
 
 
 def deployer_starts():

@@ -1,6 +1,6 @@
 import pytest
 
-from deploybot.profiles import ProfileError, bot_serving, load_profile, load_profiles, parse_duration
+from deploybot.domain.profiles import ProfileError, bot_serving, load_profile, load_profiles, parse_duration
 
 
 def test_shipped_profiles():

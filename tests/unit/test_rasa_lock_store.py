@@ -1,4 +1,4 @@
-"""deploybot.rasa_lock_store on a real Redis: two store instances stand for two replicas,
+"""deploybot.rasa_glue.rasa_lock_store on a real Redis: two store instances stand for two replicas,
 each with its own connection, as two Rasa processes have. The end-to-end proof on the
 running replicas is tests/integration/test_conversation_lock.py."""
 import asyncio
@@ -9,7 +9,7 @@ import pytest
 from rasa.core.lock_store import LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from deploybot.rasa_lock_store import AtomicRedisLockStore
+from deploybot.rasa_glue.rasa_lock_store import AtomicRedisLockStore
 from tests.services import Redis
 
 
@@ -25,7 +25,7 @@ def replicas(redis_server, count=2, **options):
 
 
 def test_rasa_builds_it_from_endpoints_yml_by_its_module_path(redis_server):
-    config = EndpointConfig(url="127.0.0.1", type="deploybot.rasa_lock_store.AtomicRedisLockStore",
+    config = EndpointConfig(url="127.0.0.1", type="deploybot.rasa_glue.rasa_lock_store.AtomicRedisLockStore",
                             port=str(redis_server.port), key_prefix="marvin", lock_lifetime="7")
     store = LockStore.create(config)
     assert isinstance(store, AtomicRedisLockStore)
@@ -147,11 +147,11 @@ def test_a_ticket_given_back_late_removes_no_one_elses(redis_server):
 
 
 def store_endpoints(monkeypatch, redis_server, locks=None):
-    """endpoints.yml as a replica of Marvin reads it, with what deploybot.stack gives it."""
+    """endpoints.yml as a replica of Marvin reads it, with what deploybot.cli.stack gives it."""
     from rasa.core.utils import read_endpoints_from_path
 
-    from deploybot.profiles import load_profiles
-    from deploybot.stack import store_environment
+    from deploybot.domain.profiles import load_profiles
+    from deploybot.cli.stack import store_environment
 
     environ = {"DEPLOYBOT_REDIS_URL": redis_server.url, **({"DEPLOYBOT_REDIS_LOCKS": locks} if locks else {})}
     for name, value in {**store_environment(load_profiles()["marvin"], environ), "DEPLOYBOT_ASSISTANT": "marvin",

@@ -1,8 +1,8 @@
-"""Versions named by reference (deploybot.references)."""
+"""Versions named by reference (deploybot.domain.references)."""
 import pytest
 
-from deploybot.deploy_request import RequestRejected
-from deploybot.references import is_redeploy, rollback_target, source_environment
+from deploybot.domain.deploy_request import RequestRejected
+from deploybot.domain.references import is_redeploy, rollback_target, source_environment
 
 
 @pytest.mark.parametrize("text, redeploy", [

@@ -2,8 +2,8 @@
 fixed shapes count, and a submission is read only from the modal it belongs to."""
 import json
 
-from deploybot import payloads
-from deploybot.slack import code_modal
+from deploybot.rasa_glue import payloads
+from deploybot.adapters.slack import code_modal
 
 APPROVAL = "Zk3v_8w-QmQ1rT0aB9cD2e"
 

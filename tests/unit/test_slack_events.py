@@ -1,12 +1,12 @@
-"""Which Slack events count, and as whom (deploybot.slack.events), on payloads shaped as
-Slack sends them; and that each is handled once (deploybot.slack.deliveries)."""
+"""Which Slack events count, and as whom (deploybot.adapters.slack.events), on payloads shaped as
+Slack sends them; and that each is handled once (deploybot.adapters.slack.deliveries)."""
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from deploybot.deployments import now
-from deploybot.slack.deliveries import Deliveries
-from deploybot.slack.events import foreign_teams, request_from, strip_mention
+from deploybot.domain.deployments import now
+from deploybot.adapters.slack.deliveries import Deliveries
+from deploybot.adapters.slack.events import foreign_teams, request_from, strip_mention
 from deploybot.storage.database import Database, migrate
 from deploybot.storage.models import SlackDelivery
 from tests import slack_requests as slack
@@ -211,7 +211,7 @@ def test_one_edit_is_one_delivery_whichever_event_brings_it_and_a_mention_and_it
 
 def test_more_than_five_choices_are_a_menu_of_the_same_payloads_and_a_pick_reads_as_a_click():
     from channels.slack import chosen, choice_menu
-    from deploybot import payloads
+    from deploybot.rasa_glue import payloads
 
     apps = [payloads.app_button(f"app{n}") for n in range(120)]
     menu = choice_menu(apps[:6])

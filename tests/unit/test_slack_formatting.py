@@ -1,8 +1,8 @@
-"""Slack's message text decoded into what people typed (deploybot.slack.formatting), on texts
+"""Slack's message text decoded into what people typed (deploybot.adapters.slack.formatting), on texts
 as Slack's Events API delivers them."""
 import pytest
 
-from deploybot.slack.formatting import for_slack, typed_text
+from deploybot.adapters.slack.formatting import for_slack, typed_text
 
 
 @pytest.mark.parametrize("slack_text, typed", [

@@ -1,10 +1,10 @@
-"""deploybot.slack.usergroups against the Slack fake: group handles and ids to members, kept
+"""deploybot.adapters.slack.usergroups against the Slack fake: group handles and ids to members, kept
 briefly, and every failure a GroupUnresolvable that says why (never an empty "anyone")."""
 import pytest
 
-from deploybot.slack import web_api
-from deploybot.slack.settings import SlackSettings
-from deploybot.slack.usergroups import GROUPS_TTL_SECONDS, GroupUnresolvable, UserGroups, is_group
+from deploybot.adapters.slack import web_api
+from deploybot.adapters.slack.settings import SlackSettings
+from deploybot.adapters.slack.usergroups import GROUPS_TTL_SECONDS, GroupUnresolvable, UserGroups, is_group
 from devtools.slack_fake import FakeSlack
 
 

@@ -1,4 +1,4 @@
-"""deploybot.slack.web_api against the Slack fake over HTTP: rate limits waited out,
+"""deploybot.adapters.slack.web_api against the Slack fake over HTTP: rate limits waited out,
 errors classified and reported instead of raised, messages fitted to Slack's limits."""
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 import pytest
 from slack_sdk.http_retry import RetryIntervalCalculator
 
-from deploybot.slack import web_api
-from deploybot.slack.settings import SlackSettings
-from deploybot.slack.web_api import Kind
+from deploybot.adapters.slack import web_api
+from deploybot.adapters.slack.settings import SlackSettings
+from deploybot.adapters.slack.web_api import Kind
 from devtools.slack_fake import FakeSlack
 from tests.support import free_port
 
@@ -128,7 +128,7 @@ def test_errors_are_reported_by_kind(fake, error, kind, caplog):
     fake.fail_next("chat.postMessage", error)
     delivery = run(web_api.post_message(marvin(fake), CHANNEL, "Deploy cms 1.0.5 to staging? secret-ish text"))
     assert (delivery.delivered, delivery.error, delivery.kind, delivery.timestamps) == (False, error, kind, ())
-    [line] = [r.getMessage() for r in caplog.records if r.name == "deploybot.slack.web_api"]
+    [line] = [r.getMessage() for r in caplog.records if r.name == "deploybot.adapters.slack.web_api"]
     assert error in line and CHANNEL in line and "xoxb" not in line and "secret-ish" not in line
 
 

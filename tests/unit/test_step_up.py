@@ -1,11 +1,11 @@
-"""Which deploys need a second factor (deploybot.step_up): the profile's two_factor, the
+"""Which deploys need a second factor (deploybot.policy.step_up): the profile's two_factor, the
 environment's and the app's in apps.yml, the most specific first; bad settings are named."""
 import pytest
 from cryptography.fernet import Fernet
 
-from deploybot.catalog import CatalogError, load_catalog
-from deploybot.profiles import ProfileError, load_profile, load_profiles
-from deploybot.step_up import build_system_problem, code_in, looks_like_code, startup_problem, two_factor_required
+from deploybot.domain.catalog import CatalogError, load_catalog
+from deploybot.domain.profiles import ProfileError, load_profile, load_profiles
+from deploybot.policy.step_up import build_system_problem, code_in, looks_like_code, startup_problem, two_factor_required
 
 CATALOG = """
 environments:

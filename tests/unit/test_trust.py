@@ -3,12 +3,12 @@
 import pytest
 from slack_sdk import WebClient
 
-from deploybot import payloads
-from deploybot.deploy_request import RequestRejected
-from deploybot.identity import check_requester, is_slack_id, is_valid_requester, same_secret, token_of
-from deploybot.profiles import ProfileError, load_profiles
-from deploybot.slack.events import foreign_teams
-from deploybot.slack.users import SlackDirectory
+from deploybot.rasa_glue import payloads
+from deploybot.domain.deploy_request import RequestRejected
+from deploybot.policy.identity import check_requester, is_slack_id, is_valid_requester, same_secret, token_of
+from deploybot.domain.profiles import ProfileError, load_profiles
+from deploybot.adapters.slack.events import foreign_teams
+from deploybot.adapters.slack.users import SlackDirectory
 from devtools.slack_fake import FakeSlack
 
 
@@ -161,7 +161,7 @@ def test_a_renamed_impostor_does_not_get_theresas_grant(directory):
 
 
 def test_the_api_token_triggers_only_system_intents_and_writes_into_no_slack_persons_conversation():
-    from deploybot.api_guard import refusal_reason
+    from deploybot.rasa_glue.api_guard import refusal_reason
 
     assert refusal_reason("POST", "/conversations/U0ANY/trigger_intent", "U0ANY", "EXTERNAL_deployment_report", False) is None
     for intent in ("approve_deployment", "set_up_two_factor", "affirm", None, ["EXTERNAL_x"]):

@@ -1,4 +1,4 @@
-"""Two-factor codes (deploybot.two_factor) with injected time and codes made by pyotp for the
+"""Two-factor codes (deploybot.policy.two_factor) with injected time and codes made by pyotp for the
 test's clock, on SQLite and PostgreSQL: the steps around now, replay, wrong codes and the
 lock, the admin's reset, and a secret that is never in the database in plain text."""
 import pyotp
@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
-from deploybot.two_factor import (
+from deploybot.policy.two_factor import (
     BACKOFF_AFTER, FAILURE_WINDOW, FIRST_BACKOFF_SECONDS, MAX_FAILURES, STEP_SECONDS, TwoFactor, TwoFactorUnavailable, Verdict, cipher_from,
 )
 

@@ -1,10 +1,10 @@
 import pytest
 
-from deploybot.catalog import load_catalog
-from deploybot.deploy_request import RequestRejected, build_request, confirmation_is_stale
-from deploybot.messages import confirmation_question, format_duration
-from deploybot.profiles import load_profiles
-from deploybot.versions import normalize_version
+from deploybot.domain.catalog import load_catalog
+from deploybot.domain.deploy_request import RequestRejected, build_request, confirmation_is_stale
+from deploybot.domain.messages import confirmation_question, format_duration
+from deploybot.domain.profiles import load_profiles
+from deploybot.domain.versions import normalize_version
 
 
 @pytest.mark.parametrize(

@@ -8,16 +8,16 @@ from typing import Callable, List, Tuple
 
 import pytest
 
-from deploybot.catalog import load_catalog
-from deploybot.deploy_request import DeployRequest
+from deploybot.domain.catalog import load_catalog
+from deploybot.domain.deploy_request import DeployRequest
 from tests.unit.cleared import start_cleared
-from deploybot.deployments import DeploymentStore, NewDeployment, now
-from deploybot.jenkins.client import JenkinsClient, JenkinsSettings
-from deploybot.profiles import load_profiles
+from deploybot.domain.deployments import DeploymentStore, NewDeployment, now
+from deploybot.adapters.jenkins.client import JenkinsClient, JenkinsSettings
+from deploybot.domain.profiles import load_profiles
 from deploybot.storage.database import Database, migrate
 from deploybot.storage.models import Deployment
-from deploybot.outbox import Outbox
-from deploybot.watcher import Watcher
+from deploybot.domain.outbox import Outbox
+from deploybot.delivery.watcher import Watcher
 from devtools.jenkins_emulator import JenkinsEmulator, jobs_from_catalog
 
 from tests.unit.test_jenkins_client import TOKEN, USER, control

@@ -8,14 +8,14 @@ from typing import List, Optional, Tuple
 
 import pytest
 
-from deploybot.batch_store import BatchStore
-from deploybot.deploy_request import DeployRequest
+from deploybot.domain.batch_store import BatchStore
+from deploybot.domain.deploy_request import DeployRequest
 from tests.unit.cleared import start_cleared
-from deploybot.deployments import NewDeployment
-from deploybot.notifier import AllOf
-from deploybot.outbox import Outbox
-from deploybot.profiles import load_profiles
-from deploybot.watcher import Watcher
+from deploybot.domain.deployments import NewDeployment
+from deploybot.delivery.notifier import AllOf
+from deploybot.domain.outbox import Outbox
+from deploybot.domain.profiles import load_profiles
+from deploybot.delivery.watcher import Watcher
 
 from tests.unit.test_watcher_jenkins_faults import CATALOG, client, db, emulator, rounds_until, store  # noqa: F401 (fixtures)
 

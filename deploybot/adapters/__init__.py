@@ -1,0 +1,1 @@
+"""Adapters to Jenkins, Slack and the terminal chat; the domain and policy never import them."""
