@@ -185,7 +185,9 @@ def rule_violations(root: Path = ROOT):
         for path in sorted((root / Path(*base.split("."))).rglob("*.py")):
             me = module_of(path, root)
             forbidden = FORBIDDEN_FOR_INNER + next((v for k, v in FORBIDDEN_WITHIN.items() if within(me, [k])), ())
-            found += [(me, name) for name in sorted(set(imports_of(path, root))) if within(name, forbidden)]
+            names = {name for name in imports_of(path, root) if within(name, forbidden)}
+            # `from x.y import Name` names x.y and x.y.Name: report the module once
+            found += [(me, name) for name in names if not any(name.startswith(other + ".") for other in names)]
     return sorted(found)
 
 
