@@ -89,18 +89,11 @@ FORBIDDEN_FOR_INNER = ("deploybot.adapters", "deploybot.rasa_glue", "deploybot.l
 FORBIDDEN_WITHIN = {"deploybot.domain": ("deploybot.policy", "deploybot.pipeline"),
                     "deploybot.policy": ("deploybot.pipeline",)}
 
-# Known import cycles, as the import edges that close them. It only shrinks: the rewrite of the
-# actions as adapters over deploybot/pipeline (issue 23, item 1) removes them, and
-# test_the_allowed_cycle_edges_still_exist then asks for each gone edge to leave the list.
-# Today one cycle: actions.approvals, .batches, .deploy, .held, .safeguards, held together by
-# five local imports (inside functions) that work around it; without these edges the rest is acyclic.
-ALLOWED_CYCLE_EDGES = {
-    ("actions.approvals", "actions.safeguards"),  # approvals.py: `from actions import safeguards` in a function
-    ("actions.approvals", "actions.batches"),     # approvals.py: `from actions.batches import ended_without_deployment`
-    ("actions.batches", "actions.deploy"),        # batches.py: `from actions.deploy import check_requester_of, ...` (twice)
-    ("actions.held", "actions.batches"),          # held.py: `from actions.batches import ended_without_deployment`
-    ("actions.safeguards", "actions.batches"),    # safeguards.py: `from actions import batches` in release
-}
+# Known import cycles, as the import edges that close them; it may only shrink
+# (test_the_allowed_cycle_edges_still_exist). Empty since the actions became adapters over
+# deploybot/pipeline (issue 23, item 1), which removed the cycle actions.approvals, .batches,
+# .deploy, .held, .safeguards and the five local imports that worked around it.
+ALLOWED_CYCLE_EDGES: set[tuple[str, str]] = set()  # emptied by the pipeline rewrite of the actions (issue 23)
 # Forbidden imports that are allowed for now, each with why; it only shrinks the same way. Empty.
 ALLOWED_FORBIDDEN: set[tuple[str, str]] = set()
 
