@@ -1,5 +1,5 @@
 """Holding something for a two-factor code (issue 14): the requester's confirmed deploy (or
-batch) in the step_up slot, an approver's approval in the approval_step_up slot. What the
+batch), an approver's approval, each a row (deploybot.pipeline.held). What the
 code then releases is actions/codes.py; when a deploy needs one, the pipeline says
 (deploybot/pipeline/progress.py, through actions/safeguards.py).
 
@@ -11,11 +11,10 @@ import time
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import database, from_slack, message_metadata, permissions, profile, requester
-from actions.held import APPROVAL_STEP_UP_SLOT, STEP_UP_SLOT, held_request, inline, what_is_held
+from actions.held import held_request, inline, keep_held, what_is_held
 from actions.questions import clicked, show_decision
 from deploybot.policy import safeguard_messages as say
 from deploybot.adapters.slack import code_modal
@@ -45,7 +44,7 @@ def in_direct_message(tracker: Tracker) -> bool:
 
 
 async def hold_for_code(dispatcher: CollectingDispatcher, tracker: Tracker, what: str, where: dict, held: dict) -> Events:
-    """Holds the confirmed deploy (or batch) in the step_up slot and asks for the code; or drops
+    """Holds the confirmed deploy (or batch) for the code (a row) and asks for it; or drops
     it, saying why (no key, not enrolled, locked)."""
     metadata = message_metadata(tracker)
     user = requester(tracker)
@@ -81,7 +80,7 @@ async def hold_for_code(dispatcher: CollectingDispatcher, tracker: Tracker, what
         dispatcher.utter_message(text=say.ask_code(what, say.TYPE_CODE_IN_DM if from_slack(tracker) else say.TYPE_CODE_HERE, minutes))
     show_decision(dispatcher, tracker, f"confirmed: {what}; waiting for a two-factor code")
     await asyncio.to_thread(audit, user, "asked", f"code asked for: {what}", **where)
-    return [SlotSet(STEP_UP_SLOT, held)]
+    return keep_held(tracker, held)
 
 
 async def _dropped(dispatcher, tracker, text: str, reason: str, where: dict) -> Events:
@@ -116,5 +115,5 @@ async def hold_approval_for_code(dispatcher: CollectingDispatcher, tracker: Trac
                                                                "fallback": ask + say.TYPE_CODE_IN_DM + "."}})
     else:
         dispatcher.utter_message(text=ask + (say.TYPE_CODE_IN_DM if from_slack(tracker) else say.TYPE_CODE_HERE) + ".")
-    return [SlotSet(APPROVAL_STEP_UP_SLOT, {"purpose": "approve", "approval": approval_id, "what": what, "asked_at": time.time(),
-                                            "card": clicked(tracker)})]
+    return keep_held(tracker, {"purpose": "approve", "approval": approval_id, "what": what, "asked_at": time.time(),
+                               "card": clicked(tracker)})

@@ -10,7 +10,6 @@ import time
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -18,7 +17,7 @@ from actions import approvals, batches
 from actions.code_holds import audit, in_direct_message, two_factor
 from actions.context import catalog, clearance_rules, from_slack, permissions, pipeline_ports, profile, requester
 from actions.guard import DeployBotAction
-from actions.held import APPROVAL_STEP_UP_SLOT, STEP_UP_SLOT, approval_what, held_approval, held_request, inline, what_is_held
+from actions.held import approval_what, drop_held, held_approval, held_request, inline, what_is_held
 from actions.questions import say_where
 from actions.safeguards import announce_break_glass, held_request_of, start_held_deployment
 from deploybot.domain import messages
@@ -26,6 +25,7 @@ from deploybot.policy import safeguard_messages as say
 from deploybot.domain.deploy_request import DeployRequest, RequestRejected, confirmation_is_stale
 from deploybot.policy.identity import check_requester
 from deploybot.pipeline.clearance import Confirmed
+from deploybot.pipeline.held import APPROVE
 from deploybot.pipeline.progress import NeedsApprovals, Passed, next_stage
 from deploybot.pipeline.start import why_not_allowed
 from deploybot.policy.step_up import anywhere_required, code_in, looks_like_code
@@ -57,7 +57,7 @@ class ActionTwoFactorCode(DeployBotAction):
             enrolling = held is None and approval is None and await asyncio.to_thread(factor.has_enrolment_started, user)
         except TwoFactorUnavailable as problem:
             dispatcher.utter_message(text=say.unavailable(str(problem)))
-            return [SlotSet(STEP_UP_SLOT, None), SlotSet(APPROVAL_STEP_UP_SLOT, None)]
+            return drop_held(tracker) + drop_held(tracker, APPROVE)
         # The code goes to what was asked for last; the other (if any) keeps waiting.
         target = max((h for h in (held, approval) if h), key=lambda h: h.get("asked_at") or 0, default=None)
         if code is None:  # "1234567", "123-456": not a code; said, never counted as a wrong one
@@ -88,7 +88,7 @@ class ActionTwoFactorCode(DeployBotAction):
         else:
             events = await self.release(dispatcher, tracker, factor, user, code, held)
             other = approval
-        cleared = any(e.get("name") in (STEP_UP_SLOT, APPROVAL_STEP_UP_SLOT) and e.get("value") is None for e in events)
+        cleared = (held_approval(tracker) if target is approval else held_request(tracker)) is None
         if other is not None and cleared:
             dispatcher.utter_message(text=say.still_waiting(
                 f"Your approval of {inline(approval_what(other))}" if other is approval else what_is_held(other)))
@@ -130,7 +130,7 @@ class ActionTwoFactorCode(DeployBotAction):
         timeout = profile().confirmation_timeout_seconds
         if confirmation_is_stale(held.get("asked_at"), time.time(), timeout):
             dispatcher.utter_message(text="That code came too late for your approval, so your approval was not counted: approve again.")
-            return [SlotSet(APPROVAL_STEP_UP_SLOT, None)]
+            return drop_held(tracker, APPROVE)
         verdict = await asyncio.to_thread(factor.verify, user, code)
         if verdict is not Verdict.ACCEPTED:
             await asyncio.to_thread(audit, user, "refused", f"approver's code {verdict.value}")
@@ -144,10 +144,10 @@ class ActionTwoFactorCode(DeployBotAction):
                 dispatcher.utter_message(text=f"{text} {say.tries_left(left)}")
                 return []
             dispatcher.utter_message(text=(say.locked() if verdict is Verdict.LOCKED else say.HOW_TO_ENROL) + " Your approval was not counted.")
-            return [SlotSet(APPROVAL_STEP_UP_SLOT, None)]
+            return drop_held(tracker, APPROVE)
         await asyncio.to_thread(audit, user, "done", "approver's code accepted")
         return await approvals.decide(dispatcher, tracker, user, held["approval"], None, code_given=True,
-                                      card=held.get("card")) + [SlotSet(APPROVAL_STEP_UP_SLOT, None)]
+                                      card=held.get("card")) + drop_held(tracker, APPROVE)
 
     @staticmethod
     async def release(dispatcher, tracker: Tracker, factor: TwoFactor, user: str, code: str, held: dict) -> Events:
@@ -164,7 +164,7 @@ class ActionTwoFactorCode(DeployBotAction):
         if confirmation_is_stale(held.get("asked_at"), time.time(), timeout):
             dispatcher.utter_message(text=say.CODE_EXPIRED.format(minutes=max(1, timeout // 60)))
             await asyncio.to_thread(audit, user, "refused", f"code came too late for: {what}", **where)
-            return [SlotSet(STEP_UP_SLOT, None)]
+            return drop_held(tracker)
         verdict = await asyncio.to_thread(factor.verify, user, code)
         if verdict is not Verdict.ACCEPTED:
             await asyncio.to_thread(audit, user, "refused", f"code {verdict.value} for: {what}", **where)
@@ -177,18 +177,18 @@ class ActionTwoFactorCode(DeployBotAction):
                 dispatcher.utter_message(text=text + (say.ON_SLACK_IN_DM if from_slack(tracker) else ""))
                 return []
             dispatcher.utter_message(text=say.locked(what) if verdict is Verdict.LOCKED else say.not_enrolled(what))
-            return [SlotSet(STEP_UP_SLOT, None)]
+            return drop_held(tracker)
         await asyncio.to_thread(audit, user, "done", f"code accepted for: {what}", **where)
         if batch:  # each app's grant is checked again as it starts (actions/batches.py)
             try:
                 check_requester(user, tracker.get_latest_input_channel(), None)
             except RequestRejected as rejection:
                 dispatcher.utter_message(text=say.not_started(what, str(rejection)))
-                return [SlotSet(STEP_UP_SLOT, None)]
+                return drop_held(tracker)
             text = await batches.start_all(dispatcher, tracker, batch, second_factor=True)
             say_where(dispatcher, text, batch.get("output_channel") or "rest", batch.get("reply_to"))
-            return [SlotSet(STEP_UP_SLOT, None)]
-        return await release_held(dispatcher, tracker, held, what) + [SlotSet(STEP_UP_SLOT, None)]
+            return drop_held(tracker)
+        return await release_held(dispatcher, tracker, held, what) + drop_held(tracker)
 
 
 async def release_held(dispatcher: CollectingDispatcher, tracker: Tracker, held: dict, what: str) -> Events:

@@ -29,7 +29,7 @@ from actions.context import (
 from actions.deploy import check_requester_of, clear_request, refuse
 from actions.guard import DeployBotAction
 from actions.questions import ask, asked_in, close_pending, pending_question, question_text, restated
-from actions.held import STEP_UP_SLOT, held_request
+from actions.held import drop_held, held_request
 from actions import batches as batches_in_dialogue
 from actions.batches import confirm as ask_batch
 from deploybot.domain import batches, messages
@@ -104,7 +104,7 @@ class ActionCorrectRequest(DeployBotAction):
         dispatcher.utter_message(text=messages.held_deploy_dropped(was))
         await asyncio.to_thread(permissions().audit, requester(tracker), "deploy", "withdrawn", app=held.get("app"),
                                 environment=held.get("environment"), detail="corrected while waiting for a two-factor code")
-        dropped = [SlotSet(STEP_UP_SLOT, None)]
+        dropped = drop_held(tracker)
         parts = corrected(held, changes)
         try:
             request = await asyncio.to_thread(checked_request, tracker, parts)
@@ -140,7 +140,7 @@ class ActionCorrectRequest(DeployBotAction):
         dispatcher.utter_message(text=messages.held_deploy_dropped(batch["restatement"]))
         await asyncio.to_thread(permissions().audit, requester(tracker), "deploy", "withdrawn", environment=batch["environment"],
                                 detail=f"batch corrected while waiting for a two-factor code: {batch['restatement']}"[:500])
-        return [SlotSet(STEP_UP_SLOT, None)] + await ask_batch(dispatcher, tracker, {"items": items, "environment": environment})
+        return drop_held(tracker) + await ask_batch(dispatcher, tracker, {"items": items, "environment": environment})
 
     async def correct_pending(self, dispatcher, tracker, pending: dict, changes: dict) -> List[Dict[Text, Any]]:
         where = pending.get("asked_in")

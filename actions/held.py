@@ -1,17 +1,17 @@
 """What waits in a conversation after the yes, each in a place of its own, and how "no" or
 "cancel" withdraws it (issue 22):
 
-- the requester's deploy (or batch) held for their two-factor code: the step_up slot;
-- an approver's approval held for their own code: the approval_step_up slot, so that it
-  never displaces their own held deploy (a code goes to the one asked for last);
+- the requester's deploy (or batch) held for their two-factor code, and an approver's
+  approval held for their own code: rows of deploybot.pipeline.held, one of each per
+  conversation, so that neither displaces the other (a code goes to the one asked for last);
 - deploys waiting for approvals: rows (deploybot.policy.approvals), as an enrolment waiting for its
   first code is a row (deploybot.policy.two_factor), so a refused deploy cannot drop it.
+All of it is in the database with the request, none in slots (issue 23).
 """
 import asyncio
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import approval_records as approvals
@@ -19,24 +19,40 @@ from actions.context import catalog, database, permissions, profile, requester
 from deploybot.domain import messages
 from deploybot.policy import safeguard_messages as say
 from deploybot.domain.deploy_request import DeployRequest
+from deploybot.pipeline.held import APPROVE, DEPLOY, Holds
 from deploybot.pipeline.summary import ended_without_deployment
 
 Events = List[Dict[Text, Any]]
-STEP_UP_SLOT = "step_up"
-APPROVAL_STEP_UP_SLOT = "approval_step_up"
+
+
+def holds() -> Holds:
+    return Holds(database(), profile().id)
 
 
 def held_request(tracker: Tracker) -> Optional[dict]:
-    """The requester's own deploy (or batch) held for their code. An enrolment waiting for its
-    first code is a row (deploybot.policy.two_factor), never this slot; an approver's approval held
-    for their code has its own slot, so that neither displaces the other."""
-    held = tracker.get_slot(STEP_UP_SLOT)
+    """The requester's own deploy (or batch) held for their code in this conversation. An
+    enrolment waiting for its first code is a row of its own (deploybot.policy.two_factor);
+    an approver's approval held for their code is held apart, so that neither displaces the other."""
+    held = holds().get(tracker.sender_id, DEPLOY)
     return held if isinstance(held, dict) and held.get("purpose") == "deploy" else None
 
 
 def held_approval(tracker: Tracker) -> Optional[dict]:
-    held = tracker.get_slot(APPROVAL_STEP_UP_SLOT)
+    held = holds().get(tracker.sender_id, APPROVE)
     return held if isinstance(held, dict) and held.get("purpose") == "approve" else None
+
+
+def keep_held(tracker: Tracker, held: dict) -> Events:
+    """Holds a deploy (purpose deploy) or an approval (purpose approve) for a code, in place of
+    the one of its kind held before; no events: it is a row, not a slot."""
+    holds().put(tracker.sender_id, held["purpose"], requester(tracker), held)
+    return []
+
+
+def drop_held(tracker: Tracker, purpose: str = DEPLOY) -> Events:
+    """What this conversation held for a code, of this kind, is gone (used, withdrawn, refused)."""
+    holds().drop(tracker.sender_id, purpose)
+    return []
 
 
 def what_is_held(held: dict) -> str:
@@ -70,7 +86,7 @@ async def withdraw_held(dispatcher: CollectingDispatcher, tracker: Tracker, app:
         environment = held["batch"]["environment"] if held.get("batch") else held.get("environment")
         await asyncio.to_thread(permissions().audit, user, "deploy", "withdrawn", app=held.get("app"), environment=environment,
                                 detail=f"withdrawn while waiting for a two-factor code: {what}"[:500])
-        events.append(SlotSet(STEP_UP_SLOT, None))
+        events += drop_held(tracker)
     for row in await asyncio.to_thread(approvals.store().pending_of, profile().id, tracker.sender_id, user):
         if app is not None and row.app != app:
             continue
@@ -88,7 +104,7 @@ async def withdraw_held(dispatcher: CollectingDispatcher, tracker: Tracker, app:
         said.append(say.approval_not_given(inline(approval_what(approval))))
         await asyncio.to_thread(permissions().audit, user, "two_factor", "refused",
                                 detail=f"approver called off their approval: {approval_what(approval)}"[:500])
-        events.append(SlotSet(APPROVAL_STEP_UP_SLOT, None))
+        events += drop_held(tracker, APPROVE)
     if not said:
         return None
     for text in said:

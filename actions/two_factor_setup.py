@@ -65,8 +65,8 @@ class ActionSetUpTwoFactor(DeployBotAction):
                 return []
             dispatcher.utter_message(text=say.ENROL_SHOWN_IN_CHAT)
         await asyncio.to_thread(audit, user, "done", "enrolment started")
-        # The unfinished enrolment is its database row: no slot is set, so a deploy that waits
-        # for its code in step_up keeps waiting (each held item has its own place).
+        # The unfinished enrolment is its database row, and a deploy that waits for its code is
+        # another (deploybot.pipeline.held): each held item has its own place, so both wait.
         return []
 
 

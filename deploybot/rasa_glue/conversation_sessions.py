@@ -14,6 +14,8 @@ slot holds anything (the rules depend on the intent and the active form only, an
 actions on slots; see data/rules.yml). So a message arriving when the session at rest
 already has MAX_EVENTS_AT_REST events starts a new one, as an expired session would. A
 pending confirmation or a half-filled request is never at rest, so it is never cut off.
+A deploy or an approval held for a two-factor code is no slot but a row keyed by the
+conversation, not the session (deploybot.pipeline.held): a new session leaves it waiting.
 Older sessions stay in the tracker store (the tracker API's full tracker still has them).
 """
 from __future__ import annotations

@@ -279,3 +279,17 @@ class SpentSignInToken(Base):
 
     digest = Column(String(64), primary_key=True)     # hex SHA-256 of the token
     spent_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class HeldForCode(Base):
+    """What waits for a two-factor code after the yes (deploybot.pipeline.held): a requester's
+    confirmed deploy or batch, or an approver's approval; one of each per conversation (0013)."""
+
+    __tablename__ = "held_for_code"
+
+    assistant = Column(String(32), primary_key=True)
+    conversation_id = Column(String(255), primary_key=True)
+    purpose = Column(String(16), primary_key=True)    # deploy, approve
+    requested_by = Column(String(USER_ID), nullable=False)
+    held = Column(Text, nullable=False)               # JSON: the request, where it was asked, when
+    held_at = Column(DateTime(timezone=True), nullable=False)
