@@ -192,3 +192,25 @@ def test_a_newer_confirmed_request_says_which_held_deploy_it_replaces(safeguarde
     assert started.startswith("OK, deploying Customer Relationship Management 9.6.1 to production"), started
     bender.wait_for(user, "Customer Relationship Management: deployed version 9.6.1 to production in ")
     assert [d.version for d in deployments(safeguarded, requested_by=user)] == ["9.6.1"]
+
+
+def test_a_deploy_waiting_for_its_code_outlives_a_new_rasa_session(safeguarded, bender):
+    # The hold is a row keyed by the conversation (deploybot.pipeline.held), not a slot: a long
+    # conversation that looks at rest gets a new Rasa session (deploybot.rasa_glue.conversation_sessions),
+    # and the deploy still waits for its code there, and the code deploys it (issue 23).
+    user = new_user_id()
+    app = held_for_code(bender, user, "9.1.5")
+
+    def sessions() -> int:
+        return sum(e["event"] == "session_started" for e in bender.tracker(user)["events"])
+
+    before = sessions()
+    for _ in range(40):  # a few events a turn; a session at rest is cut at 80 events
+        [answer] = bender.texts(user, "what can you do?")
+        if sessions() > before:
+            break
+    assert sessions() > before, "no new session started: the test proves nothing"
+    nothing_deployed(safeguarded, requested_by=user)
+    [started] = bender.texts(user, next_code(app))
+    assert started.startswith("OK, deploying Content Management System 9.1.5 to production"), started
+    bender.wait_for(user, "Content Management System: deployed version 9.1.5 to production in ")
