@@ -1,6 +1,7 @@
 """deploybot: ChatOps deployments in plain language.
 
-The Rasa glue lives at the top level (actions/, components/); this package holds the
-logic it stands on, testable without Rasa: the app catalog, the assistant profiles,
-versions, the deploy request, the messages, the language pipeline and the local stack.
+Rasa's conventions stay at the top level (actions/, channels/, components/, data/); this
+package holds what they stand on, one subpackage per layer (docs/architecture.md): domain,
+policy and pipeline (the inner ring, free of Rasa, Slack, Jenkins and the ledger), delivery,
+adapters, rasa_glue, ledger, storage, language and the cli entry points.
 """

@@ -7,6 +7,7 @@ place, on its way to Jenkins. deploybot/pipeline/stages.py lists them; docs/pipe
 - progress.py   after the yes: which stage the request waits at (a code, approvals) or its clearance;
 - start.py      the started stage: the grant checked again, the deployment recorded and triggered
                 through the `start` port, a refusal audited (all in one place);
+- held.py       what waits for a code (a deploy, an approver's approval): rows, not slots;
 - summary.py    the summed-up stage of a batch whose last app ended without a deployment.
 
 The dependency rule: nothing here imports adapters (deploybot.adapters.slack, deploybot.adapters.jenkins, the
