@@ -36,6 +36,17 @@ def send_event(stack, bot_id: str, event: dict, **envelope) -> int:
     return post(stack.bots[bot_id], body, headers)
 
 
+BUILD_SYSTEM = "B0JENKINS1"  # a build system's bot id; Marvin trusts it in every test stack
+
+
+def build_system_says(stack, bot_id, text) -> str:
+    """The build system posts to a bot in the channel (a bot message, as Slack sends it); returns its ts."""
+    ts = new_ts()
+    body = slack.bot_message(BUILD_SYSTEM, f"<@{BOT_USERS[bot_id]}> {text}", channel=CHANNEL, ts=ts)
+    assert send_event(stack, bot_id, body) == 200
+    return ts
+
+
 def mention(stack, bot_id, user, text, thread_ts=None, channel=CHANNEL, **envelope):
     """A user mentions a bot in a channel; returns the message ts."""
     ts = new_ts()

@@ -22,8 +22,7 @@ from deploybot.domain.catalog import load_catalog
 from tests import slack_requests as slack
 from tests.safeguards import ASKED, enrol, wrong_code
 from tests.security.evidence import builds_with, last_audit_id, refused
-from tests.security.test_holding_approvals import BUILD_SYSTEM, build_system_says
-from tests.slack_chat import BOT_USERS, CHANNEL, posts, send_event
+from tests.slack_chat import BOT_USERS, BUILD_SYSTEM, CHANNEL, build_system_says, posts, send_event
 from tests.support import ADMIN, ROOT, deployments, grant, new_user_id, running_stack
 
 # As tests/security/test_holding_approvals.py: a code, one approval with the approver's own

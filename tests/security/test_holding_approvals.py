@@ -21,13 +21,11 @@ import time
 
 import pytest
 
-from tests import slack_requests as slack
 from tests.safeguards import ASKED, enrol, next_code
 from tests.security.evidence import builds_with, last_audit_id, nothing_deployed, refused
-from tests.slack_chat import BOT_USERS, CHANNEL, posts, send_event
+from tests.slack_chat import BOT_USERS, BUILD_SYSTEM, CHANNEL, build_system_says, posts, send_event
 from tests.support import ADMIN, ROOT, audit_entries, deployments, grant, new_user_id, running_stack
 
-BUILD_SYSTEM = "B0JENKINS1"  # Marvin trusts it in every test stack; Bender here too
 SETTINGS = {"JENKINS_TIMEOUT": "5", "DEPLOYBOT_EMULATOR_BUILD_SECONDS": "1", "DEPLOYBOT_POLL_SECONDS": "1",
             "BENDER_TWO_FACTOR": "required", "BENDER_APPROVALS": "1", "BENDER_APPROVAL_TIMEOUT": "300s",
             "BENDER_APPROVER_TWO_FACTOR": "true", "BENDER_TRUSTED_BUILD_SYSTEMS": BUILD_SYSTEM, "MARVIN_APPROVALS": "1"}
@@ -156,14 +154,6 @@ def test_approved_under_a_lock_nobody_is_told_it_starts_and_every_sentence_is_wh
         nothing_deployed(held, requested_by=requester)
     finally:
         assert bender.texts(ADMIN, "@bender unlock intranet on production")[0].startswith("Unlocked")
-
-
-def build_system_says(stack, bot_id, text) -> str:
-    ts = slack.new_ts()
-    me = BOT_USERS[bot_id]
-    body = slack.bot_message(BUILD_SYSTEM, f"<@{me}> {text}", channel=CHANNEL, ts=ts)
-    assert send_event(stack, bot_id, body) == 200
-    return ts
 
 
 def test_a_build_system_is_refused_where_a_code_is_needed(held, bender):
