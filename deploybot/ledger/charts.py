@@ -65,11 +65,16 @@ class Buckets:
     def middle(self, start: date) -> float:
         return date2num(start) + self.width(start) / 2
 
+    def bars(self, axes, starts: Sequence[date], heights: Sequence[float], colour: str) -> None:
+        """A bar per bucket, filling 85% of it, centred in it."""
+        widths = [0.85 * self.width(s) for s in starts]
+        axes.bar([self.middle(s) for s in starts], heights, width=widths, color=colour)
+
 
 def _figure(title: str, buckets: Buckets) -> Tuple[Figure, object]:
     figure = Figure(figsize=SIZE, dpi=100)
     axes = figure.add_subplot()
-    axes.set_title(title, loc="left", fontsize=10)
+    axes.set_title(f"{title}, by {buckets.name}", loc="left", fontsize=10)
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(axis="y", color="#dddddd", linewidth=0.6)
     axes.set_xlim(date2num(buckets.period.since), date2num(buckets.end))
@@ -92,6 +97,7 @@ def _date_ticks(axes, buckets: Buckets) -> None:
 
 def _no_data(axes) -> None:
     axes.set_ylim(0, 1)
+    axes.set_yticks([])  # no numbers to read: no scale to suggest there are
     axes.text(0.5, 0.5, NO_DATA, transform=axes.transAxes, ha="center", va="center", color="#666666")
 
 
@@ -120,8 +126,7 @@ def frequency_figure(metrics: Metrics, period: Period) -> Figure:
     if not counts:
         _no_data(axes)
         return figure
-    axes.bar([date2num(s) for s in buckets.starts], [counts.get(s, 0) for s in buckets.starts],
-             width=[0.85 * buckets.width(s) for s in buckets.starts], align="edge", color=BLUE)
+    buckets.bars(axes, buckets.starts, [counts.get(s, 0) for s in buckets.starts], BLUE)
     axes.set_ylim(0, max(counts.values()) * 1.15)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
     return figure
@@ -135,19 +140,20 @@ def _durations(title: str, values: List[Tuple[date, float]], period: Period,
     for day, seconds in values:
         by_bucket[buckets.of(day)].append(seconds)
     if not by_bucket:
-        axes.set_ylabel(f"{UNITS[1][0]} per {buckets.name}")
+        axes.set_ylabel(UNITS[1][0])
         _no_data(axes)
         return figure
     summaries = {label: {s: summary(v) for s, v in by_bucket.items()} for label, (summary, _) in lines.items()}
     unit, size = duration_unit([x for by_start in summaries.values() for x in by_start.values() if x is not None])
-    axes.set_ylabel(f"{unit} per {buckets.name}")
+    axes.set_ylabel(unit)
     for label, (_, colour) in lines.items():
         starts = sorted(summaries[label])
         axes.plot([buckets.middle(s) for s in starts], [summaries[label][s] / size for s in starts],
                   marker="o", markersize=3, color=colour, label=label)
-    axes.set_ylim(bottom=0)
-    if len(lines) > 1:
-        axes.legend(frameon=False, loc="upper right")
+    largest = max(x for by_start in summaries.values() for x in by_start.values() if x is not None)
+    axes.set_ylim(0, largest / size * 1.15)
+    if len(lines) > 1:  # above the plot, where it hides no point
+        axes.legend(frameon=False, loc="lower right", bbox_to_anchor=(1, 1), ncol=len(lines))
     return figure
 
 
@@ -168,14 +174,13 @@ def failures_figure(metrics: Metrics, period: Period) -> Figure:
         finished[buckets.of(day)] += count
     for day, count in metrics.failures_by_day.items():
         failed[buckets.of(day)] += count
-    axes.set_ylabel(f"% failed per {buckets.name}")
+    axes.set_ylabel("% failed")
     starts = [s for s in buckets.starts if finished[s]]
     if not starts:
         _no_data(axes)
         return figure
     rates = [100 * failed[s] / finished[s] for s in starts]
-    axes.bar([date2num(s) for s in starts], rates, width=[0.85 * buckets.width(s) for s in starts],
-             align="edge", color=RED)
+    buckets.bars(axes, starts, rates, RED)
     axes.set_ylim(0, min(100, max(rates + [10]) * 1.15))
     return figure
 
