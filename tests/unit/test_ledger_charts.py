@@ -61,7 +61,7 @@ def test_an_empty_period_is_spanned_and_says_no_data(name):
 
 @pytest.mark.parametrize("name", ["frequency", "lead"])
 def test_one_deployment_is_drawn_on_the_whole_period_a_day_wide(name):
-    one = ledger((datetime(2026, 12, 2, 15), "succeeded", 3))
+    one = ledger((datetime(2026, 12, 2, 8), "succeeded", 3))    # Tokyo's 2 December, UTC's 1 December
     axes, svg = draw(name, one, WEEK)
     spans_period(axes, WEEK)
     assert charts.NO_DATA not in svg
@@ -77,9 +77,10 @@ def test_one_deployment_is_drawn_on_the_whole_period_a_day_wide(name):
 
 def test_a_week_has_a_tick_and_a_bar_per_day():
     for name in charts.CHARTS:
-        axes, _ = draw(name, A_WEEK, WEEK)
+        axes, svg = draw(name, A_WEEK, WEEK)
         spans_period(axes, WEEK)
         assert tick_days(axes) == [WEEK.since + timedelta(days=n) for n in range(7)]
+        assert "30 Nov" in svg and "06 Dec" in svg and ", by day" in svg    # the labels as the browser gets them
     axes, _ = draw("failures", A_WEEK, WEEK)
     assert axes.get_ylabel() == "% failed"
     assert all(0 < bar.get_width() <= 1 for bar in axes.patches) and len(axes.patches) == 7
@@ -121,3 +122,15 @@ def test_a_quarter_has_ticks_a_week_apart():
         assert len(days) <= charts.MOST_TICKS and all((b - a).days % 7 == 0 for a, b in zip(days, days[1:]))
     axes = draw("restore", facts, quarter)[0]
     assert axes.get_ylabel() == "minutes" and axes.get_title(loc="left") == "Time to restore (median), by week"
+
+
+def test_a_single_day_is_one_bucket_wide():
+    day = period("2026-12-02", "2026-12-02", TOKYO)
+    facts = ledger((datetime(2026, 12, 2, 8), "succeeded", 3), (datetime(2026, 12, 2, 20), "failed", 3))
+    for name in charts.CHARTS:
+        axes, svg = draw(name, facts, day)
+        spans_period(axes, day)
+        assert tick_days(axes) == [date(2026, 12, 2)]
+    axes, _ = draw("failures", facts, day)
+    (bar,) = axes.patches
+    assert bar.get_height() == 50 and 0.8 <= bar.get_width() <= 1
