@@ -8,7 +8,7 @@ import urllib.parse
 from sanic import Sanic, response
 
 from deploybot.ledger import charts
-from deploybot.ledger.metrics import Metrics, daily_successes, weekly
+from deploybot.ledger.metrics import Metrics
 from deploybot.ledger.web_dashboard import HEADERS, dashboard_of
 
 
@@ -48,10 +48,7 @@ async def chart(request, file: str):
     environment = environment or dashboard.chart_environment
     numbers = table.get((environment, app_id))
     numbers = numbers or Metrics(days=chosen.days)
-    if name == "frequency":
-        draw = lambda: charts.frequency(daily_successes(numbers, chosen))  # noqa: E731
-    else:
-        draw = lambda: getattr(charts, name)(weekly(numbers, chosen))  # noqa: E731
+    draw = lambda: charts.chart(name, numbers, chosen)  # noqa: E731  the axis is the period
     # Drawn once per period, filters and chart while its metrics are cached.
     svg = await asyncio.to_thread(dashboard.cache.get, ("chart", name, chosen, environment, app_id), draw)
     return response.raw(svg, content_type="image/svg+xml", headers=HEADERS)
