@@ -31,7 +31,7 @@ from deploybot.policy.step_up import build_system_problem, startup_problem
 from deploybot.rasa_glue.rasa_server import ACTIONS_TOKEN_ENV
 from deploybot.storage.database import var_dir
 from deploybot.domain.lock_expiry import LockExpiryAnnouncer
-from deploybot.delivery.watcher import Watcher
+from deploybot.delivery.watcher import LOST_AFTER_SECONDS, Watcher
 
 PUSH_TOKEN_ENV = "DEPLOYBOT_JENKINS_PUSH_TOKEN"
 # rasa-sdk's routes that run or list actions; /health stays open for probes.
@@ -50,6 +50,8 @@ def make_watcher() -> Watcher:
         notifier=notifier,
         profiles=profiles(), catalog=catalog(), assistant=me.id,
         poll_seconds=me.poll_seconds, build_timeout_seconds=me.build_timeout_seconds,
+        # How long a build Jenkins no longer knows is waited for before it is recorded as lost.
+        lost_after_seconds=float(os.environ.get("DEPLOYBOT_BUILD_LOST_AFTER_SECONDS") or LOST_AFTER_SECONDS),
         digest=DigestSender(deployment_store().db, me, notifier, public_url()),
     )
 
