@@ -10,6 +10,9 @@
   occupy the threads the actions need.
 - After a restart it simply finds the unfinished deployments in the database again.
 - The build number is recorded as soon as it is known: Jenkins forgets queue items.
+- It always ends what it follows: a failed build whose console cannot be read is recorded
+  with its result and "console unavailable: <reason>"; a build Jenkins no longer knows is
+  recorded as lost after lost_after_seconds. Neither keeps its app busy.
 - Each report, and each management post, is a row in the report outbox (deploybot.domain.outbox),
   taken with a lease before it is sent: two watchers (replicas, or a push racing a poll)
   never send one at the same time, and one whose sender died is sent again once the lease

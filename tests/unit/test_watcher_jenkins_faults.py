@@ -254,3 +254,11 @@ def test_a_build_jenkins_no_longer_knows_is_recorded_as_lost_after_the_bounded_w
     assert record.error.startswith(f"lost: Jenkins no longer knows build #{number} of deploy-cms")
     assert [(r, state) for _, r, state in reporter.sent] == [("start", "running"), ("outcome", "failed")]
 
+
+
+def test_the_wait_before_a_build_counts_as_lost_is_configurable_and_checked():
+    from deploybot.rasa_glue.action_server import lost_after_seconds
+    assert (lost_after_seconds(""), lost_after_seconds("30"), lost_after_seconds("0")) == (600.0, 30.0, 0.0)
+    for bad in ("ten minutes", "-1", "inf", "nan"):
+        with pytest.raises(ValueError, match="DEPLOYBOT_BUILD_LOST_AFTER_SECONDS must be a number of seconds"):
+            lost_after_seconds(bad)
