@@ -60,6 +60,9 @@ LEASE_SECONDS = 90.0
 # Jenkins that otherwise answers, before it is recorded as lost: long enough to ride out a job
 # being re-created or a configuration reload, short enough that the app is not busy for ever.
 LOST_AFTER_SECONDS = 600.0
+# How long after a failed build ended its console is asked for again when Jenkins could not
+# answer just then (down, restarting, slow), before the outcome is recorded without it.
+CONSOLE_GRACE_SECONDS = 60.0
 
 
 def from_epoch_ms(milliseconds: int) -> datetime:
@@ -79,6 +82,7 @@ class Watcher:
     build_timeout_seconds: float = 1800.0
     lease_seconds: float = LEASE_SECONDS
     lost_after_seconds: float = LOST_AFTER_SECONDS
+    console_grace_seconds: float = CONSOLE_GRACE_SECONDS
     # The weekly digest to the management channel: looked at every round, sent when due.
     digest: Optional[DigestSender] = None
 
@@ -227,18 +231,20 @@ class Watcher:
                 self._time_out(deployment)
             return
         state = STATE_OF_RESULT.get(build.result or "", "failed")
+        finished_at = from_epoch_ms(build.timestamp_ms + build.duration_ms)
         tail = error = None
         if state == "failed":
             try:
                 tail = "\n".join(self.jenkins.console_tail(deployment.jenkins_job, build.number, CONSOLE_LINES))
             except JenkinsError as unreadable:
+                ended_ago = (now() - finished_at).total_seconds()
+                if unreadable.transient and ended_ago < self.console_grace_seconds:
+                    raise  # Jenkins could not answer just now: ask again next round, for a while
                 # The result is known from the build's API: record it now rather than keep the
                 # app busy for a log (a proxy refusing HEAD, a 5xx for the log) that may never come.
                 error = f"console unavailable: {unreadable}"
-        self.store.mark_finished(
-            deployment.id, state, jenkins_result=build.result, console_tail=tail, error=error,
-            finished_at=from_epoch_ms(build.timestamp_ms + build.duration_ms),
-        )
+        self.store.mark_finished(deployment.id, state, jenkins_result=build.result, console_tail=tail, error=error,
+                                 finished_at=finished_at)
 
     def _build_missing(self, deployment: Deployment) -> None:
         """Jenkins answered 404 for the build: lost once its queue item is gone too (from a

@@ -262,3 +262,16 @@ def test_the_wait_before_a_build_counts_as_lost_is_configurable_and_checked():
     for bad in ("ten minutes", "-1", "inf", "nan"):
         with pytest.raises(ValueError, match="DEPLOYBOT_BUILD_LOST_AFTER_SECONDS must be a number of seconds"):
             lost_after_seconds(bad)
+
+
+def test_a_console_jenkins_cannot_serve_just_now_is_asked_for_again_for_a_while_then_left_out(
+        emulator, store, db, client, watcher, reporter):
+    deployment_id = failed_build_finished(emulator, store, client, watcher)
+    control(emulator, "POST", "/faults", {"path": "/logText/progressiveText", "status": 503, "count": 1000})
+    watcher.round()  # Jenkins restarting: the log may come in a moment
+    assert store.get(deployment_id).state == "running"
+    watcher.console_grace_seconds = 0  # the grace is over
+    watcher.round()
+    record = store.get(deployment_id)
+    assert (record.state, record.jenkins_result, record.active_key) == ("failed", "FAILURE", None)
+    assert record.error.startswith("console unavailable: Jenkins at ") and "(HTTP 503" in record.error
