@@ -24,6 +24,9 @@ It follows Jenkins' documented behaviour, not what deploybot happens to send:
   for next available executor".
 - A restart (control POST /restart) answers every API request with 503 for a while; queued
   items survive it, the web sessions (and so the crumbs) and the left items do not.
+- Faults (control POST /faults) fail the next requests to a path, for one HTTP method if
+  given (a proxy refusing HEAD: {"method": "HEAD", "status": 405}); POST /forget makes Jenkins
+  forget a build (deleted or rotated away): it and its queue item answer 404.
 - A stop (setting "stop_seconds") takes a while: the build runs on, then ends ABORTED, or
   with its own result if it finished first.
 """
@@ -175,18 +178,21 @@ class Override:
 
 @dataclass
 class Fault:
-    """How the next `count` API requests whose path contains `path` misbehave: answered
-    after `delay` seconds (the work is still done, as a slow Jenkins does it), and/or
-    refused with an HTTP `status` instead (nothing is done)."""
+    """How the next `count` API requests whose path contains `path` (and, if given, whose
+    HTTP method is `method`, HEAD included) misbehave: answered after `delay` seconds (the work
+    is still done, as a slow Jenkins does it), and/or refused with an HTTP `status` instead
+    (nothing is done). A proxy that refuses HEAD is {"method": "HEAD", "status": 405}."""
 
     count: int
     path: str = ""
     delay: float = 0.0
     status: Optional[int] = None
+    method: Optional[str] = None
 
 
 # The pages Jenkins (or the proxy in front of it) shows with these statuses.
-FAULT_PAGES = {403: "Access Denied", 500: "Oops!", 502: "Bad Gateway", 503: "Jenkins is getting ready to work"}
+FAULT_PAGES = {403: "Access Denied", 405: "Method Not Allowed", 500: "Oops!", 502: "Bad Gateway",
+               503: "Jenkins is getting ready to work"}
 
 
 @dataclass
@@ -212,6 +218,7 @@ class Run:
     stop_asked_by: Optional[str] = None
     requests: int = 1  # identical build requests merged into this queue item
     console_bytes_sent: int = 0  # how much of its console went over the wire
+    forgotten: bool = False  # deleted from Jenkins (control POST /forget): its build and queue item answer 404
 
     @property
     def left_at(self) -> Optional[float]:
@@ -275,7 +282,7 @@ class Model:
 
     def builds_of(self, job: Job) -> List[Run]:
         """The job's builds, newest first (`is`: a re-created job starts afresh)."""
-        return [run for run in reversed(self.runs) if run.job is job and run.number is not None]
+        return [run for run in reversed(self.runs) if run.job is job and run.number is not None and not run.forgotten]
 
     def build(self, job: Job, reference: str) -> Optional[Run]:
         """A build by number or permalink (lastBuild, lastSuccessfulBuild, lastCompletedBuild)."""
@@ -323,6 +330,8 @@ class Model:
         if not 1 <= queue_id <= len(self.runs):
             return None
         run = self.runs[queue_id - 1]
+        if run.forgotten:
+            return None
         if run.left_at is not None and time.time() - run.left_at > self.settings.forget_seconds:
             return None
         if run.left_at is not None and run.left_at < self.restart_started_at:
@@ -457,9 +466,9 @@ class Model:
             build["status"] = run.result
         return {"name": run.job.short_name, "url": run.job.path, "build": build}
 
-    def take_fault(self, path: str) -> Optional[Fault]:
+    def take_fault(self, method: str, path: str) -> Optional[Fault]:
         for fault in self.faults:
-            if fault.path in path:
+            if fault.path in path and fault.method in (None, method):
                 fault.count -= 1
                 if fault.count <= 0:
                     self.faults.remove(fault)
@@ -557,6 +566,7 @@ class Request:
     query: Dict[str, str]
     headers: Mapping[str, str]
     body: bytes
+    head: bool = False  # a HEAD, answered as the GET it is (method) without the body
 
     @property
     def parts(self) -> List[str]:
@@ -663,7 +673,8 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         url = urlsplit(self.path)
         method = "GET" if self.command == "HEAD" else self.command
-        request = Request(method, url.path, dict(parse_qsl(url.query)), self.headers, self.rfile.read(length))
+        request = Request(method, url.path, dict(parse_qsl(url.query)), self.headers, self.rfile.read(length),
+                          head=self.command == "HEAD")
         reply = self.server.answer(request)
         self.send_response(reply.status)
         for name, value in {**reply.headers, "Content-Type": reply.content_type}.items():
@@ -701,7 +712,7 @@ class JenkinsApi:
 
     def answer(self, request: Request) -> Reply:
         with self.model.lock:
-            fault = self.model.take_fault(request.path)
+            fault = self.model.take_fault("HEAD" if request.head else request.method, request.path)
         if fault and fault.delay:
             time.sleep(fault.delay)  # outside the lock: other requests go on meanwhile
         with self.model.lock:
@@ -1016,7 +1027,7 @@ class ControlApi:
         if method == "POST" and parts == ["restart"]:
             return self._restart(request.json())
         actions = {"next-build": self._next_build, "finish": self._finish, "settings": self._settings,
-                   "jobs": self._put_job, "reset": self._reset, "faults": self._add_fault}
+                   "jobs": self._put_job, "reset": self._reset, "faults": self._add_fault, "forget": self._forget}
         if method == "POST" and len(parts) == 1 and parts[0] in actions:
             with self.model.lock:
                 self.model.advance()
@@ -1039,14 +1050,26 @@ class ControlApi:
         return json_reply(200, {"pending_overrides": len(self.model.overrides)})
 
     def _add_fault(self, body: dict) -> Reply:
-        _known_keys(body, ("count", "path", "delay", "status"))
+        _known_keys(body, ("count", "path", "delay", "status", "method"))
         fault = Fault(count=int(body.get("count", 1)), path=str(body.get("path", "")),
                       delay=float(body.get("delay", 0)),
-                      status=int(body["status"]) if body.get("status") is not None else None)
+                      status=int(body["status"]) if body.get("status") is not None else None,
+                      method=str(body["method"]).upper() if body.get("method") else None)
         if fault.count < 1 or fault.delay < 0 or (fault.status is not None and not 400 <= fault.status < 600):
             raise ControlError(400, "a fault needs count >= 1, delay >= 0 and an HTTP error status")
         self.model.faults.append(fault)
         return json_reply(200, {"pending_faults": len(self.model.faults)})
+
+    def _forget(self, body: dict) -> Reply:
+        """Jenkins no longer knows a build (deleted, discarded by log rotation, a job re-created):
+        its pages and its queue item answer 404 from now on."""
+        _known_keys(body, ("job", "number"))
+        job = self.model.jobs.get(body["job"])
+        run = self.model.build(job, str(body["number"])) if job else None
+        if run is None:
+            raise ControlError(404, f"no build {body['job']} #{body['number']}")
+        run.forgotten = True
+        return json_reply(200, {"forgotten": f"{run.job.name} #{run.number}"})
 
     def _restart(self, body: dict) -> Reply:
         _known_keys(body, ("seconds",))

@@ -65,7 +65,9 @@ def outcome_report(deployment: Deployment, catalog: Catalog) -> str:
         return f"{name}: deploying {what} timed out: {deployment.error} {build}"
     if state == "failed" and deployment.build_number and deployment.jenkins_result:
         text = f"{name}: deploying {what} failed after {took} ({deployment.jenkins_result}). {build}"
-        return text + (f"\n{deployment.console_tail}" if deployment.console_tail else "")
+        # The console's last lines, or why they could not be read ("console unavailable: ...").
+        detail = deployment.console_tail or deployment.error
+        return text + (f"\n{detail}" if detail else "")
     return f"{name}: deploying {what} failed: {deployment.error or 'unknown error'} {build}".rstrip()
 
 

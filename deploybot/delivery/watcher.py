@@ -10,6 +10,9 @@
   occupy the threads the actions need.
 - After a restart it simply finds the unfinished deployments in the database again.
 - The build number is recorded as soon as it is known: Jenkins forgets queue items.
+- It always ends what it follows: a failed build whose console cannot be read is recorded
+  with its result and "console unavailable: <reason>"; a build Jenkins no longer knows is
+  recorded as lost after lost_after_seconds. Neither keeps its app busy.
 - Each report, and each management post, is a row in the report outbox (deploybot.domain.outbox),
   taken with a lease before it is sent: two watchers (replicas, or a push racing a poll)
   never send one at the same time, and one whose sender died is sent again once the lease
@@ -53,6 +56,13 @@ REPORT_SENDERS = 4
 # Slack waiting out a rate limit), as a live sender must not lose it; a dead one's report
 # waits this long before it is sent again.
 LEASE_SECONDS = 90.0
+# How long a running deployment's build may answer 404, with its queue item 404 too, from a
+# Jenkins that otherwise answers, before it is recorded as lost: long enough to ride out a job
+# being re-created or a configuration reload, short enough that the app is not busy for ever.
+LOST_AFTER_SECONDS = 600.0
+# How long after a failed build ended its console is asked for again when Jenkins could not
+# answer just then (down, restarting, slow), before the outcome is recorded without it.
+CONSOLE_GRACE_SECONDS = 60.0
 
 
 def from_epoch_ms(milliseconds: int) -> datetime:
@@ -71,6 +81,8 @@ class Watcher:
     poll_seconds: float = 5.0
     build_timeout_seconds: float = 1800.0
     lease_seconds: float = LEASE_SECONDS
+    lost_after_seconds: float = LOST_AFTER_SECONDS
+    console_grace_seconds: float = CONSOLE_GRACE_SECONDS
     # The weekly digest to the management channel: looked at every round, sent when due.
     digest: Optional[DigestSender] = None
 
@@ -82,6 +94,9 @@ class Watcher:
         # Reports of different deployments go out side by side; one deployment's two
         # reports stay in order (_report sends the start before the outcome).
         self._senders = ThreadPoolExecutor(max_workers=REPORT_SENDERS, thread_name_prefix="reports")
+        # Running deployments whose build Jenkins did not know, since when (in memory: a restart
+        # starts the wait again, which keeps it bounded).
+        self._missing_since: dict = {}
 
     # -- the loop --------------------------------------------------------------------
 
@@ -202,20 +217,51 @@ class Watcher:
                                 from_epoch_ms(build.timestamp_ms))
 
     def _follow_build(self, deployment: Deployment) -> None:
-        build = self.jenkins.build(deployment.jenkins_job, deployment.build_number)
+        try:
+            build = self.jenkins.build(deployment.jenkins_job, deployment.build_number)
+        except JenkinsError as error:
+            if error.kind != "job_missing":
+                raise  # Jenkins down, slow or failing: ask again next round
+            self._build_missing(deployment)
+            return
+        self._missing_since.pop(deployment.id, None)
         if build.building:
             running_for = (now() - utc(deployment.started_at)).total_seconds()
             if running_for > self.build_timeout_seconds:
                 self._time_out(deployment)
             return
         state = STATE_OF_RESULT.get(build.result or "", "failed")
-        tail = None
+        finished_at = from_epoch_ms(build.timestamp_ms + build.duration_ms)
+        tail = error = None
         if state == "failed":
-            tail = "\n".join(self.jenkins.console_tail(deployment.jenkins_job, build.number, CONSOLE_LINES))
+            try:
+                tail = "\n".join(self.jenkins.console_tail(deployment.jenkins_job, build.number, CONSOLE_LINES))
+            except JenkinsError as unreadable:
+                ended_ago = (now() - finished_at).total_seconds()
+                if unreadable.transient and ended_ago < self.console_grace_seconds:
+                    raise  # Jenkins could not answer just now: ask again next round, for a while
+                # The result is known from the build's API: record it now rather than keep the
+                # app busy for a log (a proxy refusing HEAD, a 5xx for the log) that may never come.
+                error = f"console unavailable: {unreadable}"
+        self.store.mark_finished(deployment.id, state, jenkins_result=build.result, console_tail=tail, error=error,
+                                 finished_at=finished_at)
+
+    def _build_missing(self, deployment: Deployment) -> None:
+        """Jenkins answered 404 for the build: lost once its queue item is gone too (from a
+        Jenkins that otherwise answers: queue_item checks) for lost_after_seconds."""
+        if deployment.queue_id is not None and self.jenkins.queue_item(deployment.queue_id) is not None:
+            return  # the queue item still says where the build went: not lost yet
+        since = self._missing_since.setdefault(deployment.id, now())
+        missing_for = (now() - since).total_seconds()
+        if missing_for < self.lost_after_seconds:
+            log.warning("deployment %s: Jenkins does not know build #%s of %s (for %.0f s)",
+                        deployment.id, deployment.build_number, deployment.jenkins_job, missing_for)
+            return
+        self._missing_since.pop(deployment.id, None)
         self.store.mark_finished(
-            deployment.id, state, jenkins_result=build.result, console_tail=tail,
-            finished_at=from_epoch_ms(build.timestamp_ms + build.duration_ms),
-        )
+            deployment.id, "failed",
+            error=f"lost: Jenkins no longer knows build #{deployment.build_number} of {deployment.jenkins_job}"
+                  f" (not found for {format_duration(missing_for)}), so its result is unknown.")
 
     def _time_out(self, deployment: Deployment) -> None:
         # Recorded before the stop: the stopped build's push must not turn it into "aborted".

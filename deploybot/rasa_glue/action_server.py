@@ -31,9 +31,10 @@ from deploybot.policy.step_up import build_system_problem, startup_problem
 from deploybot.rasa_glue.rasa_server import ACTIONS_TOKEN_ENV
 from deploybot.storage.database import var_dir
 from deploybot.domain.lock_expiry import LockExpiryAnnouncer
-from deploybot.delivery.watcher import Watcher
+from deploybot.delivery.watcher import LOST_AFTER_SECONDS, Watcher
 
 PUSH_TOKEN_ENV = "DEPLOYBOT_JENKINS_PUSH_TOKEN"
+LOST_AFTER_ENV = "DEPLOYBOT_BUILD_LOST_AFTER_SECONDS"
 # rasa-sdk's routes that run or list actions; /health stays open for probes.
 ACTION_ROUTES = ("/webhook", "/actions")
 log = logging.getLogger("deploybot.rasa_glue.action_server")
@@ -50,8 +51,22 @@ def make_watcher() -> Watcher:
         notifier=notifier,
         profiles=profiles(), catalog=catalog(), assistant=me.id,
         poll_seconds=me.poll_seconds, build_timeout_seconds=me.build_timeout_seconds,
+        # How long a build Jenkins no longer knows is waited for before it is recorded as lost.
+        lost_after_seconds=lost_after_seconds(os.environ.get(LOST_AFTER_ENV, "")),
         digest=DigestSender(deployment_store().db, me, notifier, public_url()),
     )
+
+
+def lost_after_seconds(text: str) -> float:
+    if not text.strip():
+        return LOST_AFTER_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(f"{LOST_AFTER_ENV} must be a number of seconds (0 or more), not {text!r}.")
+    return seconds
 
 
 def make_lock_expiry_announcer() -> LockExpiryAnnouncer:

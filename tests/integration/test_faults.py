@@ -199,3 +199,21 @@ def test_a_jenkins_restart_while_a_build_is_queued_keeps_the_app_busy_and_report
     assert said_once(marvin, user, "Deploying Web Shop 7.6.0", "Web Shop: deployed version 7.6.0")
     [record] = records(stack, user)
     assert record.state == "succeeded" and record.error is None
+
+
+def test_a_failed_build_whose_console_cannot_be_read_is_reported_and_frees_the_app(marvin, stack, user):
+    # A proxy in front of Jenkins refuses HEAD, which reading a console's tail starts with.
+    stack.jenkins.control("POST", "/next-build", {"job": "deploy-billing", "result": "FAILURE"})
+    marvin.texts(user, "deploy billing 1.3.0")
+    with jenkins_faults(stack, {"method": "HEAD", "path": "/logText/progressiveText", "status": 405, "count": 1000}):
+        assert marvin.texts(user, "yes")[0].startswith("OK, deploying Billing Service 1.3.0 to staging")
+        [report] = marvin.wait_for(user, "Billing Service: deploying version 1.3.0 to staging failed after ", timeout=90)
+    assert "(FAILURE)" in report
+    assert report.endswith("console unavailable: Jenkins failed while reading the console of deploy-billing"
+                           f" #{records(stack, user)[0].build_number} (HTTP 405).")
+    [record] = records(stack, user)
+    assert (record.state, record.jenkins_result, record.active_key) == ("failed", "FAILURE", None)
+    # The app is free: the next deploy starts instead of hearing "already being deployed".
+    marvin.texts(user, "deploy billing 1.3.1")
+    assert marvin.texts(user, "yes")[0].startswith("OK, deploying Billing Service 1.3.1 to staging")
+    marvin.wait_for(user, "Billing Service: deployed version 1.3.1 to staging in ", timeout=90)

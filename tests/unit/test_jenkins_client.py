@@ -512,3 +512,41 @@ def test_a_short_console_is_read_whole_and_a_start_past_its_end_rolls_over(emula
     assert (answer.status_code, answer.text, answer.headers["X-Text-Size"]) == (200, whole, str(len(whole.encode())))
     answer = raw_console(emulator, "deploy-shop", build.number, start=str(len(whole.encode()) - 5))
     assert answer.text == whole[-5:]
+
+
+def test_head_of_progressive_text_answers_its_size_without_a_body_as_jenkins_does(emulator, client):
+    control(emulator, "POST", "/next-build", {"result": "FAILURE", "job": "deploy-shop", "console": ["one", "two"]})
+    build = finished(client, "deploy-shop", client.trigger("deploy-shop", CMS_PARAMETERS))
+    whole = raw_console(emulator, "deploy-shop", build.number).text
+    head = requests.head(f"{emulator.url}/job/deploy-shop/{build.number}/logText/progressiveText", params={"start": "0"},
+                         auth=(USER, TOKEN), timeout=10)
+    assert (head.status_code, head.content, head.headers["X-Text-Size"]) == (200, b"", str(len(whole.encode())))
+    assert "X-More-Data" not in head.headers  # the build has finished
+
+
+def test_the_emulator_fails_head_or_the_log_on_request_and_forgets_builds(emulator, client):
+    control(emulator, "POST", "/next-build", {"result": "FAILURE", "job": "deploy-shop", "console": ["one", "two"]})
+    queue_id = client.trigger("deploy-shop", CMS_PARAMETERS)
+    build = finished(client, "deploy-shop", queue_id)
+    url = f"{emulator.url}/job/deploy-shop/{build.number}/logText/progressiveText"
+    # A proxy that refuses HEAD: the GET still answers.
+    control(emulator, "POST", "/faults", {"method": "HEAD", "path": "/logText/progressiveText", "status": 405})
+    assert requests.get(url, auth=(USER, TOKEN), timeout=10).status_code == 200
+    assert requests.head(url, auth=(USER, TOKEN), timeout=10).status_code == 405
+    assert requests.head(url, auth=(USER, TOKEN), timeout=10).status_code == 200  # count 1: used up
+    control(emulator, "POST", "/faults", {"method": "HEAD", "path": "/logText/progressiveText", "status": 405})
+    with pytest.raises(JenkinsError) as error:
+        client.console_tail("deploy-shop", build.number)
+    assert error.value.kind == "error" and "(HTTP 405)" in str(error.value)
+    # Jenkins failing the log itself.
+    control(emulator, "POST", "/faults", {"method": "GET", "path": "/logText/progressiveText", "status": 500})
+    with pytest.raises(JenkinsError) as error:
+        client.console_tail("deploy-shop", build.number)
+    assert "(HTTP 500)" in str(error.value)
+    assert "two" in client.console_tail("deploy-shop", build.number)  # the faults are used up
+    # A build Jenkins no longer knows: it and its queue item answer 404.
+    control(emulator, "POST", "/forget", {"job": "deploy-shop", "number": build.number})
+    with pytest.raises(JenkinsError) as error:
+        client.build("deploy-shop", build.number)
+    assert error.value.kind == "job_missing"
+    assert client.queue_item(queue_id) is None

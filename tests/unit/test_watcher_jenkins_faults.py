@@ -191,3 +191,87 @@ def test_a_queue_item_a_healthy_jenkins_no_longer_knows_and_no_build_came_from_i
     assert (record.state, record.active_key) == ("failed", None)
     assert record.error == f"Jenkins dropped queue item {record.queue_id} before a build started."
     assert [(r, state) for _, r, state in reporter.sent] == [("outcome", "failed")]
+
+
+def failed_build_finished(emulator, store, client, watcher) -> int:
+    """A deployment whose build has failed in Jenkins, not yet looked at by the watcher."""
+    control(emulator, "POST", "/next-build", {"job": "deploy-cms", "result": "FAILURE"})
+    deployment_id, _ = deploy(store, client)
+    rounds_until(watcher, lambda: store.get(deployment_id).state == "running")
+    number = store.get(deployment_id).build_number
+    jenkins_has(emulator, lambda build: build["number"] == number and build["result"] == "FAILURE")
+    return deployment_id
+
+
+@pytest.mark.parametrize("fault, reason", [
+    ({"method": "HEAD", "path": "/logText/progressiveText", "status": 405}, "(HTTP 405)"),  # a proxy refusing HEAD
+    ({"method": "GET", "path": "/logText/progressiveText", "status": 500}, "(HTTP 500)"),  # Jenkins failing the log
+])
+def test_a_failed_build_whose_console_cannot_be_read_is_recorded_with_its_result_and_frees_the_app(
+        emulator, store, db, client, watcher, reporter, fault, reason):
+    deployment_id = failed_build_finished(emulator, store, client, watcher)
+    control(emulator, "POST", "/faults", {**fault, "count": 1000})  # for good, not for one round
+
+    watcher.round()
+    record = store.get(deployment_id)
+    assert (record.state, record.jenkins_result, record.active_key) == ("failed", "FAILURE", None)
+    assert record.console_tail is None
+    assert record.error.startswith("console unavailable: ") and reason in record.error
+    assert store.active_for("cms", "staging") is None  # the app is free for the next deploy
+    assert [(r, state) for _, r, state in reporter.sent] == [("start", "running"), ("outcome", "failed")]
+    from deploybot.delivery.reports import outcome_report
+    assert record.error in outcome_report(record, CATALOG)  # the report says why there are no log lines
+
+
+def test_a_failed_build_with_a_readable_console_still_reports_its_last_lines(
+        emulator, store, db, client, watcher, reporter):
+    deployment_id = failed_build_finished(emulator, store, client, watcher)
+    watcher.round()
+    record = store.get(deployment_id)
+    assert (record.state, record.error) == ("failed", None)
+    assert "marked build as failure" in record.console_tail
+
+
+def test_a_build_jenkins_no_longer_knows_is_recorded_as_lost_after_the_bounded_wait(
+        emulator, store, db, client, reporter):
+    lost_after = 1.0
+    watcher = Watcher(store=store, jenkins=client, reporter=reporter, notifier=RecordingNotifier(),
+                      profiles=load_profiles(), catalog=CATALOG, assistant="marvin", poll_seconds=0,
+                      build_timeout_seconds=60, lost_after_seconds=lost_after)
+    control(emulator, "POST", "/next-build", {"job": "deploy-cms", "hang": True})
+    deployment_id, _ = deploy(store, client)
+    rounds_until(watcher, lambda: store.get(deployment_id).state == "running")
+    number = store.get(deployment_id).build_number
+    control(emulator, "POST", "/forget", {"job": "deploy-cms", "number": number})
+
+    watcher.round()  # a 404 may be passing (a job being re-created): not lost at once
+    assert store.get(deployment_id).state == "running"
+    started = time.monotonic()
+    rounds_until(watcher, lambda: store.get(deployment_id).state == "failed")
+    assert time.monotonic() - started < lost_after + 2
+    record = store.get(deployment_id)
+    assert record.active_key is None and store.active_for("cms", "staging") is None
+    assert record.error.startswith(f"lost: Jenkins no longer knows build #{number} of deploy-cms")
+    assert [(r, state) for _, r, state in reporter.sent] == [("start", "running"), ("outcome", "failed")]
+
+
+
+def test_the_wait_before_a_build_counts_as_lost_is_configurable_and_checked():
+    from deploybot.rasa_glue.action_server import lost_after_seconds
+    assert (lost_after_seconds(""), lost_after_seconds("30"), lost_after_seconds("0")) == (600.0, 30.0, 0.0)
+    for bad in ("ten minutes", "-1", "inf", "nan"):
+        with pytest.raises(ValueError, match="DEPLOYBOT_BUILD_LOST_AFTER_SECONDS must be a number of seconds"):
+            lost_after_seconds(bad)
+
+
+def test_a_console_jenkins_cannot_serve_just_now_is_asked_for_again_for_a_while_then_left_out(
+        emulator, store, db, client, watcher, reporter):
+    deployment_id = failed_build_finished(emulator, store, client, watcher)
+    control(emulator, "POST", "/faults", {"path": "/logText/progressiveText", "status": 503, "count": 1000})
+    watcher.round()  # Jenkins restarting: the log may come in a moment
+    assert store.get(deployment_id).state == "running"
+    watcher.console_grace_seconds = 0  # the grace is over
+    watcher.round()
+    record = store.get(deployment_id)
+    assert (record.state, record.jenkins_result, record.active_key) == ("failed", "FAILURE", None)
+    assert record.error.startswith("console unavailable: Jenkins at ") and "(HTTP 503" in record.error
