@@ -17,6 +17,7 @@ from sanic import Sanic
 
 from deploybot.ledger import exports, queries
 from deploybot.ledger.web_dashboard import HEADERS, dashboard_of
+from deploybot.ledger.web_params import text
 
 log = logging.getLogger("deploybot.ledger.web")
 
@@ -65,11 +66,11 @@ async def export(request, file: str):
 def records_of(what: str, args, chosen):
     """The filter the query values make, and the query that reads those records."""
     if what == "deployments":
-        where = queries.DeploymentFilter(app=args.get("app"), environment=args.get("environment"),
-                                         person=args.get("person"), state=args.get("state"), period=chosen)
+        where = queries.DeploymentFilter(app=text(args, "app"), environment=text(args, "environment"),
+                                         person=text(args, "person"), state=text(args, "state"), period=chosen)
         return where, queries.deployments
-    where = queries.AuditFilter(actor=args.get("actor"), action=args.get("action"),
-                                outcome=args.get("outcome"), app=args.get("app"), period=chosen)
+    where = queries.AuditFilter(actor=text(args, "actor"), action=text(args, "action"),
+                                outcome=text(args, "outcome"), app=text(args, "app"), period=chosen)
     return where, queries.audit_entries
 
 
