@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -141,3 +142,31 @@ def test_no_path_segment_gives_a_server_error(dashboard, signed_in, prefix, segm
     path = prefix + urllib.parse.quote(segment, safe="")
     answer = dashboard.get(path + "?" + urllib.parse.urlencode(query), signed_in)
     assert answer.status_code < 500, (path, query, answer.text[:300])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_an_export_that_cannot_finish_cannot_pass_for_a_whole_one(dashboard, signed_in, fmt):
+    """The status is sent before the rows; when the database stops answering half-way (here
+    another process locks the SQLite file for longer than the dashboard waits), the answer
+    must end without its last line (CSV) or its closing bracket (JSON)."""
+    answer = signed_in.get(f"{dashboard.url}/export/deployments.{fmt}?{YEAR}", stream=True, timeout=60)
+    assert answer.status_code == 200
+    chunks = answer.iter_content(64 * 1024)
+    received = [next(chunks)]        # the dashboard has read a few batches, not all of them
+    locker = sqlite3.connect(dashboard.sqlite_url.removeprefix("sqlite:///"), isolation_level=None, timeout=30)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            for chunk in chunks:
+                received.append(chunk)
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    text = b"".join(received).decode("utf-8", errors="replace")
+    if fmt == "csv":
+        with pytest.raises(exports.IncompleteExport):
+            exports.read_csv(text)
+    else:
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(text)
+    assert "stopped before its end" in dashboard.log.read_text()
