@@ -125,6 +125,14 @@ def test_the_command_line_exports_a_period(ledger, monkeypatch):
     assert {r["app"] for r in exports.read_csv(out.getvalue())} == {"cms"}
 
 
+@pytest.mark.parametrize("arguments", [["--until", "9999-12-31"], ["--since", "0001-01-01", "--tz", "Asia/Tokyo"]])
+def test_the_command_line_refuses_a_period_past_the_calendar(ledger, monkeypatch, capsys, arguments):
+    monkeypatch.setenv("DEPLOYBOT_DATABASE_URL", ledger.url)
+    with pytest.raises(SystemExit) as exit_:
+        ledger_cli(["export", *arguments], out=io.StringIO())
+    assert exit_.value.code == 2 and "reaches past the calendar" in capsys.readouterr().err
+
+
 def test_metrics_per_environment_and_app_from_the_database(ledger):
     with ledger.transaction() as session:
         table = metrics_by_target(session, period("2026-03-01", "2026-03-31"))
