@@ -35,8 +35,11 @@ def main(argv=None, out=None) -> int:
     args = parser.parse_args(argv)
     try:
         chosen = period(args.since, args.until, args.tz)
+        chosen.start, chosen.end  # noqa: B018 - a day at the calendar's end has no UTC moment
     except PeriodError as error:
         parser.error(str(error))
+    except OverflowError:
+        parser.error(f"the period {chosen.since} to {chosen.until} in {args.tz} reaches past the calendar")
     database = Database(database_url())
     try:
         with database.transaction() as session:

@@ -3,6 +3,11 @@ JSON, written as they are read so that a year of history never sits in memory at
 
 Times are ISO 8601 in UTC ("2026-03-01T09:30:00+00:00") whatever the viewer's time zone:
 an archive must not depend on where it was made.
+
+An export that stops half-way must not pass for a whole one (the web answer's status is
+sent before the rows): a CSV ends with the line END_MARKER ("# end of export: N rows"),
+written only after the last row; a JSON export is one array whose "]" comes last, so a
+cut one does not parse. read_csv checks the marker.
 """
 from __future__ import annotations
 
@@ -21,6 +26,11 @@ DEPLOYMENT_FIELDS = ["id", "assistant", "app", "environment", "version", "kind",
                      "output_channel"]
 AUDIT_FIELDS = ["id", "at", "assistant", "actor", "action", "outcome", "target_user", "app", "environment", "detail"]
 FIELDS = {"deployments": DEPLOYMENT_FIELDS, "audit": AUDIT_FIELDS}
+END_MARKER = "# end of export: {rows} rows"
+
+
+class IncompleteExport(ValueError):
+    """A CSV export without its final line: it stopped before its end."""
 
 
 def row(record, fields: List[str]) -> dict:
@@ -32,14 +42,28 @@ def row(record, fields: List[str]) -> dict:
 
 
 def as_csv(records: Iterable, fields: List[str]) -> Iterator[str]:
-    """The header, then one chunk per record."""
+    """The header, then one chunk per record, then the end marker (only if all were read)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\r\n")
     writer.writeheader()
     yield _take(buffer)
+    count = 0
     for record in records:
         writer.writerow(row(record, fields))
+        count += 1
         yield _take(buffer)
+    yield END_MARKER.format(rows=count) + "\r\n"
+
+
+def read_csv(text: str) -> List[dict]:
+    """The rows of a whole CSV export; IncompleteExport if its final line is missing or
+    does not count its rows."""
+    body, _, last = text.rstrip("\r\n").rpartition("\n")
+    last = last.rstrip("\r")
+    rows = list(csv.DictReader(io.StringIO(body + "\n", newline="")))
+    if last != END_MARKER.format(rows=len(rows)):
+        raise IncompleteExport(f"the export is incomplete: its last line is {last[:80]!r}")
+    return rows
 
 
 def as_json(records: Iterable, fields: List[str]) -> Iterator[str]:

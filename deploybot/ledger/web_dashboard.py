@@ -20,7 +20,8 @@ from deploybot.domain.catalog import Catalog
 from deploybot.ledger.auth import Gate
 from deploybot.ledger.fact_store import FactStore
 from deploybot.ledger.metrics import duration_text
-from deploybot.ledger.periods import Period, period
+from deploybot.ledger import web_params
+from deploybot.ledger.periods import Period
 from deploybot.storage.database import Database
 
 HERE = Path(__file__).parent
@@ -86,12 +87,11 @@ class Dashboard:
         return response.html(html, status=status, headers=HEADERS)
 
     def chosen_period(self, request) -> Period:
-        args = request.args
-        return period(args.get("since"), args.get("until"), args.get("tz") or self.default_tz)
+        return web_params.chosen_period(request.args, self.default_tz)
 
     def tz(self, request) -> str:
         """The time zone the page shows its moments in: ?tz=, else the dashboard's default."""
-        return request.args.get("tz") or self.default_tz
+        return web_params.time_zone(request.args, self.default_tz)
 
 
 def dashboard_of(request) -> Dashboard:
@@ -107,8 +107,7 @@ def link(request, **changes) -> str:
 
 
 def page_number(request) -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() else 1
+    return web_params.page(request.args)
 
 
 def local(moment: Optional[datetime], zone) -> str:

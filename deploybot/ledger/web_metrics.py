@@ -10,6 +10,7 @@ from sanic import Sanic, response
 from deploybot.ledger import charts
 from deploybot.ledger.metrics import Metrics
 from deploybot.ledger.web_dashboard import HEADERS, dashboard_of
+from deploybot.ledger.web_params import text
 
 
 def register(app: Sanic) -> None:
@@ -20,7 +21,7 @@ def register(app: Sanic) -> None:
 async def metrics_of(request):
     dashboard = dashboard_of(request)
     chosen = dashboard.chosen_period(request)
-    environment, app_id = request.args.get("environment") or None, request.args.get("app") or None
+    environment, app_id = text(request.args, "environment"), text(request.args, "app")
     key = (chosen, environment, app_id)
     table = await asyncio.to_thread(dashboard.cache.get, key,
                                     lambda: dashboard.facts.metrics_by_target(chosen, environment, app_id))

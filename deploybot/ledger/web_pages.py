@@ -6,9 +6,10 @@ from datetime import datetime, timezone
 
 from sanic import Sanic
 
-from deploybot.ledger import queries
+from deploybot.ledger import queries, web_params
 from deploybot.ledger.periods import period
 from deploybot.ledger.web_dashboard import dashboard_of, link, local, page_number
+from deploybot.ledger.web_params import text
 
 
 def register(app: Sanic) -> None:
@@ -31,8 +32,8 @@ async def history_page(request):
     dashboard = dashboard_of(request)
     args = request.args
     chosen = dashboard.chosen_period(request) if args.get("since") or args.get("until") else None
-    where = queries.DeploymentFilter(app=args.get("app"), environment=args.get("environment"),
-                                     person=args.get("person"), state=args.get("state"), period=chosen)
+    where = queries.DeploymentFilter(app=text(args, "app"), environment=text(args, "environment"),
+                                     person=text(args, "person"), state=text(args, "state"), period=chosen)
     page = await dashboard.read(queries.history, where, page_number(request))
     people = await dashboard.read(queries.people)
     tz = dashboard.tz(request)
@@ -43,7 +44,9 @@ async def history_page(request):
 
 async def deployment_page(request, deployment_id: int):
     dashboard = dashboard_of(request)
-    found = await dashboard.read(queries.timeline, deployment_id)
+    found = None
+    if web_params.deployment_id(deployment_id) is not None:   # beyond 64 bits: an OverflowError in SQLite
+        found = await dashboard.read(queries.timeline, deployment_id)
     if found is None:
         return dashboard.render(request, "error.html", status=404, message=f"There is no deployment #{deployment_id}.")
     tz = dashboard.tz(request)
@@ -56,8 +59,8 @@ async def audit_page(request):
     dashboard = dashboard_of(request)
     args = request.args
     chosen = dashboard.chosen_period(request) if args.get("since") or args.get("until") else None
-    where = queries.AuditFilter(actor=args.get("actor"), action=args.get("action"), outcome=args.get("outcome"),
-                                app=args.get("app"), period=chosen)
+    where = queries.AuditFilter(actor=text(args, "actor"), action=text(args, "action"), outcome=text(args, "outcome"),
+                                app=text(args, "app"), period=chosen)
     page = await dashboard.read(queries.audit_log, where, page_number(request))
     actions = await dashboard.read(queries.audit_actions)
     tz = dashboard.tz(request)

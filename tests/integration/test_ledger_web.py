@@ -2,8 +2,6 @@
 each with a generated year of 100,000 deployments (devtools.ledger_sample): who may look,
 pagination, filters, period boundaries in time zones, exports, and how long each page takes
 (measured and printed; the bound asserted is generous, the figure is what to read)."""
-import csv
-import io
 import statistics
 import subprocess
 import time
@@ -14,6 +12,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from deploybot.ledger import exports
 from deploybot.storage.database import Database, migrate
 from deploybot.storage.models import Deployment
 from devtools.ledger_sample import END, fill
@@ -152,7 +151,7 @@ def test_period_boundaries_follow_the_chosen_time_zone(dashboard, signed_in):
     assert f"({utc_day} in all)" in page
     exported = dashboard.get("/export/deployments.csv?since=2026-03-29&until=2026-03-29&tz=Europe/Berlin", signed_in)
     assert exported.headers["Content-Type"].startswith("text/csv")
-    assert len(list(csv.DictReader(io.StringIO(exported.text)))) == berlin
+    assert len(exports.read_csv(exported.text)) == berlin
     as_json = dashboard.get("/export/deployments.json?since=2026-03-29&until=2026-03-29&tz=Europe/Berlin", signed_in).json()
     assert len(as_json) == berlin and all(start.isoformat() <= row["requested_at"] < end.isoformat() for row in as_json)
 

@@ -1,5 +1,4 @@
 """The ledger's queries, exports and sign-in rules on real databases (SQLite and PostgreSQL)."""
-import csv
 import io
 import json
 from datetime import datetime, timedelta, timezone
@@ -108,7 +107,7 @@ def test_exports_round_trip_every_row_of_the_period_in_utc(ledger):
     with ledger.transaction() as session:
         where = queries.DeploymentFilter(period=march_10)
         text = "".join(exports.export(queries.deployments(session, where, batch=4), "deployments", "csv"))
-        rows = list(csv.DictReader(io.StringIO(text)))
+        rows = exports.read_csv(text)
         as_json = json.loads("".join(exports.export(queries.deployments(session, where, batch=4), "deployments", "json")))
     expected = [n for n in range(1, 122) if march_10.start <= T0 + timedelta(hours=n) < march_10.end]
     assert [int(r["version"][4:]) for r in rows] == expected == [int(r["version"][4:]) for r in as_json]
@@ -123,7 +122,15 @@ def test_the_command_line_exports_a_period(ledger, monkeypatch):
     assert [e["actor"] for e in json.loads(out.getvalue())] == ["jbrueder", "mallory"]
     out = io.StringIO()
     ledger_cli(["export", "--since", "2026-03-14", "--format", "csv", "--app", "cms"], out=out)
-    assert {r["app"] for r in csv.DictReader(io.StringIO(out.getvalue()))} == {"cms"}
+    assert {r["app"] for r in exports.read_csv(out.getvalue())} == {"cms"}
+
+
+@pytest.mark.parametrize("arguments", [["--until", "9999-12-31"], ["--since", "0001-01-01", "--tz", "Asia/Tokyo"]])
+def test_the_command_line_refuses_a_period_past_the_calendar(ledger, monkeypatch, capsys, arguments):
+    monkeypatch.setenv("DEPLOYBOT_DATABASE_URL", ledger.url)
+    with pytest.raises(SystemExit) as exit_:
+        ledger_cli(["export", *arguments], out=io.StringIO())
+    assert exit_.value.code == 2 and "reaches past the calendar" in capsys.readouterr().err
 
 
 def test_metrics_per_environment_and_app_from_the_database(ledger):
