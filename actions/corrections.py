@@ -82,7 +82,7 @@ class ActionCorrectRequest(DeployBotAction):
             return await self.correct_pending(dispatcher, tracker, pending, changes)
         if held and held.get("batch"):
             return await self.correct_held_batch(dispatcher, tracker, held["batch"], changes)
-        if held and held.get("purpose") == "deploy":
+        if held:
             return await self.correct_held(dispatcher, tracker, held, changes)
         return await self.correct_confirmed(dispatcher, tracker, changes)
 

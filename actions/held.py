@@ -33,13 +33,11 @@ def held_request(tracker: Tracker) -> Optional[dict]:
     """The requester's own deploy (or batch) held for their code in this conversation. An
     enrolment waiting for its first code is a row of its own (deploybot.policy.two_factor);
     an approver's approval held for their code is held apart, so that neither displaces the other."""
-    held = holds().get(tracker.sender_id, DEPLOY)
-    return held if isinstance(held, dict) and held.get("purpose") == "deploy" else None
+    return holds().get(tracker.sender_id, DEPLOY)
 
 
 def held_approval(tracker: Tracker) -> Optional[dict]:
-    held = holds().get(tracker.sender_id, APPROVE)
-    return held if isinstance(held, dict) and held.get("purpose") == "approve" else None
+    return holds().get(tracker.sender_id, APPROVE)
 
 
 def keep_held(tracker: Tracker, held: dict) -> Events:
