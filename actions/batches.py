@@ -24,7 +24,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import (
-    catalog, clearance_rules, database, deployment_store, entity_values, first_entity, locks, message_metadata,
+    catalog, check_gate, clearance_rules, database, deployment_store, entity_values, first_entity, locks, message_metadata,
     permissions, pipeline_ports, profile, profiles, requester, where_asked,
 )
 from actions import approvals, safeguards
@@ -162,6 +162,7 @@ def checked(user: str, items: List[dict], environment: str) -> tuple:
             active = deployment_store().active_for(request.app, environment)
             if active is not None:
                 raise RequestRejected(deployment_store().describe_active(active))
+            check_gate(request.app, environment, user)  # the gate stage
             ready.append(dict(item, version=request.version))
         except RequestRejected as rejection:
             blocked[item["app"]] = str(rejection)

@@ -3,8 +3,9 @@ loaded once per action server."""
 import logging
 import os
 from dataclasses import replace
+from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
@@ -19,6 +20,7 @@ from deploybot.adapters.jenkins.client import JenkinsClient, JenkinsError, Jenki
 from deploybot.domain.locks import Locks
 from deploybot.policy.permissions import Permissions
 from deploybot.pipeline.clearance import Clearance, Rules
+from deploybot.pipeline.gate import Block, Check, blocks, why_closed
 from deploybot.pipeline.request import Item, Request, at, reply_target
 from deploybot.pipeline.start import Ports
 from deploybot.domain.profiles import AssistantProfile, current_assistant_id, load_profiles
@@ -89,11 +91,29 @@ def jenkins_client() -> JenkinsClient:
     return JenkinsClient(JenkinsSettings.from_environ())
 
 
+def gate_checks() -> List[Check]:
+    """The environment gate's checks (deploybot/pipeline/gate.py), in the order they are said:
+    each is also a rule of the door (Rules.gate)."""
+    return []
+
+
+def gate_blocks(app: str, environment: str, user: str) -> Tuple[Block, ...]:
+    return blocks(gate_checks(), app, environment, user, datetime.now(timezone.utc))
+
+
+def check_gate(app: str, environment: str, user: str) -> None:
+    """The gate stage: RequestRejected naming every rule that blocks, and when it opens."""
+    found = gate_blocks(app, environment, user)
+    if found:
+        named = catalog().app(app)
+        raise RequestRejected(why_closed(f"{named.name if named else app} to {environment}", found, time_zone()))
+
+
 def clearance_rules() -> Rules:
     """This bot's safeguards, as the deploy pipeline and Deployer.start apply them."""
     return Rules(needs_code=lambda app, environment: two_factor_required(profile(), catalog(), app, environment),
                  approvals_needed=lambda app, environment: approvals_needed(profile(), catalog(), app, environment),
-                 is_admin=lambda user: permissions().is_admin(user))
+                 is_admin=lambda user: permissions().is_admin(user), gate=gate_blocks)
 
 
 def deployer() -> Deployer:

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import (
-    catalog, clearance_rules, deployment_store, entity_values, locks, message_metadata, permissions, pipeline_ports,
+    catalog, check_gate, clearance_rules, deployment_store, entity_values, locks, message_metadata, permissions, pipeline_ports,
     pipeline_request, profile, profiles, requester,
 )
 from actions import batches, safeguards
@@ -210,6 +210,7 @@ class ActionConfirmDeploy(DeployBotAction):
             request = request_from_slots(tracker)
             await asyncio.to_thread(permissions().check_may_deploy, requester(tracker), request)
             await asyncio.to_thread(locks().check, request.app, request.environment)  # say so before the yes
+            await asyncio.to_thread(check_gate, request.app, request.environment, requester(tracker))  # the gate stage
         except RequestRejected as rejection:
             await asyncio.to_thread(refuse, dispatcher, tracker, rejection,
                                     environment=tracker.get_slot("environment") or profile().default_environment)

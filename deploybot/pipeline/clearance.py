@@ -6,8 +6,8 @@ dataclasses.replace cannot copy). Deployer.start
 refuses a deployment without a clearance, or with one that does not cover it: another app,
 version, environment or requester; no code where step_up.two_factor_required asks for one
 (always for break glass); fewer approvals than approvals.approvals_needed, unless an admin
-broke the glass. A stage added later (the environment gate) adds its field here and its rule
-to Rules, so that no path can skip it either.
+broke the glass; a closed environment gate (Rules.gate: a freeze, a queue in front), unless
+it is a freeze and an admin broke the glass.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Callable, Optional, Tuple
 
 from deploybot.domain.deployments import NewDeployment
+from deploybot.pipeline.gate import Block, standing
 
 _SEAL = object()  # only this package issues clearances (progress.clear)
 
@@ -34,6 +35,9 @@ class Rules:
     needs_code: Callable[[str, str], bool]            # (app, environment)
     approvals_needed: Callable[[str, str], int]       # (app, environment)
     is_admin: Callable[[str], bool]                   # (user)
+    # The environment gate's door checks (a freeze, a queue), evaluated when the deployment starts:
+    # (app, environment, requester) -> the Blocks that close it (deploybot/pipeline/gate.py).
+    gate: Callable[[str, str, str], Tuple[Block, ...]] = lambda app, environment, requester: ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,9 @@ def why_not_cleared(clearance: Optional[Clearance], new: NewDeployment, rules: R
     admin_broke_glass = bool(clearance.break_glass_reason) and rules.is_admin(clearance.requester)
     if len(set(clearance.approved_by)) < needed and not admin_broke_glass:
         return f"it needs {needed} approval{'s' if needed > 1 else ''}, and has {len(set(clearance.approved_by))}"
+    closed = standing(rules.gate(request.app, request.environment, new.requested_by), admin_broke_glass)
+    if closed:
+        return f"the gate of {request.environment} is closed ({closed[0].rule}: {closed[0].reason})"
     return None
 
 

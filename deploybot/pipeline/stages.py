@@ -1,15 +1,15 @@
 """The stages of a deploy request, in order: what each needs, and what may end the request there.
 
-    understood -> checked -> [gate] -> asked -> confirmed -> second factor -> approvals
+    understood -> checked -> gate -> asked -> confirmed -> second factor -> approvals
                -> started -> watched -> reported -> summed up
 
 A request that passes `confirmed`, `second factor` and `approvals` gets a Clearance
 (deploybot/pipeline/clearance.py); `started` hands it to Deployer.start, which refuses a
 deployment its clearance does not cover. So a path that skips a stage cannot reach Jenkins.
 
-The next issue's environment gate (freeze windows, a queue) goes where GATE stands: after the
-checks, before anything is asked or started; its clearance field goes into Clearance, and its
-rule into Rules, so that Deployer.start refuses a deployment that did not pass it.
+The environment gate (issue 24: freeze windows, a queue) comes after the checks, before
+anything is asked; its door checks are Rules.gate, which Deployer.start applies again when it
+starts, so a request confirmed before a freeze began cannot start into it.
 """
 from __future__ import annotations
 
@@ -32,7 +32,11 @@ STAGES: Tuple[Stage, ...] = (
     Stage("checked", "the catalog, the requester's channel identity, their grant, the locks, active deployments",
           "a refusal, said and audited (per app of a batch: the others go on)",
           "actions/deploy.py ActionConfirmDeploy; actions/batches.py checked/confirm"),
-    # GATE: the next issue's environment gate (freeze windows, queue) is a stage of its own here.
+    Stage("gate", "no freeze window over the app and environment, nobody ahead in its queue "
+                  "(deploybot/pipeline/gate.py: the checks actions/context.gate_checks lists)",
+          "a refusal naming every rule that blocks and when it opens (an admin's break glass passes a freeze)",
+          "actions/context.py check_gate, from actions/deploy.py ActionConfirmDeploy and actions/batches.py checked; "
+          "again at the door: Rules.gate"),
     Stage("asked", "a restatement of exactly what would start",
           "no (nothing deployed), a newer request (replaced), silence (the question goes stale)",
           "actions/questions.py ask"),

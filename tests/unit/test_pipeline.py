@@ -67,13 +67,13 @@ def recorded(store) -> int:  # noqa: F811
 
 
 def test_the_stages_are_named_in_order_and_each_says_what_it_needs_and_what_ends_it():
-    assert stages.NAMES == ("understood", "checked", "asked", "confirmed", "second factor", "approvals", "started",
+    assert stages.NAMES == ("understood", "checked", "gate", "asked", "confirmed", "second factor", "approvals", "started",
                             "watched", "reported", "summed up")
     assert all(stage.needs and stage.may_end_with and stage.where for stage in stages.STAGES)
     # The clearance stands for the stages between the yes and Jenkins, all before the start.
     assert all(stages.NAMES.index(name) < stages.NAMES.index("started") for name in stages.CLEARED_BY)
-    source = (ROOT / "deploybot/pipeline/stages.py").read_text()
-    assert source.index("GATE") < source.index('Stage("asked"')  # where the next issue's gate goes
+    # The gate is checked before anything is asked, and again at the door (Rules.gate).
+    assert stages.NAMES.index("checked") < stages.NAMES.index("gate") < stages.NAMES.index("asked")
 
 
 def test_after_the_yes_a_code_comes_first_then_the_approvals_then_the_clearance():
