@@ -6,7 +6,8 @@ terminal chat, never a person. Token senders are local names, never Slack's peop
 (channels/authenticated.py, deploybot/rasa_glue/api_guard.py); and the acts that make someone count
 for others are refused there unless the profile lists them in token_channels_may:
 approve (and reject), enrol (two-factor), reset_two_factor, grant (and revoke),
-break_glass, and admin (an admin's rights over others' locks and deployments). `make run` lists them all, for its terminal chat, whose token is its own.
+break_glass, admin (an admin's rights over others' locks and deployments), and dashboard (a
+personal sign-in link to the ledger's dashboard, which would sign in whoever the token names). `make run` lists them all, for its terminal chat, whose token is its own.
 
 A turn comes through a token channel unless it is a Slack person's on Slack: a conversation
 of a local name is a token's whatever channel its events name.
@@ -24,6 +25,7 @@ WHAT = {
     "grant": "grant or revoke permissions",
     "break_glass": "deploy in an emergency",
     "admin": "act as an admin",
+    "dashboard": "send a personal sign-in link to the dashboard",
 }
 
 

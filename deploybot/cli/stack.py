@@ -254,9 +254,11 @@ def main(argv=None) -> int:
         return refuse(problem)
     keys = make_keys(profiles, args.chat)
     chat_port = callback_port(os.environ)
-    processes = plan(profiles, Path(args.model), keys.tokens, keys.push_token, chat_port, keys.chat_key, os.environ)
+    # One web secret for the dashboard and the bots: the bots sign personal sign-in links with it.
+    environ = {**os.environ, WEB_SECRET_ENV: secret(os.environ, WEB_SECRET_ENV)[0]}
+    processes = plan(profiles, Path(args.model), keys.tokens, keys.push_token, chat_port, keys.chat_key, environ)
     signin_token = secrets.token_urlsafe(24)
-    dashboard = ledger_web(os.environ, signin_token)
+    dashboard = ledger_web(environ, signin_token)
     stack = Stack(processes + ([dashboard] if dashboard else []))
     return serve(stack, Run(args.chat, args.user, profiles, keys, chat_port, dashboard, signin_token))
 

@@ -179,6 +179,7 @@ def capabilities(profile: AssistantProfile) -> str:
             f"• lock and unlock: “lock {environment}”, “lock {environment} for 2 hours: load test”, “unlock {environment}”",
             "• permissions: “who can deploy cms?”, “what can I deploy?”"
             + ("; admins: “auth jbrueder cms”, “revoke jbrueder cms”" if profile.who_may_deploy == "granted" else ""),
+            "• the ledger: “how many deploys this week?”, “dashboard link” (a sign-in link to the dashboard, sent only to you)",
         ]
     )
 

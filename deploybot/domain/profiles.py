@@ -122,7 +122,7 @@ def parse_duration(value, where: str) -> int:
 TWO_FACTOR_SETTINGS = ("required", "off")
 # The acts that make someone count for others: never done over a token channel unless the
 # profile lists them in token_channels_may (`all` lists every one).
-TOKEN_CHANNEL_ACTS = ("approve", "enrol", "reset_two_factor", "grant", "break_glass", "admin")
+TOKEN_CHANNEL_ACTS = ("approve", "enrol", "reset_two_factor", "grant", "break_glass", "admin", "dashboard")
 SLACK_IDS_OVER_TOKEN_ENV = "DEPLOYBOT_TOKEN_SENDERS_MAY_BE_SLACK_IDS"
 
 

@@ -1,5 +1,8 @@
 """Who may look at the dashboard.
 
+- Per person: "bender, dashboard link" sends the asker a personal sign-in link in a direct
+  message (PersonalLinks: signed with DEPLOYBOT_WEB_SECRET, which the bots and the dashboard
+  share, bound to that person, valid 15 minutes, spent on first use like the token below).
 - Locally: `make run` prints a sign-in link with a one-time token. Opening it sets a
   session cookie (HttpOnly, SameSite=Lax, signed with DEPLOYBOT_WEB_SECRET) and the token
   is spent, in the database (SpentTokens): the supervisor restarts a dashboard that died
@@ -10,7 +13,8 @@
   X-Forwarded-User). The header counts only on connections from the proxy's own address
   (DEPLOYBOT_WEB_TRUSTED_PROXIES): anyone else could send it too.
 
-Without either, every page answers 401.
+Without either, every page answers 401. Signing out (POST /signout) ends a cookie session
+for good: the session is spent in SpentTokens, so a copy of the cookie no longer counts.
 """
 from __future__ import annotations
 
@@ -62,6 +66,16 @@ class SpentTokens:
                       error.__class__.__name__)
             return False
 
+    def was_spent(self, token: str) -> bool:
+        """True when the token (a signed-out session) was spent; also when the database cannot say."""
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        try:
+            with self.database.transaction() as session:
+                return session.get(SpentSignInToken, digest) is not None
+        except SQLAlchemyError as error:
+            log.error("refused a session: the database cannot say whether it was signed out (%s)", error.__class__.__name__)
+            return True
+
 
 class OneTimeTokens:
     """Sign-in tokens that work once each: the dashboard knows its unspent ones from its
@@ -87,32 +101,66 @@ class OneTimeTokens:
             return self._spent is None or self._spent.mark(match)
 
 
+def signature(secret: bytes, purpose: str, payload: str) -> str:
+    """HMAC-SHA256 of the payload under a key of its own per purpose: a session cookie can
+    never pass for a sign-in link, nor the other way round."""
+    key = hmac.new(secret, purpose.encode(), hashlib.sha256).digest()
+    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 @dataclass
 class SessionSigner:
-    """A session is "user|expiry|signature": nothing to store, and any replica with the same
-    secret can check it."""
+    """A session is "user|expiry|session id|signature": any replica with the same secret can
+    check it; only signing out is stored (SpentTokens)."""
     secret: bytes
     lifetime: int = SESSION_SECONDS
 
     def make(self, user: str, now: Optional[float] = None) -> str:
         expiry = int((now or time.time()) + self.lifetime)
-        payload = f"{user}|{expiry}"
-        return f"{payload}|{self._sign(payload)}"
+        payload = f"{user}|{expiry}|{secrets.token_urlsafe(12)}"
+        return f"{payload}|{signature(self.secret, 'session', payload)}"
 
     def user(self, cookie: Optional[str], now: Optional[float] = None) -> Optional[str]:
         """The signed-in user, or None for a missing, forged or expired cookie."""
-        if not cookie or cookie.count("|") != 2:
+        if not cookie or cookie.count("|") != 3:
             return None
-        user, expiry, signature = cookie.split("|")
-        if not hmac.compare_digest(signature, self._sign(f"{user}|{expiry}")):
+        user, expiry, session_id, signed = cookie.split("|")
+        if not hmac.compare_digest(signed, signature(self.secret, "session", f"{user}|{expiry}|{session_id}")):
             return None
         if not expiry.isdigit() or int(expiry) < (now or time.time()):
             return None
         return user
 
-    def _sign(self, payload: str) -> str:
-        digest = hmac.new(self.secret, payload.encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+LINK_SECONDS = 15 * 60
+
+
+@dataclass
+class PersonalLinks:
+    """Sign-in links bound to one person: "<user>.<expiry>.<nonce>.<signature>", issued by a
+    bot's action server for the person who asked, checked by any dashboard with the same
+    secret, and spent on first use (SpentTokens), so a link forwarded after use opens nothing."""
+    secret: bytes
+    lifetime: int = LINK_SECONDS
+
+    def issue(self, user: str, now: Optional[float] = None) -> str:
+        if not is_plain_id(user):
+            raise ValueError("a sign-in link is only for a plain user id")
+        payload = f"{user}.{int((now or time.time()) + self.lifetime)}.{secrets.token_urlsafe(12)}"
+        return f"{payload}.{signature(self.secret, 'signin-link', payload)}"
+
+    def user(self, token: str, now: Optional[float] = None) -> Optional[str]:
+        """Whose link this is, or None for a forged, expired or malformed one (not yet spent)."""
+        parts = token.rsplit(".", 3)
+        if len(parts) != 4:
+            return None
+        user, expiry, nonce, signed = parts
+        if not hmac.compare_digest(signed.encode(), signature(self.secret, "signin-link", f"{user}.{expiry}.{nonce}").encode()):
+            return None
+        if not expiry.isdigit() or int(expiry) < (now or time.time()) or not is_plain_id(user):
+            return None
+        return user
 
 
 @dataclass
@@ -146,6 +194,31 @@ class Gate:
     signer: SessionSigner
     tokens: OneTimeTokens
     proxy: TrustedProxy = field(default_factory=TrustedProxy)
+    links: Optional[PersonalLinks] = None
+    spent: Optional[SpentTokens] = None   # signed-out sessions and spent personal links
+    local_user: str = "local"             # whom the start's one-time link signs in (DEPLOYBOT_WEB_SIGNIN_USER)
 
     def who(self, peer: Optional[str], headers: Mapping[str, str], cookie: Optional[str]) -> Optional[str]:
-        return self.proxy.user(peer, headers) or self.signer.user(cookie)
+        by_proxy = self.proxy.user(peer, headers)
+        if by_proxy:
+            return by_proxy
+        user = self.signer.user(cookie)
+        if user is None or (self.spent is not None and self.spent.was_spent(SIGNED_OUT + cookie)):
+            return None
+        return user
+
+    def sign_in(self, token: str) -> Optional[str]:
+        """Who a sign-in link signs in (spending it), or None: a personal link's person, or
+        for the start's one-time token `local_user`."""
+        if self.links is not None and token.count(".") == 3:
+            user = self.links.user(token)
+            return user if user and self.spent is not None and self.spent.mark(token) else None
+        return self.local_user if self.tokens.spend(token) else None
+
+    def sign_out(self, cookie: Optional[str]) -> bool:
+        """Ends the cookie's session for good (a copy of it no longer counts)."""
+        return bool(cookie) and self.signer.user(cookie) is not None and self.spent is not None \
+            and self.spent.mark(SIGNED_OUT + cookie)
+
+
+SIGNED_OUT = "signed-out:"  # what a signed-out session is spent as

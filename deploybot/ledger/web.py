@@ -5,10 +5,12 @@
 Pages: / (what runs where now), /history, /deployments/<id>, /audit, /metrics (with its
 charts as SVG images), /export/<deployments|audit>.<csv|json>. Every one answers 401
 without a session (deploybot.ledger.auth); /signin?token=... opens one, /health and
-/static/ are open. Only GET exists: nothing here can change anything.
+/static/ are open. Only GET exists, and POST /signout, which ends the asker's own session:
+nothing here can change anything in the ledger.
 
 Environment: DEPLOYBOT_DATABASE_URL; DEPLOYBOT_WEB_SIGNIN_TOKEN (a one-time sign-in token,
-from deploybot.cli.stack); DEPLOYBOT_WEB_SECRET (signs session cookies; generated when unset);
+from deploybot.cli.stack); DEPLOYBOT_WEB_SECRET (signs session cookies and the bots' personal sign-in links;
+generated when unset, and then there are no personal links);
 DEPLOYBOT_WEB_TRUSTED_PROXIES and DEPLOYBOT_WEB_USER_HEADER (the SSO proxy);
 DEPLOYBOT_WEB_TIMEZONE (the default time zone of the pages, UTC when unset).
 """
@@ -26,7 +28,7 @@ from sanic import Sanic
 from deploybot.domain.catalog import Catalog, load_catalog
 from deploybot.ledger import web_access, web_exports, web_metrics, web_pages
 from deploybot.ledger.address import DEFAULT_PORT, HOST, PORT_ENV, SECRET_ENV, SIGNIN_TOKEN_ENV, web_port
-from deploybot.ledger.auth import Gate, OneTimeTokens, SessionSigner, SpentTokens, trusted_proxy
+from deploybot.ledger.auth import Gate, OneTimeTokens, PersonalLinks, SessionSigner, SpentTokens, trusted_proxy
 from deploybot.ledger.web_dashboard import Dashboard
 from deploybot.storage.database import Database, database_url
 
@@ -35,9 +37,13 @@ log = logging.getLogger("deploybot.ledger.web")
 
 def gate_from(environ: Mapping[str, str], database: Database) -> Gate:
     secret = environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
-    tokens = OneTimeTokens([environ.get(SIGNIN_TOKEN_ENV, "")], SpentTokens(database))
+    spent = SpentTokens(database)
+    tokens = OneTimeTokens([environ.get(SIGNIN_TOKEN_ENV, "")], spent)
+    # Personal links only with a configured secret: the bots that issue them must share it.
+    links = PersonalLinks(secret.encode()) if environ.get(SECRET_ENV) else None
     return Gate(SessionSigner(secret.encode()), tokens,
-                trusted_proxy(environ.get("DEPLOYBOT_WEB_TRUSTED_PROXIES", ""), environ.get("DEPLOYBOT_WEB_USER_HEADER")))
+                trusted_proxy(environ.get("DEPLOYBOT_WEB_TRUSTED_PROXIES", ""), environ.get("DEPLOYBOT_WEB_USER_HEADER")),
+                links=links, spent=spent, local_user=environ.get("DEPLOYBOT_WEB_SIGNIN_USER") or "local")
 
 
 def build_app(database: Database, catalog: Catalog, gate: Gate, environ: Mapping[str, str] = os.environ,

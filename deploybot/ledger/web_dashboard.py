@@ -25,7 +25,7 @@ from deploybot.ledger.periods import Period
 from deploybot.storage.database import Database
 
 HERE = Path(__file__).parent
-OPEN_PATHS = ("/health", "/signin", "/static/ledger.css")
+OPEN_PATHS = ("/health", "/signin", "/static/ledger.css")  # /signout needs a session: it ends it
 # Pages are for people, not caches; the sign-in link must not leak through a Referer.
 HEADERS = {
     "Cache-Control": "no-store",
@@ -83,6 +83,7 @@ class Dashboard:
 
     def render(self, request, template: str, status: int = 200, **values) -> response.HTTPResponse:
         html = self.pages.get_template(template).render(user=request.ctx.user, path=request.path, apps=self.apps,
+                                                        signed_in_by_cookie=getattr(request.ctx, "by_cookie", False),
                                                         environments=self.environments, catalog=self.catalog, **values)
         return response.html(html, status=status, headers=HEADERS)
 

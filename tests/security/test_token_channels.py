@@ -114,7 +114,8 @@ def test_the_token_cannot_get_a_new_hires_two_factor_secret(strict):
 def test_a_local_name_does_nothing_that_makes_someone_count(strict):
     """"jbrueder" is an admin in Bender's profile (the terminal chat's demo admin): over a token
     channel that name is whoever holds the token, so no grant, enrolment, reset, approval or
-    break glass, unless the profile lists it (make run does, for its terminal chat)."""
+    break glass, unless the profile lists it (make run does, for its terminal chat); no dashboard sign-in
+    link either, which would sign in whoever the token names."""
     stack, bender = strict, strict.bots["bender"]
     since = last_audit_id(stack)
     attempts = {
@@ -124,6 +125,7 @@ def test_a_local_name_does_nothing_that_makes_someone_count(strict):
         ("jbrueder", "reset two-factor for theresa"): "reset two-factor",
         ("mallory", "approve"): "approve or reject deployments",
         ("jbrueder", "emergency deploy cms 1.0.3, reason: outage INC-123"): "deploy in an emergency",
+        ("jbrueder", "bender, dashboard link"): "send a personal sign-in link to the dashboard",
     }
     for (sender, text), what in attempts.items():
         assert bender.texts(sender, text) == [
@@ -133,7 +135,7 @@ def test_a_local_name_does_nothing_that_makes_someone_count(strict):
     assert enrolment_of(stack, "mallory") is None
     nothing_deployed(stack, requested_by="jbrueder", version="1.0.3")
     for actor, act in (("jbrueder", "grant"), ("mallory", "enrol"), ("jbrueder", "reset_two_factor"),
-                       ("mallory", "approve"), ("jbrueder", "break_glass")):
+                       ("mallory", "approve"), ("jbrueder", "break_glass"), ("jbrueder", "dashboard")):
         refused(stack, "token_channel", since, actor=actor, containing=f"{act} over the rest channel")
 
 

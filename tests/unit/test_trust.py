@@ -104,7 +104,7 @@ def test_a_token_channel_may_do_nothing_that_makes_someone_count_unless_the_prof
     profiles = load_profiles("assistants", environ={})
     assert profiles["bender"].token_channels_may == profiles["marvin"].token_channels_may == ()
     chat = load_profiles("assistants", environ={"BENDER_TOKEN_CHANNELS_MAY": "all"})["bender"]
-    assert all(chat.token_channel_may(act) for act in ("approve", "enrol", "reset_two_factor", "grant", "break_glass"))
+    assert all(chat.token_channel_may(act) for act in ("approve", "enrol", "reset_two_factor", "grant", "break_glass", "dashboard"))
     some = load_profiles("assistants", environ={"BENDER_TOKEN_CHANNELS_MAY": "grant, enrol"})["bender"]
     assert some.token_channel_may("grant") and not some.token_channel_may("approve")
     with pytest.raises(ProfileError):
