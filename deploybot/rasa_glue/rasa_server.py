@@ -31,7 +31,9 @@ def rasa_argv(arguments: list[str], environ) -> list[str]:
     if any(a == "--auth-token" or a.startswith("--auth-token=") for a in arguments):
         raise SystemExit("deploybot.rasa_glue.rasa_server: pass the token in DEPLOYBOT_API_TOKEN, not with --auth-token "
                          "(the command line is visible in ps).")
-    return ["rasa", "run", *arguments, "--auth-token", environ[API_TOKEN_ENV]]
+    # One argument, "--auth-token=X": a generated token may start with "-" (secrets.token_urlsafe),
+    # which argparse would take for an option as the next argument ("expected one argument").
+    return ["rasa", "run", *arguments, f"--auth-token={environ[API_TOKEN_ENV]}"]
 
 
 def main() -> None:
