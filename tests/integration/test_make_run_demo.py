@@ -2,13 +2,15 @@
 profiles as they ship, without the test harness's opt-ins (issue 22): token channels allow
 nothing that makes someone count, except that --chat allows it all to its own terminal chat.
 Enrolment, grants, codes and an approval through the chat's user switching; the QR code
-and link are printed by the chat itself."""
+and link are printed by the chat itself, as is a personal dashboard link."""
+import http.cookiejar
 import os
 import queue
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import pyotp
 
@@ -54,6 +56,13 @@ class Run:
         return app
 
 
+def signed_in_page(link: str) -> str:
+    """Opens a sign-in link as a browser would (the cookie of the redirect kept) and returns the page."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with opener.open(link, timeout=30) as answer:
+        return answer.read().decode()
+
+
 def test_the_readme_safeguards_demo_runs_in_the_terminal_chat(tmp_path):
     env = {key: value for key, value in os.environ.items()
            if key not in HARNESS_OPT_INS and not key.endswith(("_API_TOKEN", "_TOKEN_CHANNELS_MAY", "_REST_CHANNEL"))}
@@ -83,6 +92,12 @@ def test_the_readme_safeguards_demo_runs_in_the_terminal_chat(tmp_path):
         run.expect("Bender: Approved: Deploy Content Management System 1.0.3 to production.")
         run.expect("Bender: Approved by max. OK, deploying Content Management System 1.0.3 to production")
         run.expect("Bender: Content Management System: deployed version 1.0.3 to production in ")
+        # A dashboard link of max's own (issue 25, max is the chat's user now), printed by the chat only: it signs in max.
+        run.type("marvin, dashboard link")
+        run.expect("Marvin: Your sign-in link to the deploybot dashboard")
+        link = run.expect("        http://127.0.0.1:").strip()
+        run.expect("Marvin: Your sign-in link to the dashboard is above, shown only here")
+        assert "signed in as max" in signed_in_page(link)
         run.type("/quit")
         assert run.process.wait(timeout=60) == 0
     finally:
