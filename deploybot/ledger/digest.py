@@ -67,8 +67,8 @@ def compose(session: Session, profile: AssistantProfile, week_start: date, base_
             f"• deployments: {now.metrics.successes} successful of {now.metrics.finished}"
             f" ({then.metrics.successes} of {then.metrics.finished})",
             f"• people who deployed: {now.people} ({then.people})",
-            f"• request to deployed, median: {duration_text(now.metrics.lead_median)}"
-            f" ({duration_text(then.metrics.lead_median)})",
+            f"• request to deployed, median: {duration_text(now.metrics.deploy_time_median)}"
+            f" ({duration_text(then.metrics.deploy_time_median)})",
             f"• failures (failed, timed out or rolled back): {now.metrics.failures} ({then.metrics.failures})",
             f"• rollbacks: {now.rollbacks} ({then.rollbacks})",
             f"Dashboard: {metrics_link(base_url, week, environment, None)}",

@@ -152,8 +152,8 @@ def summarize_target(target: Target, start: int, end: int, midnights: np.ndarray
     metrics.rolled_back = int((finished_here & rolled_back).sum())
     successes = counted & succeeded
     metrics.successes = int(successes.sum())
-    lead_seconds = (finished[successes] - requested[successes]) / 1e6
-    metrics.leads = [(days[d], float(s)) for d, s in zip(day[successes].tolist(), lead_seconds.tolist())]
+    deploy_seconds = (finished[successes] - requested[successes]) / 1e6
+    metrics.deploy_times = [(days[d], float(s)) for d, s in zip(day[successes].tolist(), deploy_seconds.tolist())]
 
     # Outages: a failure with no outage open starts one; the next success that is no failure ends it.
     decisive = np.nonzero(failed | (succeeded & ~failed))[0]
