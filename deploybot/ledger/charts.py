@@ -29,8 +29,8 @@ from deploybot.ledger.periods import Period  # noqa: E402
 CHARTS = {
     "frequency": "Successful deployments",
     "deploy-time": "Deploy time (request to deployed): median and p90",
-    "failures": "Change failure rate",
-    "restore": "Time to restore (median)",
+    "failures": "Failed builds or rolled back (our figure, not DORA's change failure rate)",
+    "restore": "Back to a success after a failure (median)",
 }
 NO_DATA = "no data in this period"
 SIZE = (7.5, 2.6)

@@ -30,12 +30,13 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from deploybot.domain.deployments import utc
+from deploybot.ledger.metrics import duration_text as _duration
 from deploybot.ledger.periods import Period
 from deploybot.storage.models import Deployment
 
@@ -240,4 +241,56 @@ def compare(session: Session, environment: str, period: Period, apps: Sequence[s
 def change(now: Optional[float], before: Optional[float]) -> Optional[float]:
     """now − before, or None when either is unknown."""
     return None if now is None or before is None else now - before
+
+
+
+# -- how the page and the digest say them ----------------------------------------------
+
+DEFINITIONS = {
+    "frequency": "successful deployments (rollbacks included) per day and per week",
+    "lead": "from the oldest commit not yet in the environment (Jenkins' change sets) to the deployment"
+            " that brought it; median",
+    "failure_rate": "of the successful deployments that brought a change, the share rolled back by the next"
+                    " deployment; failed builds are not counted (they never reached users)",
+    "restore": "from a change failure going live to the end of the next successful deployment; median",
+}
+
+
+def frequency_text(keys: FourKeys) -> str:
+    return f"{keys.per_day:.2f} a day, {keys.per_week:.1f} a week ({keys.deployments})"
+
+
+def lead_text(keys: FourKeys) -> str:
+    known = len(keys.lead_times)
+    if not known:
+        return f"unknown ({keys.lead_unknown} without a commit time)" if keys.lead_unknown else "–"
+    unknown = f"; unknown for {keys.lead_unknown} of {known + keys.lead_unknown}" if keys.lead_unknown else ""
+    return f"{_duration(keys.lead_median)} ({known} known{unknown})"
+
+
+def failure_rate_text(keys: FourKeys) -> str:
+    if keys.failure_rate is None:
+        return "–"
+    return f"{keys.failure_rate:.0%} ({keys.change_failures} of {keys.changes})"
+
+
+def restore_text(keys: FourKeys) -> str:
+    text = _duration(keys.restore_median)
+    return text + (f"; {keys.unrestored} not restored" if keys.unrestored else "")
+
+
+def change_texts(now: FourKeys, before: FourKeys) -> Dict[str, str]:
+    """The change against the previous period, per key: "+1.5 a week", "−2 h 10 min", "+5 points"."""
+    def signed(value: Optional[float], unit: Callable[[float], str]) -> str:
+        if value is None:
+            return "–"
+        return ("±" if value == 0 else "+" if value > 0 else "−") + unit(abs(value))
+
+    rate = change(now.failure_rate, before.failure_rate)
+    return {
+        "frequency": signed(change(now.per_week, before.per_week), lambda v: f"{v:.1f} a week"),
+        "lead": signed(change(now.lead_median, before.lead_median), _duration),
+        "failure_rate": signed(None if rate is None else rate * 100, lambda v: f"{v:.0f} points"),
+        "restore": signed(change(now.restore_median, before.restore_median), _duration),
+    }
 

@@ -121,7 +121,7 @@ def test_a_quarter_has_ticks_a_week_apart():
         days = tick_days(axes)
         assert len(days) <= charts.MOST_TICKS and all((b - a).days % 7 == 0 for a, b in zip(days, days[1:]))
     axes = draw("restore", facts, quarter)[0]
-    assert axes.get_ylabel() == "minutes" and axes.get_title(loc="left") == "Time to restore (median), by week"
+    assert axes.get_ylabel() == "minutes" and axes.get_title(loc="left") == "Back to a success after a failure (median), by week"
 
 
 def test_a_single_day_is_one_bucket_wide():
