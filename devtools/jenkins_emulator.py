@@ -27,6 +27,10 @@ It follows Jenkins' documented behaviour, not what deploybot happens to send:
 - Faults (control POST /faults) fail the next requests to a path, for one HTTP method if
   given (a proxy refusing HEAD: {"method": "HEAD", "status": 405}); POST /forget makes Jenkins
   forget a build (deleted or rotated away): it and its queue item answer 404.
+- Change sets (control POST /next-build {"commits": [...], "pipeline": true}): a freestyle
+  build lists its git commits under "changeSet" (an EmptyChangeLogSet when none), a Pipeline
+  run (WorkflowRun) under "changeSets" (an empty list when none), each item with "commitId"
+  and "timestamp" in ms (-1 for a date the git plugin cannot read), as the git plugin does.
 - A stop (setting "stop_seconds") takes a while: the build runs on, then ends ABORTED, or
   with its own result if it finished first.
 """
