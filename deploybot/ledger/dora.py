@@ -136,19 +136,25 @@ def four_keys(rows: Iterable[Row], environment: str, period: Period) -> FourKeys
     """The four keys of one app in `environment` for the deployments requested in the period.
     rows are that app's deployments in every environment (for the commits its builds listed),
     in any order, with those before the period back to the environment's previous success
-    and those after it (a later rollback or restore)."""
+    and those after it (a later rollback or restore). One pass, in id order."""
     keys = FourKeys(days=period.days)
     every = sorted(rows, key=lambda r: r.id)
     here = [r for r in every if r.environment == environment]
+    following = {row.id: after for row, after in zip(here, here[1:])}
     start, end = period.start, period.end
-    previous_success_id = 0
-    outage_from: Optional[datetime] = None   # the end of the change failure being restored
+    oldest_commit: Optional[datetime] = None  # since the environment's previous success
+    outage_from: Optional[datetime] = None    # the end of the change failure being restored
     outage_counts = False
-    for index, row in enumerate(here):
+    for row in every:
+        if row.commit_at is not None:
+            commit = utc(row.commit_at)
+            oldest_commit = commit if oldest_commit is None else min(oldest_commit, commit)
+        if row.environment != environment:
+            continue
         in_period = start <= utc(row.requested_at) < end
         succeeded = row.state == "succeeded"
-        following = here[index + 1] if index + 1 < len(here) else None
-        change_failed = succeeded and row.kind != "rollback" and following is not None and following.kind == "rollback"
+        after = following.get(row.id)
+        change_failed = succeeded and row.kind != "rollback" and after is not None and after.kind == "rollback"
         if in_period and row.state in FAILED_BUILD_STATES:
             keys.failed_builds += 1
         if in_period and succeeded:
@@ -156,11 +162,10 @@ def four_keys(rows: Iterable[Row], environment: str, period: Period) -> FourKeys
             if row.kind != "rollback":
                 keys.changes += 1
                 keys.change_failures += change_failed
-                commit = _oldest_commit(every, previous_success_id, row.id)
-                if commit is None:
+                if oldest_commit is None:
                     keys.lead_unknown += 1
                 else:
-                    keys.lead_times.append(max(0.0, (utc(row.finished_at) - commit).total_seconds()))
+                    keys.lead_times.append(max(0.0, (utc(row.finished_at) - oldest_commit).total_seconds()))
         if succeeded and outage_from is not None and not change_failed:
             if outage_counts:
                 keys.restores.append((utc(row.finished_at) - outage_from).total_seconds())
@@ -168,16 +173,10 @@ def four_keys(rows: Iterable[Row], environment: str, period: Period) -> FourKeys
         if change_failed and outage_from is None:
             outage_from, outage_counts = utc(row.finished_at), in_period
         if succeeded:
-            previous_success_id = row.id
+            oldest_commit = None   # what it brought is in the environment now
     if outage_from is not None and outage_counts:
         keys.unrestored += 1
     return keys
-
-
-def _oldest_commit(rows: Sequence[Row], after_id: int, up_to_id: int) -> Optional[datetime]:
-    """The oldest commit time listed by the app's builds after after_id up to up_to_id."""
-    times = [utc(r.commit_at) for r in rows if after_id < r.id <= up_to_id and r.commit_at is not None]
-    return min(times) if times else None
 
 
 def merged(parts: Sequence[FourKeys], days: int) -> FourKeys:
@@ -215,11 +214,13 @@ def rows_of(session: Session, environment: str, period: Period, app: str) -> Lis
 
 def keys_by_app(session: Session, environment: str, period: Period, apps: Sequence[str]) -> Dict[Optional[str], FourKeys]:
     """{app: FourKeys} for the apps deployed to the environment in the period, and {None: all of them}."""
-    table: Dict[Optional[str], FourKeys] = {}
-    for app in apps:
-        rows = rows_of(session, environment, period, app)
-        if rows:
-            table[app] = four_keys(rows, environment, period)
+    rows = {app: found for app in apps if (found := rows_of(session, environment, period, app))}
+    return table_of(rows, environment, period)
+
+
+def table_of(rows_by_app: Dict[str, List[Row]], environment: str, period: Period) -> Dict[Optional[str], FourKeys]:
+    table: Dict[Optional[str], FourKeys] = {app: four_keys(rows, environment, period)
+                                            for app, rows in sorted(rows_by_app.items())}
     table[None] = merged(list(table.values()), period.days)
     return table
 
@@ -234,8 +235,16 @@ class Comparison:
 
 
 def compare(session: Session, environment: str, period: Period, apps: Sequence[str]) -> Comparison:
+    """From the database (the digest)."""
     return Comparison(environment, period, keys_by_app(session, environment, period, apps),
                       keys_by_app(session, environment, period.previous(), apps))
+
+
+def compare_in_memory(facts, environment: str, period: Period, apps: Sequence[str]) -> Comparison:
+    """From the dashboard's facts in memory (deploybot.ledger.fact_store.FactStore.dora_rows)."""
+    return Comparison(environment, period,
+                      table_of(facts.dora_rows(environment, period, apps), environment, period),
+                      table_of(facts.dora_rows(environment, period.previous(), apps), environment, period.previous()))
 
 
 def change(now: Optional[float], before: Optional[float]) -> Optional[float]:

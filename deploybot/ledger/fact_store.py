@@ -23,6 +23,7 @@ import numpy as np
 from sqlalchemy import or_, select
 
 from deploybot.domain.deployments import FINAL_STATES, utc
+from deploybot.ledger import dora
 from deploybot.ledger.metrics import FACT_COLUMNS, FAILED_STATES, Metrics, merged
 from deploybot.ledger.periods import Period
 from deploybot.storage.database import Database
@@ -47,7 +48,7 @@ def microseconds(moment: Optional[datetime]) -> int:
 class Target:
     """One app and environment's deployments, by id, as arrays."""
 
-    FIELDS = ("ids", "requested", "finished", "state", "rollback")
+    FIELDS = ("ids", "requested", "finished", "state", "rollback", "commit")
 
     def __init__(self, rows: Dict[int, tuple]):
         ids = sorted(rows)
@@ -56,6 +57,7 @@ class Target:
         self.finished = np.array([rows[i][1] for i in ids], dtype=np.int64)
         self.state = np.array([rows[i][2] for i in ids], dtype=np.int8)
         self.rollback = np.array([rows[i][3] for i in ids], dtype=bool)
+        self.commit = np.array([rows[i][4] for i in ids], dtype=np.int64)   # NO_TIME: unknown
 
     def merge(self, changed: "Target") -> None:
         """Takes the rows read again (their new values) and the new ones (kept in id order)."""
@@ -82,15 +84,16 @@ class FactStore:
         """Reads what is new or may have changed since the last time (all at the first)."""
         with self._lock:
             floor = max(0, self._max_id - RECHECK)
-            query = select(*FACT_COLUMNS).where(or_(Deployment.id > floor,
+            query = select(*FACT_COLUMNS, Deployment.commit_at).where(or_(Deployment.id > floor,
                                                     Deployment.id.in_([i for i in self._open if i <= floor])))
             read: Dict[Tuple[str, str], Dict[int, tuple]] = defaultdict(dict)
             with self.database.transaction() as session:
                 for row in session.execute(query):
-                    deployment_id, app, environment, kind, state, requested_at, finished_at = row
+                    deployment_id, app, environment, kind, state, requested_at, finished_at, commit_at = row
                     key = (environment, app)
                     read[key][deployment_id] = (microseconds(requested_at), microseconds(finished_at),
-                                                STATE_CODES.get(state, OTHER_STATE), kind == "rollback")
+                                                STATE_CODES.get(state, OTHER_STATE), kind == "rollback",
+                                                microseconds(commit_at))
                     if state in FINAL_STATES:
                         self._open.pop(deployment_id, None)
                     else:
@@ -120,6 +123,52 @@ class FactStore:
         for env in sorted({env for env, _ in table}):
             table[(env, None)] = merged([m for (e, a), m in table.items() if e == env and a is not None], period)
         return dict(sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] is not None, kv[0][1] or "")))
+
+
+    def dora_rows(self, environment: str, period: Period, apps) -> Dict[str, List[dora.Row]]:
+        """What deploybot.ledger.dora.rows_of reads from the database, from memory: per app
+        deployed to the environment in the period, its deployments (every environment) after
+        the environment's previous success up to the period's last, and up to
+        dora.LOOKAHEAD of the environment's after it."""
+        self.refresh()
+        with self._lock:
+            targets = dict(self._targets)
+        start, end = microseconds(period.start), microseconds(period.end)
+        found: Dict[str, List[dora.Row]] = {}
+        for app in apps:
+            here = targets.get((environment, app))
+            if here is None:
+                continue
+            chosen = np.nonzero((here.requested >= start) & (here.requested < end))[0]
+            if not len(chosen):
+                continue
+            first, last = here.ids[chosen[0]], here.ids[chosen[-1]]
+            before = np.nonzero((here.ids < first) & (here.state == SUCCEEDED))[0]
+            previous = here.ids[before[-1]] if len(before) else first - 1
+            rows: List[dora.Row] = []
+            for (env, other), target in targets.items():
+                if other != app:
+                    continue
+                picked = np.nonzero((target.ids > previous) & (target.ids <= last))[0]
+                if env == environment:
+                    picked = np.concatenate([picked, np.nonzero(target.ids > last)[0][:dora.LOOKAHEAD]])
+                rows.extend(_rows(target, picked, env))
+            found[app] = rows
+        return found
+
+
+def _rows(target: Target, picked: np.ndarray, environment: str) -> List["dora.Row"]:
+    states = {code: state for state, code in STATE_CODES.items()}
+
+    def moments(values: np.ndarray) -> list:
+        # Naive UTC datetimes made in numpy (NO_TIME is numpy's NaT: None), as SQLite gives them
+        # and dora reads them; a datetime each in Python took most of a year's page.
+        return values[picked].astype("datetime64[us]").tolist()
+    return [dora.Row(i, environment, "rollback" if rollback else "deploy", states.get(state, "other"),
+                     requested, finished, commit)
+            for i, requested, finished, state, rollback, commit in zip(
+                target.ids[picked].tolist(), moments(target.requested), moments(target.finished),
+                target.state[picked].tolist(), target.rollback[picked].tolist(), moments(target.commit))]
 
 
 def summarize_target(target: Target, start: int, end: int, midnights: np.ndarray, days: List, day_count: int) -> Optional[Metrics]:

@@ -46,9 +46,7 @@ async def dora_of(dashboard, chosen, environment, app_id):
     """DORA's keys of one environment, app by app, against the period before (cached as the table)."""
     apps = [app_id] if app_id else dashboard.apps
 
-    def compute():
-        with dashboard.database.transaction() as session:
-            return dora.compare(session, environment, chosen, apps)
+    compute = lambda: dora.compare_in_memory(dashboard.facts, environment, chosen, apps)  # noqa: E731
     return await asyncio.to_thread(dashboard.cache.get, ("dora", chosen, environment, app_id), compute)
 
 
