@@ -9,6 +9,8 @@ import pytest
 
 from deploybot.adapters.jenkins.builds import Commit, oldest_commit
 from deploybot.adapters.jenkins.client import JenkinsClient, JenkinsSettings
+from deploybot.ledger import dora
+from deploybot.ledger.periods import period
 from tests.unit.test_jenkins_client import CMS_PARAMETERS, TOKEN, USER, control, finished
 from tests.unit.test_watcher_jenkins_faults import (  # noqa: F401  (fixtures)
     client, db, deploy, emulator, reporter, rounds_until, store, watcher)
@@ -57,12 +59,19 @@ def test_unusable_change_set_entries_are_left_out():
                                                   "junk", {"commitId": "z", "timestamp": 7}]}}) == Commit("z", 7)
 
 
-def test_the_watcher_stores_the_oldest_commit_time_to_the_second(emulator, store, client, watcher):
+def test_the_watcher_stores_the_oldest_commit_time_to_the_second(emulator, store, client, watcher, db):
     control(emulator, "POST", "/next-build", {"job": "deploy-cms", "commits": COMMITS})
     with_commits, _ = deploy(store, client, app="cms")
     rounds_until(watcher, lambda: store.get(with_commits).state == "succeeded")
     record = store.get(with_commits)
     assert (record.commit_id, record.commit_at.replace(tzinfo=timezone.utc)) == ("b" * 40, OLDEST)
+    # Its lead time for changes: from that commit to the build's end as Jenkins reported it.
+    build = client.build("deploy-cms", record.build_number)
+    went_live = datetime.fromtimestamp((build.timestamp_ms + build.duration_ms) / 1000, tz=timezone.utc)
+    today = period(record.requested_at.date().isoformat(), record.requested_at.date().isoformat(), "UTC")
+    with db.transaction() as session:
+        keys = dora.keys_by_app(session, "staging", today, ["cms"])["cms"]
+    assert keys.lead_times == [(went_live - OLDEST).total_seconds()] and keys.lead_unknown == 0
 
     without, _ = deploy(store, client, app="shop")        # its build lists no change: unknown
     rounds_until(watcher, lambda: store.get(without).state == "succeeded")
