@@ -241,10 +241,12 @@ def compare(session: Session, environment: str, period: Period, apps: Sequence[s
 
 
 def compare_in_memory(facts, environment: str, period: Period, apps: Sequence[str]) -> Comparison:
-    """From the dashboard's facts in memory (deploybot.ledger.fact_store.FactStore.dora_rows)."""
-    return Comparison(environment, period,
-                      table_of(facts.dora_rows(environment, period, apps), environment, period),
-                      table_of(facts.dora_rows(environment, period.previous(), apps), environment, period.previous()))
+    """From the dashboard's facts in memory (deploybot.ledger.fact_store.FactStore.dora_keys)."""
+    def table(chosen: Period) -> Dict[Optional[str], FourKeys]:
+        keys: Dict[Optional[str], FourKeys] = dict(sorted(facts.dora_keys(environment, chosen, apps).items()))
+        keys[None] = merged(list(keys.values()), chosen.days)
+        return keys
+    return Comparison(environment, period, table(period), table(period.previous()))
 
 
 def change(now: Optional[float], before: Optional[float]) -> Optional[float]:

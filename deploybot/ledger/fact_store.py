@@ -125,16 +125,16 @@ class FactStore:
         return dict(sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] is not None, kv[0][1] or "")))
 
 
-    def dora_rows(self, environment: str, period: Period, apps) -> Dict[str, List[dora.Row]]:
-        """What deploybot.ledger.dora.rows_of reads from the database, from memory: per app
-        deployed to the environment in the period, its deployments (every environment) after
-        the environment's previous success up to the period's last, and up to
-        dora.LOOKAHEAD of the environment's after it."""
+    def dora_keys(self, environment: str, period: Period, apps) -> Dict[str, "dora.FourKeys"]:
+        """deploybot.ledger.dora.four_keys per app deployed to the environment in the period,
+        on the arrays (the same window as dora.rows_of: after the environment's previous
+        success up to the period's last deployment, every environment's builds for the
+        commits, and up to dora.LOOKAHEAD of the environment's after it)."""
         self.refresh()
         with self._lock:
             targets = dict(self._targets)
         start, end = microseconds(period.start), microseconds(period.end)
-        found: Dict[str, List[dora.Row]] = {}
+        found: Dict[str, dora.FourKeys] = {}
         for app in apps:
             here = targets.get((environment, app))
             if here is None:
@@ -145,30 +145,74 @@ class FactStore:
             first, last = here.ids[chosen[0]], here.ids[chosen[-1]]
             before = np.nonzero((here.ids < first) & (here.state == SUCCEEDED))[0]
             previous = here.ids[before[-1]] if len(before) else first - 1
-            rows: List[dora.Row] = []
+            parts = []
             for (env, other), target in targets.items():
                 if other != app:
                     continue
                 picked = np.nonzero((target.ids > previous) & (target.ids <= last))[0]
                 if env == environment:
                     picked = np.concatenate([picked, np.nonzero(target.ids > last)[0][:dora.LOOKAHEAD]])
-                rows.extend(_rows(target, picked, env))
-            found[app] = rows
+                parts.append((target, picked, env == environment))
+            found[app] = _four_keys(parts, start, end, period.days)
         return found
 
 
-def _rows(target: Target, picked: np.ndarray, environment: str) -> List["dora.Row"]:
-    states = {code: state for state, code in STATE_CODES.items()}
+def _four_keys(parts, start: int, end: int, days: int) -> "dora.FourKeys":
+    """dora.four_keys on arrays: parts are (target, picked indexes, is the environment's)."""
+    ids = np.concatenate([t.ids[p] for t, p, _ in parts])
+    order = np.argsort(ids, kind="stable")
 
-    def moments(values: np.ndarray) -> list:
-        # Naive UTC datetimes made in numpy (NO_TIME is numpy's NaT: None), as SQLite gives them
-        # and dora reads them; a datetime each in Python took most of a year's page.
-        return values[picked].astype("datetime64[us]").tolist()
-    return [dora.Row(i, environment, "rollback" if rollback else "deploy", states.get(state, "other"),
-                     requested, finished, commit)
-            for i, requested, finished, state, rollback, commit in zip(
-                target.ids[picked].tolist(), moments(target.requested), moments(target.finished),
-                target.state[picked].tolist(), target.rollback[picked].tolist(), moments(target.commit))]
+    def column(name: str) -> np.ndarray:
+        return np.concatenate([getattr(t, name)[p] for t, p, _ in parts])[order]
+    mine = np.concatenate([np.full(len(p), is_here, dtype=bool) for _, p, is_here in parts])[order]
+    state, rollback, commit = column("state"), column("rollback"), column("commit")
+    requested, finished = column("requested"), column("finished")
+
+    keys = dora.FourKeys(days=days)
+    # The oldest commit since the environment's previous success: rows are cut into runs, each
+    # ending with a success of the environment; a success's commit is its run's oldest.
+    success = mine & (state == SUCCEEDED)
+    run = np.concatenate([[0], np.cumsum(success)[:-1]])
+    known = commit != NO_TIME
+    oldest = np.full(run[-1] + 1 if len(run) else 0, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(oldest, run[known], commit[known])
+
+    here = np.nonzero(mine)[0]
+    h_state, h_rollback = state[here], rollback[here]
+    h_requested, h_finished = requested[here], finished[here]
+    h_success = h_state == SUCCEEDED
+    next_rollback = np.zeros(len(here), dtype=bool)
+    next_rollback[:-1] = h_rollback[1:]
+    change_failed = h_success & ~h_rollback & next_rollback
+    in_period = (h_requested >= start) & (h_requested < end)
+    keys.failed_builds = int((in_period & np.isin(h_state, FAILED_CODES)).sum())
+    deployed = in_period & h_success
+    keys.deployments = int(deployed.sum())
+    changes = deployed & ~h_rollback
+    keys.changes = int(changes.sum())
+    keys.change_failures = int((changes & change_failed).sum())
+    commit_of = oldest[run[here[changes]]]
+    has = commit_of != np.iinfo(np.int64).max
+    keys.lead_unknown = int((~has).sum())
+    keys.lead_times = [max(0.0, s) for s in ((h_finished[changes][has] - commit_of[has]) / 1e6).tolist()]
+
+    # Outages: a change failure with none open starts one; the next success that is no change
+    # failure ends it (as dora.four_keys).
+    decisive = np.nonzero(h_success)[0]
+    failed = change_failed[decisive]
+    before_failed = np.zeros(len(decisive), dtype=bool)
+    before_failed[1:] = failed[:-1]
+    starts = decisive[failed & ~before_failed]
+    goods = decisive[~failed]
+    ends = np.searchsorted(goods, starts, side="right")
+    for first, end_at in zip(starts.tolist(), ends.tolist()):
+        if not in_period[first]:
+            continue
+        if end_at < len(goods):
+            keys.restores.append(float((h_finished[goods[end_at]] - h_finished[first]) / 1e6))
+        else:
+            keys.unrestored += 1
+    return keys
 
 
 def summarize_target(target: Target, start: int, end: int, midnights: np.ndarray, days: List, day_count: int) -> Optional[Metrics]:
