@@ -196,8 +196,13 @@ def _four_keys(parts, start: int, end: int, days: int) -> "dora.FourKeys":
     keys.lead_unknown = int((~has).sum())
     keys.lead_times = [max(0.0, s) for s in ((h_finished[changes][has] - commit_of[has]) / 1e6).tolist()]
 
-    # Outages: a change failure with none open starts one; the next success that is no change
-    # failure ends it (as dora.four_keys).
+    _outages(keys, h_success, change_failed, in_period, h_finished)
+    return keys
+
+
+def _outages(keys: "dora.FourKeys", h_success, change_failed, in_period, h_finished) -> None:
+    """Restores and unrestored outages: a change failure with none open starts one; the next
+    success that is no change failure ends it (as dora.four_keys)."""
     decisive = np.nonzero(h_success)[0]
     failed = change_failed[decisive]
     before_failed = np.zeros(len(decisive), dtype=bool)
@@ -212,7 +217,6 @@ def _four_keys(parts, start: int, end: int, days: int) -> "dora.FourKeys":
             keys.restores.append(float((h_finished[goods[end_at]] - h_finished[first]) / 1e6))
         else:
             keys.unrestored += 1
-    return keys
 
 
 def summarize_target(target: Target, start: int, end: int, midnights: np.ndarray, days: List, day_count: int) -> Optional[Metrics]:
