@@ -41,7 +41,7 @@ PAGES = [
     "/deployments/{some_id}", "/audit", "/audit?action=grant&outcome=done&page=2",
     "/metrics", "/metrics?environment=staging&app=shop", "/metrics/chart/frequency.svg",
     f"/metrics?{YEAR}", f"/metrics?{YEAR}&environment=production", f"/metrics?{YEAR}&environment=staging&app=shop",
-    f"/metrics/chart/frequency.svg?{YEAR}", f"/metrics/chart/lead.svg?{YEAR}",
+    f"/metrics/chart/frequency.svg?{YEAR}", f"/metrics/chart/deploy-time.svg?{YEAR}",
     f"/metrics/chart/failures.svg?{YEAR}", f"/metrics/chart/restore.svg?{YEAR}",
 ]
 

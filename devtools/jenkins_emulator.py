@@ -27,6 +27,10 @@ It follows Jenkins' documented behaviour, not what deploybot happens to send:
 - Faults (control POST /faults) fail the next requests to a path, for one HTTP method if
   given (a proxy refusing HEAD: {"method": "HEAD", "status": 405}); POST /forget makes Jenkins
   forget a build (deleted or rotated away): it and its queue item answer 404.
+- Change sets (control POST /next-build {"commits": [...], "pipeline": true}): a freestyle
+  build lists its git commits under "changeSet" (an EmptyChangeLogSet when none), a Pipeline
+  run (WorkflowRun) under "changeSets" (an empty list when none), each item with "commitId"
+  and "timestamp" in ms (-1 for a date the git plugin cannot read), as the git plugin does.
 - A stop (setting "stop_seconds") takes a while: the build runs on, then ends ABORTED, or
   with its own result if it finished first.
 """
@@ -47,6 +51,7 @@ import sys
 import threading
 import time
 import urllib.request
+from datetime import datetime
 from dataclasses import asdict, dataclass, field, replace
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -174,6 +179,13 @@ class Override:
     hang: bool = False
     console: Optional[Tuple[str, ...]] = None
     job: Optional[str] = None
+    # The commits the build's SCM checkout brought (the changes since the job's previous
+    # build), as the git plugin lists them: {"id", "date" ("2026-12-07 10:00:00 +0100", git's
+    # %ci; its time is "timestamp"), "msg", "author"}. None or empty: no change set.
+    commits: Tuple[Mapping[str, str], ...] = ()
+    # A Pipeline job's run (WorkflowRun: "changeSets", a list) instead of a freestyle build
+    # ("changeSet", one).
+    pipeline: bool = False
 
 
 @dataclass
@@ -892,15 +904,23 @@ class JenkinsApi:
         }
 
     def _build_json(self, run: Run) -> dict:
+        if run.override.pipeline:
+            # A WorkflowRun lists one change log per checkout, none at all without changes.
+            logs = [_git_change_log(run.override.commits)] if run.override.commits else []
+            changes = {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowRun", "changeSets": logs}
+        else:
+            changes = {"_class": "hudson.model.FreeStyleBuild",
+                       "changeSet": _git_change_log(run.override.commits) if run.override.commits
+                       else {"_class": "hudson.scm.EmptyChangeLogSet", "items": [], "kind": None}}
         return {
-            "_class": "hudson.model.FreeStyleBuild",
+            **changes,
             "actions": self._actions(run), "artifacts": [], "building": run.building,
             "description": None, "displayName": f"#{run.number}", "duration": run.duration_ms(),
             "estimatedDuration": self.model.estimate_ms(run),
             "fullDisplayName": f"{run.job.name.replace('/', ' » ')} #{run.number}",
             "id": str(run.number), "keepLog": False, "number": run.number, "queueId": run.queue_id,
             "result": run.result, "timestamp": int(run.started_at * 1000), "url": self._build_url(run),
-            "builtOn": "", "changeSet": {"_class": "hudson.scm.EmptyChangeLogSet", "items": [], "kind": None},
+            "builtOn": "",
         }
 
     def _actions(self, run: Run) -> List[dict]:
@@ -1035,14 +1055,20 @@ class ControlApi:
         raise ControlError(404, f"no control endpoint {method} {request.path}")
 
     def _next_build(self, body: dict) -> Reply:
-        _known_keys(body, ("result", "seconds", "hang", "console", "job"))
+        _known_keys(body, ("result", "seconds", "hang", "console", "job", "commits", "pipeline"))
         console = body.get("console")
+        commits = body.get("commits") or []
+        if not isinstance(commits, list) or not all(isinstance(c, dict) and isinstance(c.get("id"), str)
+                                                    for c in commits):
+            raise ControlError(400, "commits is a list of {id, date, msg, author}")
         override = Override(
             result=_result(body.get("result", "SUCCESS")),
             seconds=float(body["seconds"]) if body.get("seconds") is not None else None,
             hang=bool(body.get("hang", False)),
             console=tuple(str(line) for line in console) if console is not None else None,
             job=body.get("job"),
+            commits=tuple({k: str(c.get(k, "")) for k in ("id", "date", "msg", "author")} for c in commits),
+            pipeline=bool(body.get("pipeline", False)),
         )
         if override.job is not None and override.job not in self.model.jobs:
             raise ControlError(404, f"no job {override.job}")
@@ -1134,6 +1160,27 @@ class ControlApi:
         self.model.reset()
         self.emulator.refuse_connections(0)
         return json_reply(200, asdict(self.model.settings))
+
+
+def _git_change_log(commits: Sequence[Mapping[str, str]]) -> dict:
+    """A hudson.plugins.git.GitChangeSetList as the API shows it: each entry's "timestamp" is
+    its "date" in ms, at second precision, or -1 when the date cannot be read (the git
+    plugin's GitChangeSet.getTimestamp)."""
+    return {"_class": "hudson.plugins.git.GitChangeSetList", "kind": "git", "items": [
+        {"_class": "hudson.plugins.git.GitChangeSet", "affectedPaths": [], "commitId": c["id"], "id": c["id"],
+         "timestamp": _git_timestamp_ms(c.get("date", "")), "date": c.get("date", ""),
+         "author": {"absoluteUrl": f"http://{HOST}/user/{quote(c.get('author', ''))}", "fullName": c.get("author", "")},
+         "authorEmail": f"{c.get('author', '')}@example.com", "comment": c.get("msg", "") + "\n",
+         "msg": c.get("msg", ""), "paths": []} for c in commits]}
+
+
+def _git_timestamp_ms(date: str) -> int:
+    for pattern in ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return int(datetime.strptime(date, pattern).timestamp()) * 1000
+        except ValueError:
+            pass
+    return -1
 
 
 def _known_keys(body: dict, known: Sequence[str]) -> None:

@@ -243,8 +243,10 @@ class Watcher:
                 # The result is known from the build's API: record it now rather than keep the
                 # app busy for a log (a proxy refusing HEAD, a 5xx for the log) that may never come.
                 error = f"console unavailable: {unreadable}"
+        commit = build.oldest_commit   # for DORA's lead time for changes; None: unknown
         self.store.mark_finished(deployment.id, state, jenkins_result=build.result, console_tail=tail, error=error,
-                                 finished_at=finished_at)
+                                 finished_at=finished_at, commit_id=commit.id if commit else None,
+                                 commit_at=from_epoch_ms(commit.timestamp_ms) if commit else None)
 
     def _build_missing(self, deployment: Deployment) -> None:
         """Jenkins answered 404 for the build: lost once its queue item is gone too (from a

@@ -55,7 +55,7 @@ def main(argv=None, out=None) -> int:
                 for (environment, app), numbers in metrics_by_target(session, chosen, args.environment, args.app).items():
                     rate = "–" if numbers.failure_rate is None else f"{numbers.failure_rate:.0%}"
                     out.write(f"{environment:<12} {app or '(all)':<10} {numbers.per_day:6.2f}/day"
-                              f"  lead median {duration_text(numbers.lead_median)}, p90 {duration_text(numbers.lead_p90)}"
+                              f"  request to deployed median {duration_text(numbers.deploy_time_median)}, p90 {duration_text(numbers.deploy_time_p90)}"
                               f"  failures {rate}  restore median {duration_text(numbers.restore_median)}\n")
     finally:
         database.engine.dispose()

@@ -28,9 +28,9 @@ from deploybot.ledger.periods import Period  # noqa: E402
 
 CHARTS = {
     "frequency": "Successful deployments",
-    "lead": "Request to deployed: median and p90",
-    "failures": "Change failure rate",
-    "restore": "Time to restore (median)",
+    "deploy-time": "Deploy time (request to deployed): median and p90",
+    "failures": "Failed builds or rolled back (our figure, not DORA's change failure rate)",
+    "restore": "Back to a success after a failure (median)",
 }
 NO_DATA = "no data in this period"
 SIZE = (7.5, 2.6)
@@ -121,7 +121,7 @@ def duration_unit(seconds: Sequence[float]) -> Tuple[str, int]:
 def frequency_figure(metrics: Metrics, period: Period) -> Figure:
     buckets = Buckets(period)
     figure, axes = _figure(CHARTS["frequency"], buckets)
-    counts = Counter(buckets.of(day) for day, _ in metrics.leads)
+    counts = Counter(buckets.of(day) for day, _ in metrics.deploy_times)
     axes.set_ylabel(f"deployments per {buckets.name}")
     if not counts:
         _no_data(axes)
@@ -157,8 +157,8 @@ def _durations(title: str, values: List[Tuple[date, float]], period: Period,
     return figure
 
 
-def lead_figure(metrics: Metrics, period: Period) -> Figure:
-    return _durations(CHARTS["lead"], metrics.leads, period,
+def deploy_time_figure(metrics: Metrics, period: Period) -> Figure:
+    return _durations(CHARTS["deploy-time"], metrics.deploy_times, period,
                       {"median": (median, BLUE), "p90": (lambda v: percentile(v, 90), ORANGE)})
 
 
@@ -186,7 +186,7 @@ def failures_figure(metrics: Metrics, period: Period) -> Figure:
 
 
 FIGURES: Dict[str, Callable[[Metrics, Period], Figure]] = {
-    "frequency": frequency_figure, "lead": lead_figure, "failures": failures_figure, "restore": restore_figure,
+    "frequency": frequency_figure, "deploy-time": deploy_time_figure, "failures": failures_figure, "restore": restore_figure,
 }
 
 

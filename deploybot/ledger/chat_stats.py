@@ -50,7 +50,7 @@ def answer(question: StatsQuestion, metrics: Metrics, app_name: Optional[str], l
     lines = [
         f"• {metrics.successes} successful deployment{plural} of {metrics.finished} finished"
         f" ({metrics.per_day:.2f} a day)",
-        f"• request to deployed: median {duration_text(metrics.lead_median)}, p90 {duration_text(metrics.lead_p90)}",
+        f"• request to deployed: median {duration_text(metrics.deploy_time_median)}, p90 {duration_text(metrics.deploy_time_p90)}",
         f"• change failure rate: {percent(metrics.failure_rate)} ({metrics.failures} failed, timed out or rolled back;"
         f" {metrics.rolled_back} rolled back)",
         f"• time to restore: median {duration_text(metrics.restore_median)}"

@@ -24,6 +24,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from deploybot.ledger import dora
 from deploybot.ledger.chat_stats import metrics_for, metrics_link
 from deploybot.ledger.metrics import Metrics, duration_text
 from deploybot.ledger.periods import Period
@@ -59,6 +60,7 @@ def compose(session: Session, profile: AssistantProfile, week_start: date, base_
     week = Period(week_start, week_start + timedelta(days=6), tz)
     before = week.previous()
     parts = []
+    apps = sorted({app for (app,) in session.execute(select(Deployment.app).distinct())})
     for environment in profile.environments:
         now, then = week_numbers(session, week, environment), week_numbers(session, before, environment)
         parts.append("\n".join([
@@ -67,13 +69,38 @@ def compose(session: Session, profile: AssistantProfile, week_start: date, base_
             f"• deployments: {now.metrics.successes} successful of {now.metrics.finished}"
             f" ({then.metrics.successes} of {then.metrics.finished})",
             f"• people who deployed: {now.people} ({then.people})",
-            f"• request to deployed, median: {duration_text(now.metrics.lead_median)}"
-            f" ({duration_text(then.metrics.lead_median)})",
+            f"• request to deployed, median: {duration_text(now.metrics.deploy_time_median)}"
+            f" ({duration_text(then.metrics.deploy_time_median)})",
             f"• failures (failed, timed out or rolled back): {now.metrics.failures} ({then.metrics.failures})",
             f"• rollbacks: {now.rollbacks} ({then.rollbacks})",
+            *dora_lines(dora.compare(session, environment, week, apps)),
             f"Dashboard: {metrics_link(base_url, week, environment, None)}",
         ]))
     return "\n\n".join(parts)
+
+
+def dora_lines(keys: dora.Comparison) -> List[str]:
+    """DORA's four keys of the week, the week before in brackets with the change, then app by app."""
+    now, before = keys.now[None], keys.before[None]
+    change = dora.change_texts(now, before)
+
+    def level(name: Optional[str]) -> str:
+        return f", {name}" if name else ""
+    lines = [
+        "DORA's four keys (levels: DORA's 2024 report, for frequency and lead time only):",
+        f"• deployment frequency: {dora.frequency_text(now)}{level(now.frequency_level)}"
+        f" ({dora.frequency_text(before)}; {change['frequency']})",
+        f"• lead time for changes, median: {dora.lead_text(now)}{level(now.lead_level)}"
+        f" ({dora.lead_text(before)}; {change['lead']})",
+        f"• change failure rate: {dora.failure_rate_text(now)} ({dora.failure_rate_text(before)}; {change['failure_rate']})",
+        f"• time to restore, median: {dora.restore_text(now)} ({dora.restore_text(before)}; {change['restore']})",
+        f"• failed builds (never reached users): {now.failed_builds} ({before.failed_builds})",
+    ]
+    for app, mine in keys.now.items():
+        if app is not None:
+            lines.append(f"  {app}: {mine.deployments} deployed, lead time {dora.lead_text(mine)},"
+                         f" change failure rate {dora.failure_rate_text(mine)}, restore {dora.restore_text(mine)}")
+    return lines
 
 
 @dataclass

@@ -23,6 +23,7 @@ import numpy as np
 from sqlalchemy import or_, select
 
 from deploybot.domain.deployments import FINAL_STATES, utc
+from deploybot.ledger import dora
 from deploybot.ledger.metrics import FACT_COLUMNS, FAILED_STATES, Metrics, merged
 from deploybot.ledger.periods import Period
 from deploybot.storage.database import Database
@@ -47,7 +48,7 @@ def microseconds(moment: Optional[datetime]) -> int:
 class Target:
     """One app and environment's deployments, by id, as arrays."""
 
-    FIELDS = ("ids", "requested", "finished", "state", "rollback")
+    FIELDS = ("ids", "requested", "finished", "state", "rollback", "commit")
 
     def __init__(self, rows: Dict[int, tuple]):
         ids = sorted(rows)
@@ -56,6 +57,7 @@ class Target:
         self.finished = np.array([rows[i][1] for i in ids], dtype=np.int64)
         self.state = np.array([rows[i][2] for i in ids], dtype=np.int8)
         self.rollback = np.array([rows[i][3] for i in ids], dtype=bool)
+        self.commit = np.array([rows[i][4] for i in ids], dtype=np.int64)   # NO_TIME: unknown
 
     def merge(self, changed: "Target") -> None:
         """Takes the rows read again (their new values) and the new ones (kept in id order)."""
@@ -82,15 +84,16 @@ class FactStore:
         """Reads what is new or may have changed since the last time (all at the first)."""
         with self._lock:
             floor = max(0, self._max_id - RECHECK)
-            query = select(*FACT_COLUMNS).where(or_(Deployment.id > floor,
+            query = select(*FACT_COLUMNS, Deployment.commit_at).where(or_(Deployment.id > floor,
                                                     Deployment.id.in_([i for i in self._open if i <= floor])))
             read: Dict[Tuple[str, str], Dict[int, tuple]] = defaultdict(dict)
             with self.database.transaction() as session:
                 for row in session.execute(query):
-                    deployment_id, app, environment, kind, state, requested_at, finished_at = row
+                    deployment_id, app, environment, kind, state, requested_at, finished_at, commit_at = row
                     key = (environment, app)
                     read[key][deployment_id] = (microseconds(requested_at), microseconds(finished_at),
-                                                STATE_CODES.get(state, OTHER_STATE), kind == "rollback")
+                                                STATE_CODES.get(state, OTHER_STATE), kind == "rollback",
+                                                microseconds(commit_at))
                     if state in FINAL_STATES:
                         self._open.pop(deployment_id, None)
                     else:
@@ -120,6 +123,100 @@ class FactStore:
         for env in sorted({env for env, _ in table}):
             table[(env, None)] = merged([m for (e, a), m in table.items() if e == env and a is not None], period)
         return dict(sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] is not None, kv[0][1] or "")))
+
+
+    def dora_keys(self, environment: str, period: Period, apps) -> Dict[str, "dora.FourKeys"]:
+        """deploybot.ledger.dora.four_keys per app deployed to the environment in the period,
+        on the arrays (the same window as dora.rows_of: after the environment's previous
+        success up to the period's last deployment, every environment's builds for the
+        commits, and up to dora.LOOKAHEAD of the environment's after it)."""
+        self.refresh()
+        with self._lock:
+            targets = dict(self._targets)
+        start, end = microseconds(period.start), microseconds(period.end)
+        found: Dict[str, dora.FourKeys] = {}
+        for app in apps:
+            here = targets.get((environment, app))
+            if here is None:
+                continue
+            chosen = np.nonzero((here.requested >= start) & (here.requested < end))[0]
+            if not len(chosen):
+                continue
+            first, last = here.ids[chosen[0]], here.ids[chosen[-1]]
+            before = np.nonzero((here.ids < first) & (here.state == SUCCEEDED))[0]
+            previous = here.ids[before[-1]] if len(before) else first - 1
+            parts = []
+            for (env, other), target in targets.items():
+                if other != app:
+                    continue
+                picked = np.nonzero((target.ids > previous) & (target.ids <= last))[0]
+                if env == environment:
+                    picked = np.concatenate([picked, np.nonzero(target.ids > last)[0][:dora.LOOKAHEAD]])
+                parts.append((target, picked, env == environment))
+            found[app] = _four_keys(parts, start, end, period.days)
+        return found
+
+
+def _four_keys(parts, start: int, end: int, days: int) -> "dora.FourKeys":
+    """dora.four_keys on arrays: parts are (target, picked indexes, is the environment's)."""
+    ids = np.concatenate([t.ids[p] for t, p, _ in parts])
+    order = np.argsort(ids, kind="stable")
+
+    def column(name: str) -> np.ndarray:
+        return np.concatenate([getattr(t, name)[p] for t, p, _ in parts])[order]
+    mine = np.concatenate([np.full(len(p), is_here, dtype=bool) for _, p, is_here in parts])[order]
+    state, rollback, commit = column("state"), column("rollback"), column("commit")
+    requested, finished = column("requested"), column("finished")
+
+    keys = dora.FourKeys(days=days)
+    # The oldest commit since the environment's previous success: rows are cut into runs, each
+    # ending with a success of the environment; a success's commit is its run's oldest.
+    success = mine & (state == SUCCEEDED)
+    run = np.concatenate([[0], np.cumsum(success)[:-1]])
+    known = commit != NO_TIME
+    oldest = np.full(run[-1] + 1 if len(run) else 0, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(oldest, run[known], commit[known])
+
+    here = np.nonzero(mine)[0]
+    h_state, h_rollback = state[here], rollback[here]
+    h_requested, h_finished = requested[here], finished[here]
+    h_success = h_state == SUCCEEDED
+    next_rollback = np.zeros(len(here), dtype=bool)
+    next_rollback[:-1] = h_rollback[1:]
+    change_failed = h_success & ~h_rollback & next_rollback
+    in_period = (h_requested >= start) & (h_requested < end)
+    keys.failed_builds = int((in_period & np.isin(h_state, FAILED_CODES)).sum())
+    deployed = in_period & h_success
+    keys.deployments = int(deployed.sum())
+    changes = deployed & ~h_rollback
+    keys.changes = int(changes.sum())
+    keys.change_failures = int((changes & change_failed).sum())
+    commit_of = oldest[run[here[changes]]]
+    has = commit_of != np.iinfo(np.int64).max
+    keys.lead_unknown = int((~has).sum())
+    keys.lead_times = [max(0.0, s) for s in ((h_finished[changes][has] - commit_of[has]) / 1e6).tolist()]
+
+    _outages(keys, h_success, change_failed, in_period, h_finished)
+    return keys
+
+
+def _outages(keys: "dora.FourKeys", h_success, change_failed, in_period, h_finished) -> None:
+    """Restores and unrestored outages: a change failure with none open starts one; the next
+    success that is no change failure ends it (as dora.four_keys)."""
+    decisive = np.nonzero(h_success)[0]
+    failed = change_failed[decisive]
+    before_failed = np.zeros(len(decisive), dtype=bool)
+    before_failed[1:] = failed[:-1]
+    starts = decisive[failed & ~before_failed]
+    goods = decisive[~failed]
+    ends = np.searchsorted(goods, starts, side="right")
+    for first, end_at in zip(starts.tolist(), ends.tolist()):
+        if not in_period[first]:
+            continue
+        if end_at < len(goods):
+            keys.restores.append(float((h_finished[goods[end_at]] - h_finished[first]) / 1e6))
+        else:
+            keys.unrestored += 1
 
 
 def summarize_target(target: Target, start: int, end: int, midnights: np.ndarray, days: List, day_count: int) -> Optional[Metrics]:
@@ -152,8 +249,8 @@ def summarize_target(target: Target, start: int, end: int, midnights: np.ndarray
     metrics.rolled_back = int((finished_here & rolled_back).sum())
     successes = counted & succeeded
     metrics.successes = int(successes.sum())
-    lead_seconds = (finished[successes] - requested[successes]) / 1e6
-    metrics.leads = [(days[d], float(s)) for d, s in zip(day[successes].tolist(), lead_seconds.tolist())]
+    deploy_seconds = (finished[successes] - requested[successes]) / 1e6
+    metrics.deploy_times = [(days[d], float(s)) for d, s in zip(day[successes].tolist(), deploy_seconds.tolist())]
 
     # Outages: a failure with no outage open starts one; the next success that is no failure ends it.
     decisive = np.nonzero(failed | (succeeded & ~failed))[0]

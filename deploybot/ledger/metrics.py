@@ -56,12 +56,12 @@ class Metrics:
     unrestored: int = 0                     # outages with no success yet
     finished_by_day: Counter = field(default_factory=Counter)
     failures_by_day: Counter = field(default_factory=Counter)
-    leads: List[Tuple[date, float]] = field(default_factory=list)      # request to deployed, per success
+    deploy_times: List[Tuple[date, float]] = field(default_factory=list)      # request to deployed, per success
     restores: List[Tuple[date, float]] = field(default_factory=list)   # per restored outage, by its first failure
 
     @property
     def successes_by_day(self) -> Counter:
-        return Counter(day for day, _ in self.leads)
+        return Counter(day for day, _ in self.deploy_times)
 
     @property
     def per_day(self) -> float:
@@ -72,12 +72,12 @@ class Metrics:
         return self.failures / self.finished if self.finished else None
 
     @property
-    def lead_median(self) -> Optional[float]:
-        return median([seconds for _, seconds in self.leads])
+    def deploy_time_median(self) -> Optional[float]:
+        return median([seconds for _, seconds in self.deploy_times])
 
     @property
-    def lead_p90(self) -> Optional[float]:
-        return percentile([seconds for _, seconds in self.leads], 90)
+    def deploy_time_p90(self) -> Optional[float]:
+        return percentile([seconds for _, seconds in self.deploy_times], 90)
 
     @property
     def restore_median(self) -> Optional[float]:
@@ -126,7 +126,7 @@ def summarize(facts: Iterable[Fact], period: Period, following: Sequence[Fact] =
                 metrics.rolled_back += rolled_back
             if in_period and fact.state == "succeeded":
                 metrics.successes += 1
-                metrics.leads.append((day, (utc(fact.finished_at) - requested_at).total_seconds()))
+                metrics.deploy_times.append((day, (utc(fact.finished_at) - requested_at).total_seconds()))
             if failed and outage is None:
                 outage, outage_counts = (utc(fact.finished_at), day), in_period
             elif fact.state == "succeeded" and not failed and outage is not None:
@@ -212,7 +212,7 @@ def merged(parts: Sequence[Metrics], period: Period) -> Metrics:
         total.unrestored += part.unrestored
         total.finished_by_day.update(part.finished_by_day)
         total.failures_by_day.update(part.failures_by_day)
-        total.leads.extend(part.leads)
+        total.deploy_times.extend(part.deploy_times)
         total.restores.extend(part.restores)
     return total
 
@@ -241,8 +241,8 @@ def daily_successes(metrics: Metrics, period: Period) -> List[Tuple[date, int]]:
 class Week:
     start: date
     successes: int
-    lead_median: Optional[float]
-    lead_p90: Optional[float]
+    deploy_time_median: Optional[float]
+    deploy_time_p90: Optional[float]
     failure_rate: Optional[float]
     restore_median: Optional[float]
 
@@ -252,10 +252,10 @@ def weekly(metrics: Metrics, period: Period) -> List[Week]:
     def week_of(day: date) -> date:
         return period.since + timedelta(days=(day - period.since).days // 7 * 7)
 
-    leads, restores = defaultdict(list), defaultdict(list)
+    deploy_times, restores = defaultdict(list), defaultdict(list)
     finished, failures = Counter(), Counter()
-    for day, seconds in metrics.leads:
-        leads[week_of(day)].append(seconds)
+    for day, seconds in metrics.deploy_times:
+        deploy_times[week_of(day)].append(seconds)
     for day, seconds in metrics.restores:
         restores[week_of(day)].append(seconds)
     for day, count in metrics.finished_by_day.items():
@@ -265,6 +265,6 @@ def weekly(metrics: Metrics, period: Period) -> List[Week]:
     weeks = []
     for offset in range(0, period.days, 7):
         start = period.since + timedelta(days=offset)
-        weeks.append(Week(start, len(leads[start]), median(leads[start]), percentile(leads[start], 90),
+        weeks.append(Week(start, len(deploy_times[start]), median(deploy_times[start]), percentile(deploy_times[start], 90),
                           failures[start] / finished[start] if finished[start] else None, median(restores[start])))
     return weeks

@@ -7,7 +7,7 @@ import urllib.parse
 
 from sanic import Sanic, response
 
-from deploybot.ledger import charts
+from deploybot.ledger import charts, dora
 from deploybot.ledger.metrics import Metrics
 from deploybot.ledger.web_dashboard import HEADERS, dashboard_of
 from deploybot.ledger.web_params import text
@@ -36,8 +36,18 @@ async def metrics_page(request):
                                                      ("tz", dashboard.tz(request)),
                                                      ("environment", environment), ("app", app_id)) if v})
     shown = environment or dashboard.chart_environment
+    four_keys = await dora_of(dashboard, chosen, shown, app_id)
     return dashboard.render(request, "metrics.html", table=table, period=chosen, args=request.args,
-                            charts=charts.CHARTS, chart_query=query, chart_environment=shown, tz=dashboard.tz(request))
+                            charts=charts.CHARTS, chart_query=query, chart_environment=shown, tz=dashboard.tz(request),
+                            dora=four_keys, dora_module=dora)
+
+
+async def dora_of(dashboard, chosen, environment, app_id):
+    """DORA's keys of one environment, app by app, against the period before (cached as the table)."""
+    apps = [app_id] if app_id else dashboard.apps
+
+    compute = lambda: dora.compare_in_memory(dashboard.facts, environment, chosen, apps)  # noqa: E731
+    return await asyncio.to_thread(dashboard.cache.get, ("dora", chosen, environment, app_id), compute)
 
 
 async def chart(request, file: str):

@@ -94,6 +94,10 @@ class Deployment(Base):
     break_glass_reason = Column(Text)
     # Several apps in one request (0011): the batch this deployment is one app of.
     batch_id = Column(String(64), ForeignKey("deployment_batches.id"), index=True)
+    # DORA's lead time for changes (0017): the oldest commit of the build's change sets (from
+    # Jenkins), NULL when Jenkins listed none (a job without SCM, a rebuild): unknown, not guessed.
+    commit_id = Column(String(64))
+    commit_at = Column(DateTime(timezone=True))
 
 
 class DeploymentBatch(Base):

@@ -72,7 +72,7 @@ def check_answer(reply: str, metrics, period, environment: str, app=None):
     assert f"{metrics.successes} successful deployment" in reply, reply
     assert f"of {metrics.finished} finished" in reply, reply
     assert f"change failure rate: {metrics.failure_rate:.0%} ({metrics.failures} failed" in reply, reply
-    assert f"median {duration_text(metrics.lead_median)}, p90 {duration_text(metrics.lead_p90)}" in reply, reply
+    assert f"median {duration_text(metrics.deploy_time_median)}, p90 {duration_text(metrics.deploy_time_p90)}" in reply, reply
     link = reply.rsplit("Dashboard: ", 1)[1].strip()
     query = parse_qs(urlsplit(link).query)
     assert urlsplit(link).path == "/metrics"

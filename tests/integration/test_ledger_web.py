@@ -24,7 +24,7 @@ TOKEN = "one-time-test-token"
 PAGES = ["/", "/history", "/history?page=1000", "/history?app=cms&environment=production&state=failed",
          "/history?person=theresa&since=2026-06-01&until=2026-06-30&tz=Europe/Berlin", "/deployments/{some_id}",
          "/audit", "/audit?action=grant&outcome=done&page=2", "/metrics", "/metrics?environment=staging&app=shop",
-         "/metrics/chart/frequency.svg", "/metrics/chart/lead.svg", "/metrics/chart/failures.svg",
+         "/metrics/chart/frequency.svg", "/metrics/chart/deploy-time.svg", "/metrics/chart/failures.svg",
          "/metrics/chart/restore.svg"]
 # Pages named in the issue, with the period the dashboard shows by default: the last 30 days
 # of the generated year ("today" is its last day).
@@ -159,7 +159,7 @@ def test_period_boundaries_follow_the_chosen_time_zone(dashboard, signed_in):
 def test_metrics_and_charts_render(dashboard, signed_in):
     page = dashboard.get(f"/metrics?since=2026-12-01&until={TODAY}", signed_in).text
     assert "all apps" in page and "production" in page and page.count('<img src="/metrics/chart/') == 4
-    for name in ("frequency", "lead", "failures", "restore"):
+    for name in ("frequency", "deploy-time", "failures", "restore"):
         chart = dashboard.get(f"/metrics/chart/{name}.svg?since=2026-12-01&until={TODAY}", signed_in)
         assert chart.status_code == 200 and chart.headers["Content-Type"] == "image/svg+xml"
         assert chart.content.lstrip().startswith(b"<?xml") and b"<svg" in chart.content

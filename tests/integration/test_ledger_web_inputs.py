@@ -60,7 +60,7 @@ def cli_export(url: str, fmt: str) -> str:
 def test_the_web_exports_every_row_after_the_charts_were_drawn(dashboard, signed_in):
     # What the issue saw: the metrics page and its charts first, then the exports.
     assert dashboard.get(f"/metrics?{YEAR}", signed_in).status_code == 200
-    for name in ("frequency", "lead", "failures", "restore"):
+    for name in ("frequency", "deploy-time", "failures", "restore"):
         assert dashboard.get(f"/metrics/chart/{name}.svg?{YEAR}", signed_in).status_code == 200
     # ... and while the exports run, someone else reads pages (as a browser draws the charts),
     # so the dashboard's worker threads take turns.
@@ -68,7 +68,7 @@ def test_the_web_exports_every_row_after_the_charts_were_drawn(dashboard, signed
 
     def browse():
         while not exporting.is_set():
-            for path in ("/history?page=3", f"/metrics/chart/lead.svg?{YEAR}", "/audit"):
+            for path in ("/history?page=3", f"/metrics/chart/deploy-time.svg?{YEAR}", "/audit"):
                 dashboard.get(path, signed_in)
 
     browser = threading.Thread(target=browse)
@@ -100,7 +100,7 @@ def test_a_csv_without_its_final_line_is_refused():
 
 
 KNOWN_500S = ["/deployments/99999999999999999999999", "/history?until=9999-12-31", "/metrics?until=9999-12-31",
-              "/metrics/chart/lead.svg?until=9999-12-31", "/export/deployments.json?until=9999-12-31",
+              "/metrics/chart/deploy-time.svg?until=9999-12-31", "/export/deployments.json?until=9999-12-31",
               "/history?since=0001-01-01&tz=Asia/Tokyo", "/export/deployments.csv?since=0001-01-01&tz=Asia/Tokyo"]
 
 
@@ -111,7 +111,7 @@ def test_the_inputs_that_gave_500s_get_a_clear_answer(dashboard, signed_in, path
     assert "<html" in answer.text.lower()
 
 
-ROUTES = ["/", "/history", "/audit", "/metrics", "/metrics/chart/frequency.svg", "/metrics/chart/lead.svg",
+ROUTES = ["/", "/history", "/audit", "/metrics", "/metrics/chart/frequency.svg", "/metrics/chart/deploy-time.svg",
           "/export/deployments.csv", "/export/audit.json"]
 junk = st.one_of(st.text(max_size=30), st.text(min_size=3000, max_size=5000), st.integers().map(str))
 # The calendar's ends and the dashboard's, most often: where the 500s were.
@@ -125,7 +125,7 @@ queries_ = st.fixed_dictionaries({}, optional={
     "page": st.one_of(st.integers().map(str), junk), **{name: names for name in (
         "app", "environment", "person", "state", "actor", "action", "outcome")}})
 segments = st.one_of(st.integers().map(str), st.integers(min_value=2 ** 63 - 2, max_value=10 ** 30).map(str),
-                     st.sampled_from(["deployments.csv", "audit.json", "lead.svg", "frequency.svg"]),
+                     st.sampled_from(["deployments.csv", "audit.json", "deploy-time.svg", "frequency.svg"]),
                      st.text(min_size=1, max_size=40), st.text(min_size=300, max_size=600))
 
 

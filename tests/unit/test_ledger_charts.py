@@ -59,7 +59,7 @@ def test_an_empty_period_is_spanned_and_says_no_data(name):
     assert axes.get_title(loc="left").endswith(", by day") and axes.get_ylabel()
 
 
-@pytest.mark.parametrize("name", ["frequency", "lead"])
+@pytest.mark.parametrize("name", ["frequency", "deploy-time"])
 def test_one_deployment_is_drawn_on_the_whole_period_a_day_wide(name):
     one = ledger((datetime(2026, 12, 2, 8), "succeeded", 3))    # Tokyo's 2 December, UTC's 1 December
     axes, svg = draw(name, one, WEEK)
@@ -89,13 +89,13 @@ def test_a_week_has_a_tick_and_a_bar_per_day():
 
 
 def test_durations_are_drawn_in_a_unit_that_reads():
-    axes, _ = draw("lead", A_WEEK, WEEK)           # 90 s to 150 s: minutes, not "0.04" of a day
+    axes, _ = draw("deploy-time", A_WEEK, WEEK)           # 90 s to 150 s: minutes, not "0.04" of a day
     assert axes.get_ylabel() == "minutes"
     assert all(1.5 <= y <= 2.5 for line in axes.get_lines() for y in line.get_ydata())
     quick = ledger((datetime(2026, 12, 1, 9), "succeeded", 0.5))
-    assert draw("lead", quick, WEEK)[0].get_ylabel() == "seconds"
+    assert draw("deploy-time", quick, WEEK)[0].get_ylabel() == "seconds"
     slow = ledger((datetime(2026, 12, 1, 9), "succeeded", 60 * 30))
-    assert draw("lead", slow, WEEK)[0].get_ylabel() == "hours"
+    assert draw("deploy-time", slow, WEEK)[0].get_ylabel() == "hours"
     assert charts.duration_unit([3 * 86400]) == ("days", 86400)
 
 
@@ -121,7 +121,7 @@ def test_a_quarter_has_ticks_a_week_apart():
         days = tick_days(axes)
         assert len(days) <= charts.MOST_TICKS and all((b - a).days % 7 == 0 for a, b in zip(days, days[1:]))
     axes = draw("restore", facts, quarter)[0]
-    assert axes.get_ylabel() == "minutes" and axes.get_title(loc="left") == "Time to restore (median), by week"
+    assert axes.get_ylabel() == "minutes" and axes.get_title(loc="left") == "Back to a success after a failure (median), by week"
 
 
 def test_a_single_day_is_one_bucket_wide():

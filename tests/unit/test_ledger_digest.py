@@ -93,21 +93,24 @@ def test_a_bad_schedule_names_the_setting(tmp_path, setting, says):
 
 # -- the content ------------------------------------------------------------------------------
 
-def deployment(app, state, requested: datetime, minutes: float, person: str, kind="deploy", environment="production"):
+def deployment(app, state, requested: datetime, minutes: float, person: str, kind="deploy", environment="production",
+               commit_at: datetime = None):
     requested = requested.astimezone(timezone.utc)
     finished = requested + timedelta(minutes=minutes)
     return dict(assistant="bender", app=app, environment=environment, version="1.0.0", kind=kind, requested_by=person,
                 state=state, active_key=None, jenkins_job=f"deploy-{app}", conversation_id=person, output_channel="rest",
                 requested_at=requested, confirmed_at=requested, finished_at=finished,
-                start_reported_at=finished, outcome_reported_at=finished)
+                start_reported_at=finished, outcome_reported_at=finished,
+                commit_at=commit_at.astimezone(timezone.utc) if commit_at else None)
 
 
 # Last week (Mon 23 – Sun 29 Nov 2026, Berlin) and the week before; the edges in local time.
 LEDGER = [
     deployment("cms", "succeeded", at("2026-11-16 10:00"), 4, "amelia"),
-    deployment("cms", "failed", at("2026-11-22 23:30"), 3, "kofi"),                # Sunday night: the week before
+    deployment("cms", "failed", at("2026-11-22 23:30"), 3, "kofi",                 # Sunday night: the week before
+               commit_at=at("2026-11-22 20:00")),                                  # its commit went live with the next
     deployment("cms", "succeeded", at("2026-11-23 00:10"), 6, "kofi"),              # Monday 00:10 Berlin (Sunday in UTC)
-    deployment("shop", "succeeded", at("2026-11-24 11:00"), 10, "amelia"),
+    deployment("shop", "succeeded", at("2026-11-24 11:00"), 10, "amelia", commit_at=at("2026-11-24 09:00")),
     deployment("shop", "succeeded", at("2026-11-25 11:00"), 8, "ines", kind="rollback"),  # rolls back the one before
     deployment("crm", "timed_out", at("2026-11-26 15:00"), 30, "ravi"),
     deployment("crm", "succeeded", at("2026-11-29 23:50"), 2, "ravi"),              # Sunday 23:50: still last week
@@ -138,6 +141,19 @@ def test_the_digest_says_last_weeks_numbers_against_the_week_before(ledger, bend
         "• request to deployed, median: 7 min 0 s (4 min 0 s)",
         "• failures (failed, timed out or rolled back): 2 (1)",
         "• rollbacks: 1 (0)",
+        # DORA's keys, worked out by hand: 4 deployments (the rollback is one) in 7 days; lead
+        # times 4 h 16 min (cms: the failed build's commit, 20:00, live at 00:16) and 2 h 10 min
+        # (shop), crm's unknown; shop's change was rolled back 23 h 58 min after it went live.
+        "DORA's four keys (levels: DORA's 2024 report, for frequency and lead time only):",
+        "• deployment frequency: 0.57 a day, 4.0 a week (4), high (0.14 a day, 1.0 a week (1); +3.0 a week)",
+        "• lead time for changes, median: 3 h 13 min (2 known; unknown for 1 of 3), elite"
+        " (unknown (1 without a commit time); –)",
+        "• change failure rate: 33% (1 of 3) (0% (0 of 1); +33 points)",
+        "• time to restore, median: 23 h 58 min (–; –)",
+        "• failed builds (never reached users): 1 (1)",
+        "  cms: 1 deployed, lead time 4 h 16 min (1 known), change failure rate 0% (0 of 1), restore –",
+        "  crm: 1 deployed, lead time unknown (1 without a commit time), change failure rate 0% (0 of 1), restore –",
+        "  shop: 2 deployed, lead time 2 h 10 min (1 known), change failure rate 100% (1 of 1), restore 23 h 58 min",
         "Dashboard: https://deploys.example.com/metrics?since=2026-11-23&until=2026-11-29&environment=production"
         "&tz=Europe%2FBerlin",
     ]

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, insert, select, update
 
+from deploybot.ledger import dora
 from deploybot.ledger.fact_store import FactStore
 from deploybot.ledger.metrics import metrics_by_target
 from deploybot.ledger.periods import period
@@ -96,3 +97,24 @@ def test_a_deployment_committed_late_with_a_lower_id_is_found(ledger):
     with ledger.transaction() as session:
         session.execute(insert(Deployment), [values])
     assert store.metrics_by_target(chosen) == from_database(ledger, chosen, None, None) != without
+
+
+def test_doras_keys_from_memory_are_those_from_the_database(db_on_both):
+    # Commit times on two of three deployments (the rest unknown), failures and rollbacks, a year.
+    rows = deployments(3000, END, 365, seed=5)
+    for index, row in enumerate(rows):
+        if index % 7 in (1, 2) and row["state"] == "succeeded":
+            row.update(state="failed")
+        # every row names the column: a bulk insert takes its columns from the first row
+        row["commit_at"] = row["requested_at"] - timedelta(hours=index % 50, seconds=index) if index % 3 else None
+    with db_on_both.transaction() as session:
+        session.execute(insert(Deployment), rows)
+    store, apps = FactStore(db_on_both), ["cms", "shop", "crm", "billing", "search", "nosuchapp"]
+    year = dora.compare_in_memory(store, "production", period("2026-01-01", "2026-12-31", "UTC"), apps).now[None]
+    assert year.lead_times and year.lead_unknown and year.change_failures and year.restores and year.failed_builds
+    for since, until, tz in PERIODS:
+        chosen = period(since, until, tz)
+        for environment in ("production", "staging"):
+            with db_on_both.transaction() as session:
+                expected = dora.compare(session, environment, chosen, apps)
+            assert dora.compare_in_memory(store, environment, chosen, apps) == expected, (since, until, tz, environment)

@@ -67,8 +67,8 @@ def test_request_to_deployed_median_and_nearest_rank_p90():
         ledger.add(at(10), minutes=minutes)
     ledger.add(at(11), state="failed", minutes=100)   # failures have no lead time
     metrics = summarize(ledger.facts, MARCH)
-    assert metrics.lead_median == 5.5 * 60
-    assert metrics.lead_p90 == 9 * 60
+    assert metrics.deploy_time_median == 5.5 * 60
+    assert metrics.deploy_time_p90 == 9 * 60
     assert percentile([1.0], 90) == 1.0 and percentile([], 90) is None
 
 
@@ -140,8 +140,8 @@ def test_environment_totals_are_the_sum_of_their_apps_and_weeks_add_up():
     shop = summarize([f for f in ledger.facts if f.app == "shop"], MARCH)
     total = merged([cms, shop], MARCH)
     direct = summarize(ledger.facts, MARCH)
-    assert (total.successes, total.failures, total.finished, sorted(total.leads)) == \
-           (direct.successes, direct.failures, direct.finished, sorted(direct.leads))
+    assert (total.successes, total.failures, total.finished, sorted(total.deploy_times)) == \
+           (direct.successes, direct.failures, direct.finished, sorted(direct.deploy_times))
     weeks = weekly(direct, MARCH)
     assert len(weeks) == 5 and weeks[0].start == MARCH.since
     assert sum(w.successes for w in weeks) == direct.successes
@@ -151,7 +151,7 @@ def test_environment_totals_are_the_sum_of_their_apps_and_weeks_add_up():
 def test_an_empty_period_has_no_numbers_rather_than_zeros():
     metrics = summarize([], MARCH)
     assert isinstance(metrics, Metrics)
-    assert (metrics.per_day, metrics.failure_rate, metrics.lead_median, metrics.restore_median) == (0.0, None, None, None)
+    assert (metrics.per_day, metrics.failure_rate, metrics.deploy_time_median, metrics.restore_median) == (0.0, None, None, None)
 
 
 def test_periods_refuse_what_they_cannot_read():

@@ -139,7 +139,7 @@ def test_metrics_per_environment_and_app_from_the_database(ledger):
     assert list(table) == [("production", None), ("production", "cms"), ("production", "shop")]
     total = table[("production", None)]
     assert (total.finished, total.failures, total.successes) == (120, 12, 108)
-    assert total.lead_median == 300
+    assert total.deploy_time_median == 300
 
 
 def test_sessions_are_signed_expire_and_tokens_work_once():

@@ -7,6 +7,10 @@ from typing import Any, Dict, Mapping, Optional
 from urllib.parse import quote
 
 
+# A commit time past 2100 is not one (and would not fit a datetime everywhere): left out.
+LATEST_MS = 4_102_444_800_000
+
+
 @dataclass(frozen=True)
 class QueueState:
     cancelled: bool
@@ -26,6 +30,13 @@ class BuildState:
     timestamp_ms: int
     queue_id: Optional[int]
     parameters: Dict[str, str] = field(default_factory=dict)
+    oldest_commit: Optional["Commit"] = None   # of its change sets; None when Jenkins lists none
+
+
+@dataclass(frozen=True)
+class Commit:
+    id: str
+    timestamp_ms: int   # the commit's date (the git plugin's author or committer time), ms since 1970
 
 
 def build_state(info: dict) -> BuildState:
@@ -40,7 +51,32 @@ def build_state(info: dict) -> BuildState:
         timestamp_ms=int(info.get("timestamp") or 0),
         queue_id=info.get("queueId") or None,
         parameters=_parameters_of(info),
+        oldest_commit=oldest_commit(info),
     )
+
+
+def oldest_commit(info: dict) -> Optional[Commit]:
+    """The oldest commit a build's change sets list: "changeSets" (a list of change logs, on
+    Pipeline runs) or "changeSet" (one, on freestyle builds), each with "items" carrying
+    "commitId" and "timestamp" (ms; the git plugin gives -1 for a date it cannot read).
+    The changes since the job's previous build, so the oldest is the oldest commit not yet
+    deployed by this job. None when none is listed with a time: the commit time is unknown."""
+    logs = info.get("changeSets")
+    if not isinstance(logs, list):
+        logs = [info.get("changeSet")]
+    found: Optional[Commit] = None
+    for log in logs:
+        items = log.get("items") if isinstance(log, dict) else None
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            stamp, commit_id = item.get("timestamp"), item.get("commitId") or item.get("id")
+            if isinstance(stamp, bool) or not isinstance(stamp, int) or not 0 < stamp < LATEST_MS \
+                    or not isinstance(commit_id, str):
+                continue
+            if found is None or stamp < found.timestamp_ms:
+                found = Commit(commit_id[:64], stamp)
+    return found
 
 
 def raw_parameters_of(item: dict) -> Dict[str, Any]:
