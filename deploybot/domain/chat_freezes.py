@@ -8,6 +8,7 @@ from datetime import datetime, timezone, tzinfo
 from typing import List, Optional
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from deploybot.domain.deployments import utc
 from deploybot.domain.freezes import Freeze
@@ -18,6 +19,13 @@ from deploybot.storage.models import ChatFreeze
 def as_freeze(row: ChatFreeze, zone: tzinfo) -> Freeze:
     return Freeze(row.environment, row.reason, zone, apps=(row.app,) if row.app else (),
                   period=(utc(row.starts_at), utc(row.ends_at)), source="set in chat", chat_id=row.id, set_by=row.set_by)
+
+
+def standing_in(session: Session, now: datetime, zone: tzinfo) -> List[Freeze]:
+    """The chat freezes not lifted and not over at `now`, in the caller's session."""
+    rows = session.scalars(select(ChatFreeze).where(ChatFreeze.lifted_at.is_(None))
+                           .where(ChatFreeze.ends_at > now.astimezone(timezone.utc)).order_by(ChatFreeze.starts_at))
+    return [as_freeze(row, zone) for row in rows if utc(row.ends_at) > now]
 
 
 @dataclass
@@ -38,10 +46,7 @@ class ChatFreezes:
     def standing(self, now: datetime) -> List[Freeze]:
         """Every chat freeze not lifted and not over at `now` (running or to come)."""
         with self.db.transaction() as session:
-            rows = session.scalars(select(ChatFreeze).where(ChatFreeze.lifted_at.is_(None))
-                                   .where(ChatFreeze.ends_at > now.astimezone(timezone.utc))
-                                   .order_by(ChatFreeze.starts_at))
-            return [as_freeze(row, self.zone) for row in rows if utc(row.ends_at) > now]
+            return standing_in(session, now, self.zone)
 
     def lift(self, user: str, environment: str, app: Optional[str], now: datetime) -> List[Freeze]:
         """Lifts the standing chat freezes on the environment (on the app, when one is named,

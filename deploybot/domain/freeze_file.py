@@ -43,6 +43,16 @@ def load_freezes(path: Optional[Path], default_zone: str, environments: Iterable
                  for number, entry in enumerate(entries, start=1))
 
 
+def freeze_file_problem(time_zones: Iterable[str], catalog) -> Optional[str]:
+    """freezes.yml's first wrong entry, named, or None: why the stack must not start (issue 24)."""
+    try:
+        for zone in dict.fromkeys(time_zones):
+            load_freezes(None, zone, catalog.environments, catalog.apps)
+    except FreezeFileError as wrong:
+        return str(wrong)
+    return None
+
+
 def freeze_of(entry, where: str, source: str, default_zone: str, environments: set, apps: set) -> Freeze:
     if not isinstance(entry, dict):
         raise FreezeFileError(f"{where}: each freeze is a mapping with environment, reason and when")

@@ -141,3 +141,12 @@ def test_no_file_at_the_default_place_is_no_freezes(tmp_path, monkeypatch):
     monkeypatch.setenv("DEPLOYBOT_FREEZES", str(tmp_path / "missing.yml"))
     with pytest.raises(FreezeFileError, match="no such freezes file"):
         load_freezes(None, "UTC", ENVIRONMENTS, APPS)
+
+
+def test_a_wrong_file_stops_the_stack_at_start_naming_the_entry(tmp_path, monkeypatch):
+    from deploybot.cli.stack import startup_problem
+    from deploybot.domain.profiles import load_profiles
+
+    path = write(tmp_path, "freezes:\n  - environment: production\n    days: [friday]\n    at: '18:00'\n    for: 62h\n")
+    monkeypatch.setenv("DEPLOYBOT_FREEZES", str(path))
+    assert startup_problem(load_profiles()) == f"{path}, freeze #1 (production): every freeze needs a reason (it is said to whoever is refused)"
