@@ -18,6 +18,7 @@ from deploybot.domain.profiles import load_profiles
 from deploybot.storage.database import Database
 from deploybot.storage.models import ChatFreeze
 from tests.safeguards import SAFEGUARD_SETTINGS, enrol, next_code
+from tests.integration.test_terminal_chat import Chat
 from tests.security.evidence import builds_with, last_audit_id, nothing_deployed
 from tests.support import ADMIN, audit_entries, deployments, grant, new_user_id, running_stack, start_ledger_web
 
@@ -159,3 +160,25 @@ def test_the_dashboards_now_page_shows_the_freezes(frozen, bender, tmp_path):
     assert "search on production: " in section and "reindex" in section and "set by UADMIN0001" in section
     assert "<h3>Next</h3>" in section and "staging" in section and "nightly backup" in section
     bender.texts(ADMIN, "lift the freeze on search in production")
+
+
+def test_freezes_in_the_terminal_chat(frozen, bender):
+    user = new_user_id()
+    grant(bender, user, "cms")
+    chat = Chat(frozen.env, user=ADMIN)
+    try:
+        chat.type("bender, freeze cms on production from 00:00 today until tomorrow 20:00: editorial launch")
+        chat.expect_start("Bender: Frozen cms on production from ")
+        chat.type("any freezes?")
+        chat.expect_start("Bender: Frozen now: ")
+        chat.type(f"/user {user}")
+        chat.type("bender, deploy cms 5.5.1")
+        chat.expect_start("Bender: I can't deploy Content Management System to production now. freeze: editorial launch")
+        chat.type(f"/user {ADMIN}")
+        chat.type("lift the freeze on cms in production")
+        chat.expect("Bender: Lifted the freeze set in chat on cms on production (editorial launch). "
+                    "Deploys to production are allowed again.")
+        chat.type("/quit")
+        assert chat.process.wait(timeout=10) == 0
+    finally:
+        chat.process.kill()
