@@ -92,7 +92,7 @@ def _freeze(entry: dict, source: str, default_zone: str, environments: set, apps
     if kinds == ["cron"]:
         cron = Cron(str(entry["cron"]).strip(), parse_duration(required(entry, "for")))
         try:
-            cron.trigger(zone)
+            cron.cron_of(zone)
         except ValueError as problem:
             raise ValueError(f"cron must be five fields (minute hour day month weekday), got {entry['cron']!r}: {problem}") from None
         return Freeze(recurring=cron, **common)

@@ -64,15 +64,15 @@ class Cron:
     expression: str
     duration: timedelta
 
-    def trigger(self, zone: ZoneInfo):
+    def cron_of(self, zone: ZoneInfo):
         # APScheduler's cron: it lays the expression out in the zone, daylight saving included.
         from apscheduler.triggers.cron import CronTrigger
         return CronTrigger.from_crontab(self.expression, timezone=zone)
 
     def starts(self, after: datetime, zone: ZoneInfo) -> Iterator[datetime]:
-        trigger, moment = self.trigger(zone), after
+        cron, moment = self.cron_of(zone), after
         for _ in range(MAX_STEPS):
-            start = trigger.get_next_fire_time(None, moment)
+            start = cron.get_next_fire_time(None, moment)
             if start is None or start > after + HORIZON:
                 return
             yield start
