@@ -16,6 +16,7 @@ from rasa_sdk.types import DomainDict
 from actions import approvals, batches
 from actions.code_holds import audit, in_direct_message, two_factor
 from actions.context import catalog, clearance_rules, from_slack, permissions, pipeline_ports, profile, requester
+from actions.freezes import freeze_broken
 from actions.guard import DeployBotAction
 from actions.held import approval_what, drop_held, held_approval, held_request, inline, what_is_held
 from actions.questions import say_where
@@ -207,8 +208,10 @@ async def release_held(dispatcher: CollectingDispatcher, tracker: Tracker, held:
     if isinstance(next_stage(asked, item, Passed(confirmed, second_factor=True), clearance_rules()), NeedsApprovals):
         return await approvals.ask_for_approval(dispatcher, tracker, asked.deploy_request(item), item.kind, held["requested_at"],
                                                 asked.output_channel, asked.reply_to, second_factor=True)
+    # A freeze that the break glass passes is said with it (issue 24): looked at before the start.
+    through = await asyncio.to_thread(freeze_broken, item.app, asked.environment) if held.get("break_glass") else ""
     text = await start_held_deployment(asked)
     if held.get("break_glass"):
-        await asyncio.to_thread(announce_break_glass, user, what, held["break_glass"], text)
+        await asyncio.to_thread(announce_break_glass, user, what, held["break_glass"], text, through)
     say_where(dispatcher, text, asked.output_channel, asked.reply_to)
     return []

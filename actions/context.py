@@ -17,6 +17,9 @@ from deploybot.domain.deploy_request import RequestRejected
 from deploybot.domain.deployments import DeploymentStore, NewDeployment
 from deploybot.policy.identity import check_requester
 from deploybot.adapters.jenkins.client import JenkinsClient, JenkinsError, JenkinsSettings
+from deploybot.domain.chat_freezes import ChatFreezes
+from deploybot.domain.freeze_file import load_freezes
+from deploybot.domain.freezes import Freeze, covering
 from deploybot.domain.locks import Locks
 from deploybot.policy.permissions import Permissions
 from deploybot.pipeline.clearance import Clearance, Rules
@@ -91,10 +94,34 @@ def jenkins_client() -> JenkinsClient:
     return JenkinsClient(JenkinsSettings.from_environ())
 
 
+@lru_cache(maxsize=1)
+def file_freezes() -> Tuple[Freeze, ...]:
+    """freezes.yml (or DEPLOYBOT_FREEZES), read once; times default to this bot's time zone."""
+    return load_freezes(None, profile().time_zone, catalog().environments, catalog().apps)
+
+
+def chat_freezes() -> ChatFreezes:
+    return ChatFreezes(database(), time_zone())
+
+
+def all_freezes(now: datetime) -> List[Freeze]:
+    """freezes.yml's and the chat's standing ones."""
+    return list(file_freezes()) + chat_freezes().standing(now)
+
+
+def freeze_check(app: str, environment: str, requester: str, now: datetime) -> Optional[Block]:
+    """A freeze over the app and environment now: its reason and when deployments open again."""
+    found = covering(all_freezes(now), app, environment, now)
+    if found is None:
+        return None
+    return Block("freeze", f"{found.freeze.reason} ({found.freeze.what()} is frozen, {found.freeze.source})",
+                 opens_at=found.end, break_glass_passes=True)
+
+
 def gate_checks() -> List[Check]:
     """The environment gate's checks (deploybot/pipeline/gate.py), in the order they are said:
     each is also a rule of the door (Rules.gate)."""
-    return []
+    return [freeze_check]
 
 
 def gate_blocks(app: str, environment: str, user: str) -> Tuple[Block, ...]:

@@ -15,12 +15,14 @@ from actions.context import (
     database, first_entity, locks, permissions, profile, requester, time_zone, where_asked,
 )
 from actions.deployments import target
+from actions.freezes import freeze_in_chat, lift_in_chat, mentions_freeze, no_lock_there
 from actions.guard import DeployBotAction
 from actions.questions import say_where
 from actions.token_channels import counts_as_admin
 from deploybot.domain import messages
 from deploybot.domain.deploy_request import RequestRejected
 from deploybot.domain.deployments import now
+from deploybot.domain.freeze_request import wants_period
 from deploybot.domain.lock_details import BadExpiry, lock_details
 from deploybot.domain.lock_expiry import get_lifted, mark_said
 
@@ -48,6 +50,10 @@ class ActionLockEnvironment(DeployBotAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         user, reason = requester(tracker), None
+        if wants_period(tracker.latest_message.get("text") or ""):
+            # "freeze production from Friday 18:00 until Monday 08:00": a period to come is a freeze (issue 24)
+            await asyncio.to_thread(freeze_in_chat, dispatcher, tracker)
+            return []
         try:
             details = details_of(tracker)
             reason = details.reason
@@ -72,6 +78,10 @@ class ActionUnlockEnvironment(DeployBotAction):
         user = requester(tracker)
         try:
             app, environment = target(tracker, app_required=False)
+            # "lift the freeze on production" with no lock there: a freeze set in chat (issue 24)
+            if mentions_freeze(tracker) and await asyncio.to_thread(no_lock_there, app, environment) \
+                    and await asyncio.to_thread(lift_in_chat, dispatcher, tracker, app, environment):
+                return []
             text = await asyncio.to_thread(locks().unlock, user, environment, app, counts_as_admin(tracker, user))
             outcome = "done" if text.startswith("Unlocked") else "unchanged"
         except RequestRejected as refusal:

@@ -92,10 +92,11 @@ async def start_held_deployment(held_request: Request) -> str:
     return say.not_started(messages.restate(held_request.deploy_request(item), catalog()), outcome.why)
 
 
-def announce_break_glass(user: str, what: str, reason: str, outcome: str) -> None:
-    """A deploy without approvals: the management channel and the audit log hear of it at once."""
-    text = f"Break glass: {user} skipped approvals for {what}. Reason: {reason}. {outcome}"
-    permissions().audit(user, "break_glass", "done", detail=f"{what}. Reason: {reason}"[:500])
+def announce_break_glass(user: str, what: str, reason: str, outcome: str, through: str = "") -> None:
+    """A deploy without approvals: the management channel and the audit log hear of it at once,
+    and of the freeze it broke through, if any (`through`: actions/freezes.py freeze_broken)."""
+    text = f"Break glass: {user} skipped approvals for {what}. Reason: {reason}.{' ' + through if through else ''} {outcome}"
+    permissions().audit(user, "break_glass", "done", detail=f"{what}. Reason: {reason}.{' ' + through if through else ''}"[:500])
     channel = profile().management_channel
     if channel:
         management_notifier().post(channel, text)

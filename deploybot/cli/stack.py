@@ -35,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from deploybot.ledger.address import PORT_ENV as WEB_PORT_ENV, SECRET_ENV as WEB_SECRET_ENV, SIGNIN_TOKEN_ENV, signin_link, web_port
 from deploybot.domain.catalog import load_catalog
+from deploybot.domain.freeze_file import freeze_file_problem
 from deploybot.domain.profiles import ASSISTANT_ENV, AssistantProfile, load_profiles
 from deploybot.rasa_glue.rasa_server import ACTIONS_TOKEN_ENV, API_TOKEN_ENV
 from deploybot.cli.stack_processes import (HOST, LOG_DIR, STARTUP_TIMEOUT_SECONDS, STOP_TIMEOUT_SECONDS, VAR,  # noqa: F401
@@ -288,6 +289,7 @@ def startup_problem(profiles: Mapping[str, AssistantProfile]) -> Optional[str]:
     """Why the stack must not start: a trusted build system that would skip a two-factor
     code (issue 22), or no Jenkins at all."""
     refusals = [problem for problem in (build_system_problem(p, load_catalog()) for p in profiles.values()) if problem]
+    refusals += [problem for problem in [freeze_file_problem([p.time_zone for p in profiles.values()], load_catalog())] if problem]
     if refusals:
         return "\n".join(refusals)
     return emulator_problem(os.environ)

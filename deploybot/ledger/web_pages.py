@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from sanic import Sanic
 
 from deploybot.ledger import queries, web_params
+from deploybot.ledger.freezes_now import freezes_now
 from deploybot.ledger.periods import period
 from deploybot.ledger.web_dashboard import dashboard_of, link, local, page_number
 from deploybot.ledger.web_params import text
@@ -25,7 +26,8 @@ async def now_page(request):
     zone = period(tz=tz).tz
     at = datetime.now(timezone.utc)
     cells = await dashboard.read(queries.now_matrix, dashboard.apps, dashboard.environments, at)
-    return dashboard.render(request, "now.html", cells=cells, at=at, local=lambda m: local(m, zone), tz=tz)
+    freezes = await dashboard.read(freezes_now, dashboard.catalog, at)  # issue 24
+    return dashboard.render(request, "now.html", cells=cells, at=at, local=lambda m: local(m, zone), tz=tz, freezes=freezes)
 
 
 async def history_page(request):

@@ -20,7 +20,7 @@ from rasa_sdk.endpoint import create_app
 from sanic import response
 
 from actions.approvals import watch_expiry as watch_approvals
-from actions.context import catalog, deployment_store, jenkins_client, profile, profiles, slack_directory
+from actions.context import catalog, deployment_store, file_freezes, jenkins_client, profile, profiles, slack_directory
 from deploybot.ledger.address import public_url
 from deploybot.ledger.digest import DigestSender
 from deploybot.delivery.notifier import AllOf, local_notifier
@@ -30,6 +30,7 @@ from deploybot.domain.profiles import rasa_urls
 from deploybot.policy.step_up import build_system_problem, startup_problem
 from deploybot.rasa_glue.rasa_server import ACTIONS_TOKEN_ENV
 from deploybot.storage.database import var_dir
+from deploybot.domain.freeze_file import FreezeFileError
 from deploybot.domain.lock_expiry import LockExpiryAnnouncer
 from deploybot.delivery.watcher import LOST_AFTER_SECONDS, Watcher
 
@@ -125,6 +126,11 @@ def main(argv=None) -> int:
     refusal = build_system_problem(profile(), catalog())  # a build system never skips a code (issue 22)
     if refusal:
         print(f"deploybot.rasa_glue.action_server: {refusal}", file=sys.stderr)
+        return 2
+    try:
+        file_freezes()  # freezes.yml read now: a wrong entry stops the start, named (issue 24)
+    except FreezeFileError as wrong:
+        print(f"deploybot.rasa_glue.action_server: {wrong}", file=sys.stderr)
         return 2
     problem = startup_problem(profile(), catalog())  # production safeguards (issue 14)
     if problem:

@@ -297,3 +297,22 @@ class HeldForCode(Base):
     requested_by = Column(String(USER_ID), nullable=False)
     held = Column(Text, nullable=False)               # JSON: the request, where it was asked, when
     held_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class ChatFreeze(Base):
+    """A freeze an admin set in chat (issue 24, 0014): no deployments to the environment (or to
+    its app, when app is set) from starts_at until ends_at. Lifting it sets lifted_at; the row
+    stays, for the record. Freezes from freezes.yml are not rows (deploybot.domain.freeze_file)."""
+
+    __tablename__ = "chat_freezes"
+
+    id = Column(Integer, primary_key=True)
+    environment = Column(String(32), nullable=False, index=True)
+    app = Column(String(APP_ID))                       # NULL: every app in the environment
+    reason = Column(Text, nullable=False)
+    starts_at = Column(DateTime(timezone=True), nullable=False)
+    ends_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    set_by = Column(String(USER_ID), nullable=False)
+    set_at = Column(DateTime(timezone=True), nullable=False)
+    lifted_by = Column(String(USER_ID))
+    lifted_at = Column(DateTime(timezone=True))
