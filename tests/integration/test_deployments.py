@@ -113,7 +113,7 @@ def test_a_second_deployment_of_the_same_app_is_refused_and_only_the_requester_o
     marvin.wait_for(user, "Deploying Customer Relationship Management 1.4.0 to staging: Jenkins build #")
     [record] = deployments(stack, requested_by=user)
     other = new_user_id()
-    refusal = deploy(marvin, other, "deploy crm 1.5.0", "Deploy Customer Relationship Management 1.5.0 to staging? (yes/no)")
+    [refusal] = marvin.texts(other, "deploy crm 1.5.0")  # before the question (issue 24: every rule that blocks, before the yes)
     assert re.fullmatch(rf"crm is already being deployed to staging by {user} \(version 1\.4\.0, build #{record.build_number}, "
                         r"started \d+ sec ago\)\.", refusal), refusal
     assert not deployments(stack, requested_by=other)  # nothing recorded, nothing sent to Jenkins
