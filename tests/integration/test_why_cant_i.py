@@ -141,3 +141,22 @@ def test_when_nothing_blocks_it_says_so_and_what_would_still_be_asked(marvin, be
 def test_an_environment_this_bot_does_not_serve_is_for_the_other_bot(marvin):
     assert marvin.texts(new_user_id(), "why can't I deploy cms to production?") == [
         "I only deploy to staging. Ask Bender for production."]
+
+
+def test_in_the_terminal_chat_each_rule_is_a_line_of_its_own(why):
+    from tests.integration.test_terminal_chat import Chat
+
+    user = new_user_id()
+    chat = Chat(why.env, user=user)
+    try:
+        chat.expect_start("You are ")
+        chat.type("bender, why can't I deploy crm?")
+        chat.expect("Bender: You can't deploy Customer Relationship Management to production now: this rule blocks it.")
+        chat.expect("        " + NO_GRANT.format(name="Customer Relationship Management"))
+        chat.type("marvin, can I deploy crm now?")
+        chat.expect("Marvin: Nothing blocks you from deploying Customer Relationship Management to staging now."
+                    " I'd still ask for your yes to the question. Say for example “deploy crm <version>”.")
+        chat.type("/quit")
+        assert chat.process.wait(timeout=10) == 0
+    finally:
+        chat.process.kill()
