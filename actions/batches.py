@@ -24,10 +24,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import (
-    catalog, check_gate, clearance_rules, database, deployment_store, entity_values, first_entity, locks, message_metadata,
+    catalog, clearance_rules, database, deployment_store, entity_values, first_entity, message_metadata,
     permissions, pipeline_ports, profile, profiles, requester, where_asked,
 )
-from actions import approvals, safeguards
+from actions import approvals, safeguards, why
 from actions.request_slots import BATCH_SLOT, check_requester_of, clear_request
 from actions.questions import ask, close_pending, pending_question, restated, show_decision
 from deploybot.domain import batches, messages
@@ -157,12 +157,7 @@ def checked(user: str, items: List[dict], environment: str) -> tuple:
     for item in items:
         try:
             request = build_request(item["app"], item["version"], environment, profile(), profiles(), catalog())
-            permissions().check_may_deploy(user, request)
-            locks().check(request.app, request.environment)
-            active = deployment_store().active_for(request.app, environment)
-            if active is not None:
-                raise RequestRejected(deployment_store().describe_active(active))
-            check_gate(request.app, environment, user)  # the gate stage
+            why.check_all(request, user)  # grant, lock, busy and the gate stage: every rule that blocks, at once
             ready.append(dict(item, version=request.version))
         except RequestRejected as rejection:
             blocked[item["app"]] = str(rejection)

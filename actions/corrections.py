@@ -24,13 +24,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import (
-    catalog, database, locks, permissions, profile, profiles, requester,
+    catalog, database, permissions, profile, profiles, requester,
 )
 from actions.deploy import check_requester_of, clear_request, refuse
 from actions.guard import DeployBotAction
 from actions.questions import ask, asked_in, close_pending, pending_question, question_text, restated
 from actions.held import drop_held, held_request
-from actions import batches as batches_in_dialogue
+from actions import batches as batches_in_dialogue, why
 from actions.batches import confirm as ask_batch
 from deploybot.domain import batches, messages
 from deploybot.domain.corrections import corrected, named_parts
@@ -42,8 +42,7 @@ def checked_request(tracker: Tracker, parts: Dict[str, Any]) -> DeployRequest:
     """The corrected request, after the same checks a new request passes before its question."""
     check_requester_of(tracker)
     request = build_request(parts.get("app"), parts.get("version"), parts.get("environment"), profile(), profiles(), catalog())
-    permissions().check_may_deploy(requester(tracker), request)
-    locks().check(request.app, request.environment)  # said before the yes, as for any request
+    why.check_all(request, requester(tracker))  # every rule that blocks, said before the yes, as for any request
     return request
 
 

@@ -10,10 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import (
-    catalog, check_gate, clearance_rules, deployment_store, entity_values, locks, message_metadata, permissions, pipeline_ports,
+    catalog, clearance_rules, deployment_store, entity_values, message_metadata, permissions, pipeline_ports,
     pipeline_request, profile, profiles, requester,
 )
-from actions import batches, safeguards
+from actions import batches, safeguards, why
 from actions.request_slots import REQUEST_SLOTS, check_requester_of, clear_request
 from actions.held import held_request, what_is_held, withdraw_held
 from actions.guard import DeployBotAction, DeployBotFormValidation
@@ -208,9 +208,8 @@ class ActionConfirmDeploy(DeployBotAction):
         try:
             check_requester_of(tracker)
             request = request_from_slots(tracker)
-            await asyncio.to_thread(permissions().check_may_deploy, requester(tracker), request)
-            await asyncio.to_thread(locks().check, request.app, request.environment)  # say so before the yes
-            await asyncio.to_thread(check_gate, request.app, request.environment, requester(tracker))  # the gate stage
+            # Grant, lock, busy and the gate stage, said before the yes: one refusal naming every rule that blocks.
+            await asyncio.to_thread(why.check_all, request, requester(tracker))
         except RequestRejected as rejection:
             await asyncio.to_thread(refuse, dispatcher, tracker, rejection,
                                     environment=tracker.get_slot("environment") or profile().default_environment)

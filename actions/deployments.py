@@ -10,9 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.context import catalog, deployer, deployment_store, entity_values, first_entity, locks, permissions, profile, profiles, requester
+from actions.context import catalog, deployer, deployment_store, entity_values, first_entity, permissions, profile, profiles, requester
 from actions.held import withdraw_held
 from actions.deploy import refuse
+from actions import why
 from actions.guard import DeployBotAction
 from actions.questions import ask, say_where
 from actions.token_channels import counts_as_admin
@@ -208,8 +209,8 @@ class ActionRollback(DeployBotAction):
             current, previous = rollback_target([d.version for d in successes], first_entity(tracker, "version"),
                                                 app, environment)
             request = DeployRequest(app, previous, environment)
-            await asyncio.to_thread(permissions().check_may_deploy, requester(tracker), request)
-            await asyncio.to_thread(locks().check, app, environment)  # a rollback does not bypass a lock
+            # A rollback does not bypass a lock, nor any other rule: every rule that blocks, before the question.
+            await asyncio.to_thread(why.check_all, request, requester(tracker))
         except RequestRejected as refusal:
             await asyncio.to_thread(refuse, dispatcher, tracker, refusal, app=first_entity(tracker, "app"))
             return []

@@ -177,6 +177,7 @@ def capabilities(profile: AssistantProfile) -> str:
             f"• status and history: “status of cms”, “history of {environment}”",
             "• cancel or roll back: “cancel the cms deployment”, “roll back shop”, “roll back shop to 2.0.1”",
             f"• lock and unlock: “lock {environment}”, “lock {environment} for 2 hours: load test”, “unlock {environment}”",
+            "• what blocks you: “why can't I deploy cms?”, “can I deploy shop now?”",
             "• permissions: “who can deploy cms?”, “what can I deploy?”"
             + ("; admins: “auth jbrueder cms”, “revoke jbrueder cms”" if profile.who_may_deploy == "granted" else ""),
             "• the ledger: “how many deploys this week?”, “dashboard link” (a sign-in link to the dashboard, sent only to you)",

@@ -141,6 +141,14 @@ class ApprovalStore:
                 ApprovalRequest.conversation_id == conversation_id, ApprovalRequest.requested_by == requested_by)
                 .order_by(ApprovalRequest.created_at)))
 
+    def pending_for(self, assistant: str, requested_by: str, app: str, environment: str) -> List[ApprovalRequest]:
+        """A requester's requests for one app and environment still waiting for approvals ("why can't I?")."""
+        with self.db.transaction() as session:
+            return list(session.scalars(select(ApprovalRequest).where(
+                ApprovalRequest.assistant == assistant, ApprovalRequest.state == "pending",
+                ApprovalRequest.requested_by == requested_by, ApprovalRequest.app == app,
+                ApprovalRequest.environment == environment).order_by(ApprovalRequest.created_at)))
+
     def withdraw(self, approval_id: str, at: Optional[datetime] = None) -> bool:
         """pending → withdrawn (the requester called it off), once; told already: they said it."""
         at = at or now()
