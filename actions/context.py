@@ -21,6 +21,7 @@ from deploybot.domain.locks import Locks
 from deploybot.policy.permissions import Permissions
 from deploybot.pipeline.clearance import Clearance, Rules
 from deploybot.pipeline.gate import Block, Check, blocks, why_closed
+from deploybot.pipeline.queue_gate import queue_check
 from deploybot.pipeline.request import Item, Request, at, reply_target
 from deploybot.pipeline.start import Ports
 from deploybot.domain.profiles import AssistantProfile, current_assistant_id, load_profiles
@@ -94,7 +95,7 @@ def jenkins_client() -> JenkinsClient:
 def gate_checks() -> List[Check]:
     """The environment gate's checks (deploybot/pipeline/gate.py), in the order they are said:
     each is also a rule of the door (Rules.gate)."""
-    return []
+    return [queue_check(database())]  # nobody jumps the deploy queue (deploybot/pipeline/queue_gate.py)
 
 
 def gate_blocks(app: str, environment: str, user: str) -> Tuple[Block, ...]:
