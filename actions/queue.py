@@ -35,6 +35,12 @@ from deploybot.rasa_glue import payloads
 log = logging.getLogger(__name__)
 Events = List[Dict[Text, Any]]
 SLOT = "queue_offer"  # {app, version, environment, offer}: the last busy or locked refusal here
+# What a person is told when their place or turn passed without their yes (once; QueueTurns sends it).
+PASSED = {
+    "expired": "Your turn for {app} on {environment} passed: there was no answer in time, so it went to the next "
+               "person and you left the queue. Nothing was deployed.",
+    "dropped": "You left the queue for {app} on {environment}: you may no longer deploy {app} there. Nothing was deployed.",
+}
 
 
 def store() -> QueueStore:
@@ -202,12 +208,10 @@ class ActionQueueTurn(DeployBotAction):
             log.warning("ignored queue turn %s in conversation %s: not this bot's or not queued here", entry_id, tracker.sender_id)
             return []
         reply_to = json.loads(row.reply_to) if row.reply_to else None
-        if row.state == "expired":
-            if not await asyncio.to_thread(store().claim, row.id, "expired", "told_at"):
+        if row.state in PASSED:
+            if not await asyncio.to_thread(store().claim, row.id, row.state, "told_at"):
                 return []
-            say_where(dispatcher, f"Your turn for {row.app} on {row.environment} passed: there was no answer in time, "
-                                  "so it went to the next person and you left the queue. Nothing was deployed.",
-                      row.output_channel, reply_to)
+            say_where(dispatcher, PASSED[row.state].format(app=row.app, environment=row.environment), row.output_channel, reply_to)
             return self.close_turn_question(tracker, row)
         if row.state != "offered" or not await asyncio.to_thread(store().claim, row.id, "offered", "asked_at"):
             return []

@@ -143,10 +143,10 @@ class QueueStore:
                 .values({column: now()})).rowcount == 1
 
     def drop(self, entry_id: int) -> bool:
-        """A turn whose request is no longer valid (the app left the catalog) leaves the queue."""
+        """A turn whose request is no longer valid (the app left the catalog) leaves the queue (told already)."""
         with self.db.transaction() as session:
             return session.execute(update(QueueEntry).where(QueueEntry.id == entry_id, QueueEntry.state.in_(ACTIVE))
-                                   .values(state="dropped", ended_at=now())).rowcount == 1
+                                   .values(state="dropped", ended_at=now(), told_at=now())).rowcount == 1
 
     def from_queue(self, deployment_id: int) -> Optional[QueueEntry]:
         """The queue entry whose turn started this deployment, if any (the deployment page says so)."""
@@ -166,6 +166,7 @@ class QueueTurns:
     assistant: str
     turn_seconds: float
     audit: Audit
+    may_deploy: Callable[[str, str], bool]   # (user, app): a revoked grant loses its place (Permissions.may_deploy)
     poll_seconds: float = 5.0
     timeout: float = 30.0
 
@@ -182,6 +183,7 @@ class QueueTurns:
     def round(self, moment: Optional[datetime] = None) -> None:
         moment = moment or now()
         self.note_started(moment)
+        self.drop_revoked(moment)
         self.pass_expired(moment)
         self.give_turns(moment)
         for row in self.due(moment):
@@ -205,6 +207,21 @@ class QueueTurns:
                         update(QueueEntry).where(QueueEntry.id == row.id, QueueEntry.state == "offered")
                         .values(state="deployed", deployment_id=started.id, ended_at=moment)).rowcount == 1:
                     said.append((row, "deployed", f"the turn's yes started deployment #{started.id}"))
+        self.audited(said)
+
+    def drop_revoked(self, moment: datetime) -> None:
+        """Whoever may no longer deploy the app (a grant revoked meanwhile) leaves the queue and is
+        told; a turn they held passes on. (Their yes would be refused anyway: action_deploy checks.)"""
+        with self.db.transaction() as session:
+            rows = self._mine(session, QueueEntry.state.in_(ACTIVE))
+        said = []
+        for row in rows:
+            if self.may_deploy(row.requested_by, row.app):
+                continue
+            with self.db.transaction() as session:
+                if session.execute(update(QueueEntry).where(QueueEntry.id == row.id, QueueEntry.state.in_(ACTIVE))
+                                   .values(state="dropped", ended_at=moment, sent_at=None)).rowcount == 1:
+                    said.append((row, "dropped", "may no longer deploy the app: left the queue"))
         self.audited(said)
 
     def pass_expired(self, moment: datetime) -> None:
@@ -251,7 +268,7 @@ class QueueTurns:
     def due(self, moment: datetime) -> List[QueueEntry]:
         """Turns not yet asked, and skips not yet told, each sent at most once per RESEND_AFTER."""
         with self.db.transaction() as session:
-            rows = self._mine(session, QueueEntry.state.in_(("offered", "expired")))
+            rows = self._mine(session, QueueEntry.state.in_(("offered", "expired", "dropped")))
             due = [row for row in rows
                    if (row.asked_at is None if row.state == "offered" else
                        row.told_at is None and utc(row.ended_at) > moment - GIVE_UP_AFTER)

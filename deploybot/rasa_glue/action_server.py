@@ -79,7 +79,7 @@ def make_queue_turns() -> QueueTurns:
     """The deploy queue's loop (issue 24): turns given, passed on and said; audited as Permissions does."""
     return QueueTurns(deployment_store().db, rasa_urls(profiles()), os.environ.get("DEPLOYBOT_API_TOKEN"), profile().id,
                       turn_seconds=profile().queue_turn_seconds, audit=lambda *args, **details: permissions().audit(*args, **details),
-                      poll_seconds=profile().poll_seconds)
+                      may_deploy=lambda user, app: permissions().may_deploy(user, app), poll_seconds=profile().poll_seconds)
 
 
 def same_secret(given: str, expected: str) -> bool:

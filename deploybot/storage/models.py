@@ -308,7 +308,7 @@ class QueueEntry(Base):
     environment = Column(String(32), nullable=False)
     version = Column(String(64), nullable=False)
     requested_by = Column(String(USER_ID), nullable=False)
-    # waiting, offered (the turn), deployed, declined, expired (no answer), left, dropped
+    # waiting, offered (the turn), deployed, declined, expired (no answer), left, dropped (may no longer deploy it)
     state = Column(String(16), nullable=False, index=True)
     queued_at = Column(DateTime(timezone=True), nullable=False)
     conversation_id = Column(String(255), nullable=False)   # where the turn is asked
