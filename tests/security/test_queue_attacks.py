@@ -36,7 +36,7 @@ def test_someone_elses_yes_to_you_re_next_starts_nothing_and_nobody_jumps_the_qu
     assert marvin.texts(waiting, "leave the queue") == ["You've left the queue for search on staging."]
 
 
-def test_a_queue_turn_for_a_grant_revoked_meanwhile_is_refused_on_yes(stack):
+def test_a_queue_turn_for_a_grant_revoked_meanwhile_is_dropped_and_its_yes_refused(stack):
     bender, user = stack.bots["bender"], new_user_id()
     grant(bender, user, "cms")
     assert bender.texts(ADMIN, "lock cms on production: db migration")[0].startswith("Locked cms on production")
