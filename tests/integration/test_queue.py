@@ -130,3 +130,34 @@ def test_queue_me_without_a_refusal_queues_nothing(marvin, stack):
     [reply] = marvin.texts(user, "queue me for staging")
     assert reply.startswith("There is nothing to queue")
     assert entries(stack, requested_by=user) == []
+
+
+def test_the_queue_in_the_terminal_chat(stack):
+    """The Queue me button shows as [Queue me]; the turn arrives in the chat as it comes."""
+    from tests.integration.test_terminal_chat import Chat
+
+    owner, waiting = new_user_id(), new_user_id()
+    chat = Chat(stack.env, user=owner)
+    try:
+        chat.type("marvin, lock intranet on staging: smoke test")
+        chat.expect_start("Marvin: Locked intranet on staging")
+        chat.type(f"/user {waiting}")
+        chat.type("marvin, deploy intranet 4.2.0")
+        chat.expect_start("Marvin: No: intranet on staging is locked by ")
+        chat.expect("Marvin: " + OFFER.format(app="intranet"))
+        chat.expect("        [Queue me]")
+        chat.type("queue me")
+        chat.expect_start("Marvin: You're 1st in the queue for intranet on staging")
+        chat.type(f"/user {owner}")
+        chat.type("unlock intranet on staging")
+        chat.expect_start("Marvin: Unlocked intranet on staging")
+        chat.expect_start("Marvin: intranet on staging is free and it's your turn, until ")
+        chat.expect("Marvin: " + turn_question("intranet", "4.2.0"))
+        chat.expect("        [Yes]  [No]")
+        chat.type(f"/user {waiting}")
+        chat.type("yes")
+        chat.expect_start("Marvin: OK, deploying Intranet Portal 4.2.0 to staging")
+        chat.type("/quit")
+        assert chat.process.wait(timeout=10) == 0
+    finally:
+        chat.process.kill()
