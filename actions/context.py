@@ -24,6 +24,7 @@ from deploybot.domain.locks import Locks
 from deploybot.policy.permissions import Permissions
 from deploybot.pipeline.clearance import Clearance, Rules
 from deploybot.pipeline.gate import Block, Check, blocks, why_closed
+from deploybot.pipeline.queue_gate import queue_check
 from deploybot.pipeline.request import Item, Request, at, reply_target
 from deploybot.pipeline.start import Ports
 from deploybot.domain.profiles import AssistantProfile, current_assistant_id, load_profiles
@@ -121,7 +122,8 @@ def freeze_check(app: str, environment: str, requester: str, now: datetime) -> O
 def gate_checks() -> List[Check]:
     """The environment gate's checks (deploybot/pipeline/gate.py), in the order they are said:
     each is also a rule of the door (Rules.gate)."""
-    return [freeze_check]
+    # No deploy into a freeze; nobody jumps the deploy queue (deploybot/pipeline/queue_gate.py).
+    return [freeze_check, queue_check(database())]
 
 
 def gate_blocks(app: str, environment: str, user: str) -> Tuple[Block, ...]:

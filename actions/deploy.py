@@ -13,7 +13,7 @@ from actions.context import (
     catalog, clearance_rules, deployment_store, entity_values, message_metadata, permissions, pipeline_ports,
     pipeline_request, profile, profiles, requester,
 )
-from actions import batches, safeguards, why
+from actions import batches, queue, safeguards, why
 from actions.request_slots import REQUEST_SLOTS, check_requester_of, clear_request
 from actions.held import held_request, what_is_held, withdraw_held
 from actions.guard import DeployBotAction, DeployBotFormValidation
@@ -213,7 +213,7 @@ class ActionConfirmDeploy(DeployBotAction):
         except RequestRejected as rejection:
             await asyncio.to_thread(refuse, dispatcher, tracker, rejection,
                                     environment=tracker.get_slot("environment") or profile().default_environment)
-            return clear_request()
+            return clear_request() + await queue.offer(dispatcher, tracker)  # busy or locked: "Queue me" (issue 24)
         events = [SlotSet("environment", request.environment), SlotSet("version", request.version)]
         if message_metadata(tracker).get("build_system"):
             if two_factor_required(profile(), catalog(), request.app, request.environment):
@@ -286,7 +286,8 @@ class ActionDeploy(DeployBotAction):
         show_decision(dispatcher, tracker, f"confirmed: {messages.restate(request, catalog())}" if started
                       else f"not deployed: {text}")
         dispatcher.utter_message(text=text)
-        return close_pending(tracker, "confirmed") + clear_request()
+        offered = [] if started else await queue.offer(dispatcher, tracker, request)  # busy or locked: "Queue me" (issue 24)
+        return close_pending(tracker, "confirmed") + clear_request() + offered
 
 
 class ActionDenyDeploy(DeployBotAction):
@@ -302,6 +303,9 @@ class ActionDenyDeploy(DeployBotAction):
             return []
         if tracker.get_slot("pending_deploy") or tracker.active_loop.get("name"):
             dispatcher.utter_message(text=messages.CANCELLED)
+            passed = await queue.declined(tracker)  # a "no" to "You're next" passes the turn on (issue 24)
+            if passed:
+                dispatcher.utter_message(text=passed)
             show_decision(dispatcher, tracker, "cancelled, nothing was deployed")
             return close_pending(tracker, "cancelled") + clear_request()
         # After the yes: a deploy waiting for its code or for approvals is withdrawn (issue 22).

@@ -72,6 +72,8 @@ class AssistantProfile:
     # apps.yml says otherwise (<BOT>_APPROVALS overrides), and how long they may take.
     approvals: int = 0
     approval_timeout_seconds: int = 1800
+    # The deploy queue (issue 24): how long a "You're next" turn waits for its answer.
+    queue_turn_seconds: int = 600
     # Whether an approval counts only with the approver's own code (<BOT>_APPROVER_TWO_FACTOR overrides).
     approver_two_factor: bool = False
 
@@ -225,6 +227,7 @@ def load_profile(path: Path | str, environ: Mapping[str, str] = os.environ) -> A
         configured_admins=tuple(str(u) for u in raw.get("admins") or ()),
         management_channel=raw.get("management_channel"),
         confirmation_timeout_seconds=parse_duration(raw.get("confirmation_timeout", "10m"), f"{where}: confirmation_timeout"),
+        queue_turn_seconds=parse_duration(raw.get("queue_turn", "10m"), f"{where}: queue_turn"),
         trusted_build_systems=tuple(str(b) for b in build_systems.get("trusted") or ())
         + tuple(b.strip() for b in environ.get(f"{prefix}_TRUSTED_BUILD_SYSTEMS", "").split(",") if b.strip()),
         build_systems_skip_confirmation=bool(build_systems.get("skip_confirmation", False)),

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from sanic import Sanic
 
-from deploybot.ledger import queries, web_params
+from deploybot.ledger import queries, queue_queries, web_params
 from deploybot.ledger.freezes_now import freezes_now
 from deploybot.ledger.periods import period
 from deploybot.ledger.web_dashboard import dashboard_of, link, local, page_number
@@ -27,7 +27,9 @@ async def now_page(request):
     at = datetime.now(timezone.utc)
     cells = await dashboard.read(queries.now_matrix, dashboard.apps, dashboard.environments, at)
     freezes = await dashboard.read(freezes_now, dashboard.catalog, at)  # issue 24
-    return dashboard.render(request, "now.html", cells=cells, at=at, local=lambda m: local(m, zone), tz=tz, freezes=freezes)
+    queue = await dashboard.read(queue_queries.waiting)  # the deploy queue (issue 24)
+    return dashboard.render(request, "now.html", cells=cells, at=at, local=lambda m: local(m, zone), tz=tz, freezes=freezes,
+                            queue=queue)
 
 
 async def history_page(request):
@@ -53,8 +55,9 @@ async def deployment_page(request, deployment_id: int):
         return dashboard.render(request, "error.html", status=404, message=f"There is no deployment #{deployment_id}.")
     tz = dashboard.tz(request)
     zone = period(tz=tz).tz
+    queued = await dashboard.read(queue_queries.from_queue, deployment_id)  # started by a queue turn (issue 24)
     return dashboard.render(request, "deployment.html", t=found, d=found.deployment, local=lambda m: local(m, zone),
-                            tz=tz)
+                            tz=tz, queued=queued)
 
 
 async def audit_page(request):

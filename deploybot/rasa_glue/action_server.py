@@ -20,7 +20,7 @@ from rasa_sdk.endpoint import create_app
 from sanic import response
 
 from actions.approvals import watch_expiry as watch_approvals
-from actions.context import catalog, deployment_store, file_freezes, jenkins_client, profile, profiles, slack_directory
+from actions.context import catalog, deployment_store, file_freezes, jenkins_client, permissions, profile, profiles, slack_directory
 from deploybot.ledger.address import public_url
 from deploybot.ledger.digest import DigestSender
 from deploybot.delivery.notifier import AllOf, local_notifier
@@ -32,6 +32,7 @@ from deploybot.rasa_glue.rasa_server import ACTIONS_TOKEN_ENV
 from deploybot.storage.database import var_dir
 from deploybot.domain.freeze_file import FreezeFileError
 from deploybot.domain.lock_expiry import LockExpiryAnnouncer
+from deploybot.domain.deploy_queue import QueueTurns
 from deploybot.delivery.watcher import LOST_AFTER_SECONDS, Watcher
 
 PUSH_TOKEN_ENV = "DEPLOYBOT_JENKINS_PUSH_TOKEN"
@@ -75,6 +76,13 @@ def make_lock_expiry_announcer() -> LockExpiryAnnouncer:
                                profile().id, poll_seconds=profile().poll_seconds)
 
 
+def make_queue_turns() -> QueueTurns:
+    """The deploy queue's loop (issue 24): turns given, passed on and said; audited as Permissions does."""
+    return QueueTurns(deployment_store().db, rasa_urls(profiles()), os.environ.get("DEPLOYBOT_API_TOKEN"), profile().id,
+                      turn_seconds=profile().queue_turn_seconds, audit=lambda *args, **details: permissions().audit(*args, **details),
+                      may_deploy=lambda user, app: permissions().may_deploy(user, app), poll_seconds=profile().poll_seconds)
+
+
 def same_secret(given: str, expected: str) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
@@ -95,6 +103,7 @@ def build_app(actions_token: str):
         app.add_task(watcher.run())
         app.add_task(watch_approvals())  # four-eyes approvals expire (issue 14)
         app.add_task(make_lock_expiry_announcer().run())
+        app.add_task(make_queue_turns().run())  # "you're next" (issue 24)
 
     @app.post("/jenkins/notifications")
     async def jenkins_notification(request):

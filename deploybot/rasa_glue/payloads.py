@@ -43,6 +43,8 @@ BUTTON_SHAPES = {
     # An approval card's buttons (issue 14): the id of the approval request they decide.
     "approve": re.compile(r'^/approve_deployment\{"approval": "(?P<id>[A-Za-z0-9_-]{16,64})"\}$'),
     "reject": re.compile(r'^/reject_deployment\{"approval": "(?P<id>[A-Za-z0-9_-]{16,64})"\}$'),
+    # A busy or locked refusal's "Queue me" (issue 24): the id of the offer it takes up.
+    "queue": re.compile(r'^/queue_me\{"offer": "(?P<id>[A-Za-z0-9_-]{16,64})"\}$'),
 }
 # Buttons anyone may click (who may decide is the action's business); the others only the requester.
 ANYONE_CLICKS = ("approve", "reject")
@@ -69,12 +71,16 @@ def reject_payload(approval_id: str) -> str:
     return f"/reject_deployment{json.dumps({'approval': approval_id})}"
 
 
+def queue_button(offer_id: str) -> Dict[str, str]:
+    return {"title": "Queue me", "payload": f"/queue_me{json.dumps({'offer': offer_id})}"}
+
+
 def app_button(app_id: str) -> Dict[str, str]:
     return {"title": app_id, "payload": f"/deploy{json.dumps({'app': app_id})}"}
 
 
 def button_kind(payload: object) -> Optional[str]:
-    """affirm, deny, deploy, approve or reject when the payload has the shape of one of the bots' buttons."""
+    """affirm, deny, deploy, approve, reject or queue when the payload has the shape of one of the bots' buttons."""
     if not isinstance(payload, str):
         return None
     return next((kind for kind, shape in BUTTON_SHAPES.items() if shape.fullmatch(payload)), None)

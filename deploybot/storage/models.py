@@ -316,3 +316,32 @@ class ChatFreeze(Base):
     set_at = Column(DateTime(timezone=True), nullable=False)
     lifted_by = Column(String(USER_ID))
     lifted_at = Column(DateTime(timezone=True))
+
+
+class QueueEntry(Base):
+    """Someone waiting to deploy an app to an environment that was busy or locked (issue 24,
+    deploybot.domain.deploy_queue). In order of id; the first waiting person is offered the
+    turn when the app and environment are free, and is asked there; nothing deploys by itself."""
+
+    __tablename__ = "deploy_queue"
+
+    id = Column(Integer, primary_key=True)
+    assistant = Column(String(32), nullable=False)
+    app = Column(String(APP_ID), nullable=False)
+    environment = Column(String(32), nullable=False)
+    version = Column(String(64), nullable=False)
+    requested_by = Column(String(USER_ID), nullable=False)
+    # waiting, offered (the turn), deployed, declined, expired (no answer), left, dropped (may no longer deploy it)
+    state = Column(String(16), nullable=False, index=True)
+    queued_at = Column(DateTime(timezone=True), nullable=False)
+    conversation_id = Column(String(255), nullable=False)   # where the turn is asked
+    output_channel = Column(String(32), nullable=False)
+    reply_to = Column(Text)                                 # JSON: Slack channel and thread
+    asked_in = Column(Text)                                 # JSON: where a typed answer counts
+    offered_at = Column(DateTime(timezone=True))
+    turn_expires_at = Column(DateTime(timezone=True))
+    sent_at = Column(DateTime(timezone=True))               # last trigger_intent for it
+    asked_at = Column(DateTime(timezone=True))              # the turn's question was asked (once)
+    ended_at = Column(DateTime(timezone=True))
+    told_at = Column(DateTime(timezone=True))               # a skipped person was told (once)
+    deployment_id = Column(Integer, ForeignKey("deployments.id"))  # the turn's yes started it

@@ -113,7 +113,9 @@ def test_a_second_deployment_of_the_same_app_is_refused_and_only_the_requester_o
     marvin.wait_for(user, "Deploying Customer Relationship Management 1.4.0 to staging: Jenkins build #")
     [record] = deployments(stack, requested_by=user)
     other = new_user_id()
-    [refusal] = marvin.texts(other, "deploy crm 1.5.0")  # before the question (issue 24: every rule that blocks, before the yes)
+    # Refused before the question (every rule that blocks, before the yes), with the queue offered (issue 24).
+    refusal, offer = marvin.texts(other, "deploy crm 1.5.0")
+    assert offer.startswith("You can wait your turn: say “queue me”")
     assert re.fullmatch(rf"crm is already being deployed to staging by {user} \(version 1\.4\.0, build #{record.build_number}, "
                         r"started \d+ sec ago\)\.", refusal), refusal
     assert not deployments(stack, requested_by=other)  # nothing recorded, nothing sent to Jenkins
@@ -145,7 +147,8 @@ def test_a_lock_stops_deployments_and_rollbacks_until_its_owner_or_an_admin_unlo
     assert marvin.texts(user, "lock staging because we are running load tests") == [
         "Locked staging: no deployments until it is unlocked. Reason: we are running load tests."]
     try:
-        [refusal] = marvin.texts(other, "deploy shop 2.0.0")
+        refusal, offer = marvin.texts(other, "deploy shop 2.0.0")
+        assert offer.startswith("You can wait your turn: say “queue me”")  # the queue (issue 24)
         assert re.fullmatch(rf"No: staging is locked by {user} since \d{{4}}-\d\d-\d\d \d\d:\d\d CES?T \(\d+ sec ago\): "
                             r"we are running load tests\. The owner or an admin can unlock it\.", refusal), refusal
         assert marvin.texts(other, "roll back search")[0].startswith(f"No: staging is locked by {user}")
