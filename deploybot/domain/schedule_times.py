@@ -27,7 +27,7 @@ TOMORROW = re.compile(r"\btomorrow(?:\s+(?:morning|evening|night))?(?:\s+(?:at\s
                       re.IGNORECASE)
 TONIGHT = re.compile(r"\b(?:tonight|this\s+evening)(?:\s+(?:at\s+)?" + CLOCK + r")?(?![\w.:])", re.IGNORECASE)
 # "at 18:00", "at 6pm", "today at 18:30" (a bare "at 6" could be anything: needs minutes or am/pm)
-AT_CLOCK = re.compile(r"\b(?:today\s+)?at\s+" + CLOCK + r"(?![\w.:])", re.IGNORECASE)
+AT_CLOCK = re.compile(r"\b(?P<today>today\s+)?at\s+" + CLOCK + r"(?![\w.:])", re.IGNORECASE)
 
 
 class BadStart(ValueError):
@@ -72,8 +72,9 @@ def find_start(text: str, now: datetime) -> Optional[Start]:
     match = AT_CLOCK.search(text)
     if match and (match.group("ampm") or match.group("minute")):
         at = clock_time(match)
-        if at is not None:
-            return Start(next_at(now, at), False, match.span())
+        if at is not None:  # "today at 07:00" at 10:00 has passed (refused); "at 07:00" is tomorrow's
+            today = datetime.combine(now.date(), at, tzinfo=now.tzinfo)
+            return Start(today if match.group("today") else next_at(now, at), False, match.span())
     return None
 
 
@@ -98,3 +99,15 @@ def check_start(at: datetime, now: datetime) -> datetime:
         raise BadStart(f"I schedule deploys up to {MAX_AHEAD.days} days ahead, and {at:%a %Y-%m-%d %H:%M} is further: "
                        "ask again closer to the day.")
     return at
+
+
+def on_day(moment: datetime, zone) -> str:
+    """"Tue 2026-12-08 at 18:00 CET": a scheduled deploy's start, in the bot's time zone."""
+    local = moment.astimezone(zone)
+    return f"{local:%a %Y-%m-%d} at {local:%H:%M} {local.tzname() or 'UTC'}"
+
+
+def scheduled(what: str, start: datetime, zone) -> str:
+    """What the requester is told once the request is stored."""
+    return (f"Scheduled: {what} on {on_day(start, zone)}. At that time I'll ask you here for one last yes "
+            "and check everything again; “cancel my scheduled deploy” cancels it.")

@@ -15,6 +15,7 @@ import hmac
 import logging
 import os
 import sys
+from datetime import timedelta
 
 from rasa_sdk.endpoint import create_app
 from sanic import response
@@ -31,6 +32,7 @@ from deploybot.policy.step_up import build_system_problem, startup_problem
 from deploybot.rasa_glue.rasa_server import ACTIONS_TOKEN_ENV
 from deploybot.storage.database import var_dir
 from deploybot.domain.lock_expiry import LockExpiryAnnouncer
+from deploybot.delivery.schedule_announcer import ScheduleAnnouncer
 from deploybot.delivery.watcher import LOST_AFTER_SECONDS, Watcher
 
 PUSH_TOKEN_ENV = "DEPLOYBOT_JENKINS_PUSH_TOKEN"
@@ -74,6 +76,13 @@ def make_lock_expiry_announcer() -> LockExpiryAnnouncer:
                                profile().id, poll_seconds=profile().poll_seconds)
 
 
+def make_schedule_announcer() -> ScheduleAnnouncer:
+    """Scheduled deploys at their time (issue 24): polled as often as the builds."""
+    return ScheduleAnnouncer(deployment_store().db, rasa_urls(profiles()), os.environ.get("DEPLOYBOT_API_TOKEN"),
+                             profile().id, timedelta(seconds=profile().confirmation_timeout_seconds),
+                             poll_seconds=profile().poll_seconds)
+
+
 def same_secret(given: str, expected: str) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
@@ -94,6 +103,7 @@ def build_app(actions_token: str):
         app.add_task(watcher.run())
         app.add_task(watch_approvals())  # four-eyes approvals expire (issue 14)
         app.add_task(make_lock_expiry_announcer().run())
+        app.add_task(make_schedule_announcer().run())
 
     @app.post("/jenkins/notifications")
     async def jenkins_notification(request):

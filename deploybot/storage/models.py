@@ -293,3 +293,35 @@ class HeldForCode(Base):
     requested_by = Column(String(USER_ID), nullable=False)
     held = Column(Text, nullable=False)               # JSON: the request, where it was asked, when
     held_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class ScheduledDeploy(Base):
+    """A deploy confirmed now to start later (deploybot.pipeline.schedules, 0016): the request,
+    the safeguards it passed when it was confirmed (the code, the approvals), and its state.
+    States: scheduled → asked (the last yes asked for) → started, or cancelled | expired | refused."""
+
+    __tablename__ = "scheduled_deploys"
+    __table_args__ = (Index("ix_scheduled_deploys_state_run_at", "state", "run_at"),)
+
+    id = Column(String(64), primary_key=True)
+    assistant = Column(String(32), nullable=False)
+    app = Column(String(APP_ID), nullable=False)
+    version = Column(String(64), nullable=False)
+    environment = Column(String(32), nullable=False)
+    kind = Column(String(16), nullable=False)
+    requested_by = Column(String(USER_ID), nullable=False)
+    conversation_id = Column(String(255), nullable=False)   # the requester's: the last yes is asked there
+    output_channel = Column(String(32), nullable=False)
+    reply_to = Column(Text)                                 # JSON: Slack channel and thread of the request
+    run_at = Column(DateTime(timezone=True), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    confirmed = Column(String(64), nullable=False)          # how it was confirmed (Confirmed's name)
+    second_factor = Column(Boolean, nullable=False, default=False)
+    approved_by = Column(Text, nullable=False, default="")  # comma-separated ids
+    state = Column(String(16), nullable=False)
+    sent_at = Column(DateTime(timezone=True))               # the last trigger sent for it (resent after a while)
+    asked_at = Column(DateTime(timezone=True))              # when the last yes was asked for
+    ended_at = Column(DateTime(timezone=True))
+    ended_by = Column(String(USER_ID))                      # who cancelled it
+    outcome = Column(Text)                                  # why it ended as it did
+    deployment_id = Column(Integer)                         # the deployment it started

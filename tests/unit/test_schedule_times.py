@@ -21,6 +21,7 @@ def local(*parts):
     ("deploy cms 1.0.3 at 6pm", local(2026, 12, 8, 18, 0)),
     ("deploy cms 1.0.3 today at 18:30", local(2026, 12, 8, 18, 30)),
     ("deploy cms 1.0.3 at 07:00", local(2026, 12, 9, 7, 0)),            # passed today: tomorrow
+    ("deploy cms 1.0.3 today at 07:00", local(2026, 12, 8, 7, 0)),      # passed: refused by check_start
     ("deploy cms 1.0.3 tonight at 22:00", local(2026, 12, 8, 22, 0)),
     ("deploy cms 1.0.3 tonight at 10", local(2026, 12, 8, 22, 0)),
     ("deploy cms 1.0.3 tonight", local(2026, 12, 8, 20, 0)),
