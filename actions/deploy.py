@@ -315,6 +315,7 @@ class ActionDenyDeploy(DeployBotAction):
             await asyncio.to_thread(permissions().audit, requester(tracker), "deny", "refused", detail=not_an_answer)
             return []
         if tracker.get_slot("pending_deploy") or tracker.active_loop.get("name"):
+            await schedules.declined(tracker)  # a scheduled deploy's last question: it ends here (issue 24)
             dispatcher.utter_message(text=messages.CANCELLED)
             show_decision(dispatcher, tracker, "cancelled, nothing was deployed")
             return close_pending(tracker, "cancelled") + clear_request()

@@ -206,6 +206,18 @@ async def last_yes(dispatcher: CollectingDispatcher, tracker: Tracker, pending: 
     return done
 
 
+async def declined(tracker: Tracker) -> None:
+    """ActionDenyDeploy: a no to a scheduled deploy's last question cancels it (audited)."""
+    pending = pending_question(tracker)
+    if not pending or not pending.get("schedule"):  # ActionDenyDeploy checked it answers this question
+        return
+    row = await asyncio.to_thread(schedules.get, database(), pending["schedule"])
+    user = requester(tracker)
+    if row is not None and row.requested_by == user and await asyncio.to_thread(
+            schedules.move, database(), row.id, ("asked",), "cancelled", ended_by=user, outcome="no at the last question"):
+        await asyncio.to_thread(audit, user, row, "cancelled", "no at the last question")
+
+
 class ActionListScheduledDeploys(DeployBotAction):
     """"what's scheduled?": this bot's scheduled deploys still to happen."""
 
