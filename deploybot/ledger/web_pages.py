@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from sanic import Sanic
 
-from deploybot.ledger import queries, web_params
+from deploybot.ledger import queries, schedule_queries, web_params
 from deploybot.ledger.periods import period
 from deploybot.ledger.web_dashboard import dashboard_of, link, local, page_number
 from deploybot.ledger.web_params import text
@@ -25,7 +25,9 @@ async def now_page(request):
     zone = period(tz=tz).tz
     at = datetime.now(timezone.utc)
     cells = await dashboard.read(queries.now_matrix, dashboard.apps, dashboard.environments, at)
-    return dashboard.render(request, "now.html", cells=cells, at=at, local=lambda m: local(m, zone), tz=tz)
+    scheduled = await dashboard.read(schedule_queries.waiting)   # issue 24: scheduled deploys
+    return dashboard.render(request, "now.html", cells=cells, at=at, local=lambda m: local(m, zone), tz=tz,
+                            scheduled=scheduled)
 
 
 async def history_page(request):
@@ -49,10 +51,11 @@ async def deployment_page(request, deployment_id: int):
         found = await dashboard.read(queries.timeline, deployment_id)
     if found is None:
         return dashboard.render(request, "error.html", status=404, message=f"There is no deployment #{deployment_id}.")
+    schedule = await dashboard.read(schedule_queries.of_deployment, deployment_id)   # issue 24: from a schedule
     tz = dashboard.tz(request)
     zone = period(tz=tz).tz
     return dashboard.render(request, "deployment.html", t=found, d=found.deployment, local=lambda m: local(m, zone),
-                            tz=tz)
+                            tz=tz, schedule=schedule)
 
 
 async def audit_page(request):

@@ -176,3 +176,55 @@ def test_two_replicas_ask_once_and_start_once(tmp_path):
             assert len(list(session.scalars(select(Deployment).where(Deployment.requested_by == user)))) == 1
         [row] = rows(database_url, user)
         assert row.state == "started"
+
+
+def test_the_dashboard_shows_what_is_scheduled_and_which_deployment_came_from_a_schedule(stack, tmp_path):
+    from tests.integration.test_ledger_web import start_dashboard, stop
+
+    marvin, waiting, started = stack.bots["marvin"], new_user_id(), new_user_id()
+    schedule_on_marvin(marvin, waiting, "intranet", "Intranet Portal", "2.9.7")
+    schedule_on_marvin(marvin, started, "cms", "Content Management System", "1.0.77")
+    make_due(stack.database_url(), started)
+    marvin.wait_for(started, DUE)
+    assert marvin.texts(started, "yes")[0].startswith("OK, deploying")
+    [record] = deployments(stack, requested_by=started)
+    dashboard = start_dashboard(stack.database_url(), tmp_path)
+    try:
+        session = dashboard.signed_in()
+        now = dashboard.get("/", session).text
+        assert "<h2>Scheduled deploys</h2>" in now
+        assert f"Intranet Portal 2.9.7 to staging at " in now and f"for {waiting}" in now
+        assert "Content Management System 1.0.77" not in now.split("<h2>Scheduled deploys</h2>")[1]  # started: no longer listed
+        page = dashboard.get(f"/deployments/{record.id}", session).text
+        assert "<dt>From a schedule</dt>" in page
+        assert "<dt>From a schedule</dt>" not in dashboard.get(f"/deployments/{record.id - 1}", session).text
+    finally:
+        stop(dashboard)
+        marvin.texts(waiting, "cancel my scheduled deploy")
+
+
+def test_the_terminal_chat_schedules_asks_at_the_time_and_starts_on_the_last_yes(stack):
+    from tests.integration.test_terminal_chat import Chat
+
+    user = new_user_id()
+    chat = Chat(stack.env, user=user)
+    try:
+        chat.expect_start("You are ")
+        when = tomorrow_at_seven()
+        chat.type("marvin, deploy search 3.9.5 tomorrow at 07:00")
+        chat.expect(f"Marvin: Deploy Search API 3.9.5 to staging on {when}? (yes/no)")
+        chat.expect("        [Yes]  [No]")
+        chat.type("yes")
+        chat.expect_start(f"Marvin: Scheduled: Deploy Search API 3.9.5 to staging on {when}.")
+        chat.type("marvin, what's scheduled?")
+        chat.expect("Marvin: Scheduled:")
+        make_due(stack.database_url(), user)
+        chat.expect(f"Marvin: {DUE}Deploy Search API 3.9.5 to staging now? (yes/no)")
+        chat.expect("        [Yes]  [No]")
+        chat.type("yes")
+        chat.expect_start("Marvin: OK, deploying Search API 3.9.5 to staging")
+        chat.expect_start("Marvin: Search API: deployed version 3.9.5 to staging in ")
+        chat.type("/quit")
+        assert chat.process.wait(timeout=10) == 0
+    finally:
+        chat.process.kill()
