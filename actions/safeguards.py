@@ -53,7 +53,8 @@ async def hold_before_jenkins(dispatcher: CollectingDispatcher, tracker: Tracker
     if isinstance(stage, NeedsApprovals):
         show_decision(dispatcher, tracker, f"confirmed: {messages.restate(request, catalog())}; waiting for approval")
         return await approvals.ask_for_approval(dispatcher, tracker, request, kind, asked_at,
-                                                asked.output_channel, asked.reply_to, second_factor=False)
+                                                asked.output_channel, asked.reply_to, second_factor=False,
+                                                start_at=asked.start_at)
     held = {
         "purpose": "deploy", "break_glass": break_glass, "app": request.app, "version": request.version,
         "environment": request.environment, "kind": kind, "requested_at": asked_at,

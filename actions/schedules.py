@@ -17,21 +17,19 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import (
-    catalog, check_gate, message_metadata, clearance_rules, database, deployment_store, first_entity, gate_blocks, locks, permissions,
-    pipeline_ports, profile, requester, time_zone,
+    catalog, check_gate, clearance_rules, database, deployment_store, first_entity, gate_blocks, locks, message_metadata,
+    permissions, pipeline_ports, profile, requester, time_zone,
 )
 from actions.guard import DeployBotAction
 from actions.questions import ask, close_pending, pending_question, say_where, show_decision
 from actions.request_slots import START_SLOT, check_requester_of, clear_request
-from deploybot.domain import messages
+from deploybot.domain import messages, schedule_times
 from deploybot.domain.deploy_request import DeployRequest, RequestRejected, confirmation_is_stale
-from deploybot.domain import schedule_times
 from deploybot.domain.deployments import utc
 from deploybot.domain.schedule_times import BadStart, after_the_freeze, check_start, find_start
 from deploybot.pipeline import schedules
-from deploybot.pipeline.gate import when
 from deploybot.pipeline.progress import clearance_for
-from deploybot.pipeline.request import Item, Request, at
+from deploybot.pipeline.request import at
 from deploybot.pipeline.start import Started, start_item, why_not_allowed
 
 Events = List[Dict[Text, Any]]
@@ -59,10 +57,7 @@ def scheduled_for(tracker: Tracker, request: DeployRequest) -> Optional[datetime
         start = after_the_freeze(gate_blocks(request.app, request.environment, requester(tracker)), now)
     else:
         start = datetime.fromtimestamp(float(said["at"]), time_zone())
-    check_start(start, now)
-    if clearance_rules().approvals_needed(request.app, request.environment):
-        raise BadStart("Deploys that need approvals can't be scheduled yet: ask for it when it should start. Nothing was scheduled.")
-    return start
+    return check_start(start, now)
 
 
 ONE_APP_AT_A_TIME = ("I schedule one app at a time: ask for each app on its own "
@@ -120,6 +115,11 @@ def why_not_now(row, tracker: Optional[Tracker] = None) -> Optional[str]:
     return None
 
 
+def plainly(why: str) -> str:
+    """A refusal's reason without its own "Nothing was deployed." (the caller says it once)."""
+    return why.strip().removesuffix("Nothing was deployed.").strip()
+
+
 class ActionScheduledDeployDue(DeployBotAction):
     """EXTERNAL_scheduled_deploy, from the announcer only: a scheduled deploy's time has come
     (ask for the last yes, or refuse it with the reason), or its last yes did not come in time."""
@@ -146,7 +146,7 @@ class ActionScheduledDeployDue(DeployBotAction):
         if why:
             if await asyncio.to_thread(schedules.move, database(), row.id, ("scheduled",), "refused", outcome=why[:500]):
                 await asyncio.to_thread(audit, row.requested_by, row, "refused", f"at its time: {why}")
-                say_where(dispatcher, f"It's time for your scheduled {restated_row(row)}, but I can't: {why} "
+                say_where(dispatcher, f"It's time for your scheduled {restated_row(row)}, but I can't: {plainly(why)} "
                           "Nothing was deployed.", row.output_channel, reply_to)
             return []
         if not await asyncio.to_thread(schedules.move, database(), row.id, ("scheduled",), "asked",
@@ -182,7 +182,7 @@ async def last_yes(dispatcher: CollectingDispatcher, tracker: Tracker, pending: 
     if why:
         if await asyncio.to_thread(schedules.move, database(), row.id, ("asked",), "refused", outcome=why[:500]):
             await asyncio.to_thread(audit, row.requested_by, row, "refused", f"at the last yes: {why}")
-        dispatcher.utter_message(text=f"I can't deploy your scheduled {what}: {why} Nothing was deployed.")
+        dispatcher.utter_message(text=f"I can't deploy your scheduled {what}: {plainly(why)} Nothing was deployed.")
         show_decision(dispatcher, tracker, f"not deployed: {why}")
         return done
     if not await asyncio.to_thread(schedules.move, database(), row.id, ("asked",), "started"):

@@ -268,6 +268,7 @@ class ApprovalRequest(Base):
     decided_at = Column(DateTime(timezone=True))
     told_at = Column(DateTime(timezone=True))          # when the requester was told the outcome
     batch_id = Column(String(64))                      # one app of a batch (0011): it starts into that batch
+    start_at = Column(DateTime(timezone=True))         # a scheduled deploy (0016): once approved, it is stored to start then
 
 
 class SpentSignInToken(Base):

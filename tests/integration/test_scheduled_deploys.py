@@ -228,3 +228,35 @@ def test_the_terminal_chat_schedules_asks_at_the_time_and_starts_on_the_last_yes
         assert chat.process.wait(timeout=10) == 0
     finally:
         chat.process.kill()
+
+
+@pytest.fixture(scope="module")
+def four_eyes(tmp_path_factory):
+    """Bender with a code and one approval for production (approvers need no code of their own here)."""
+    settings = {"JENKINS_TIMEOUT": "5", "DEPLOYBOT_EMULATOR_BUILD_SECONDS": "1", "DEPLOYBOT_POLL_SECONDS": "1",
+                "BENDER_TWO_FACTOR": "required", "BENDER_APPROVALS": "1"}
+    with running_stack(tmp_path_factory.mktemp("schedule-four-eyes"), settings) as running:
+        yield running
+
+
+def test_approvals_are_collected_before_the_time_and_kept_for_the_start(four_eyes):
+    bender, user, colleague = four_eyes.bots["bender"], new_user_id(), new_user_id()
+    app = enrol(bender, user)
+    grant(bender, user, "cms")
+    grant(bender, colleague, "cms")
+    when = tomorrow_at_seven()
+    assert bender.texts(user, "@bender deploy cms 8.5.0 tomorrow at 07:00") == [
+        f"Deploy Content Management System 8.5.0 to production on {when}? (yes/no)"]
+    bender.texts(user, "yes")
+    [card] = bender.texts(user, next_code(app))
+    assert card.startswith(f"Approval needed: Deploy Content Management System 8.5.0 to production on {when}, asked by {user}"), card
+    bender.texts(colleague, "bender, approve")
+    bender.wait_for(user, f"Approved by {colleague}. Scheduled: Deploy Content Management System 8.5.0 to production on {when}.")
+    nothing_deployed(four_eyes, requested_by=user)
+    [row] = rows(four_eyes.database_url(), user)
+    assert (row.state, row.approved_by, row.second_factor) == ("scheduled", colleague, True)
+    make_due(four_eyes.database_url(), user)
+    bender.wait_for(user, DUE)
+    assert bender.texts(user, "yes")[0].startswith("OK, deploying Content Management System 8.5.0 to production")
+    [record] = deployments(four_eyes, requested_by=user)
+    assert (record.approved_by, record.second_factor) == (colleague, True)

@@ -40,8 +40,12 @@ def upgrade() -> None:
         sa.Column("deployment_id", sa.Integer),
     )
     op.create_index("ix_scheduled_deploys_state_run_at", "scheduled_deploys", ["state", "run_at"])
+    # A scheduled deploy that waits for approvals keeps its start with them.
+    op.add_column("approval_requests", sa.Column("start_at", sa.DateTime(timezone=True)))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("approval_requests") as batch:
+        batch.drop_column("start_at")
     op.drop_index("ix_scheduled_deploys_state_run_at", table_name="scheduled_deploys")
     op.drop_table("scheduled_deploys")
