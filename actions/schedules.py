@@ -8,7 +8,7 @@ lists them; "cancel my scheduled deploy" cancels (the requester's own, or any fo
 """
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
@@ -132,8 +132,10 @@ class ActionScheduledDeployDue(DeployBotAction):
         if row is None or row.assistant != profile().id or row.conversation_id != tracker.sender_id:
             return []  # not this bot's, or not this conversation's: nothing is said
         reply_to = schedules.request_of(row, row.run_at).reply_to
-        if row.state == "asked":
-            if not await asyncio.to_thread(schedules.move, database(), row.id, ("asked",), "expired", outcome="no answer in time"):
+        if row.state == "asked":  # unanswered for the confirmation timeout (a resend of the ask is no such thing)
+            unanswered_since = datetime.now(timezone.utc) - timedelta(seconds=profile().confirmation_timeout_seconds)
+            if not await asyncio.to_thread(schedules.move, database(), row.id, ("asked",), "expired",
+                                           asked_before=unanswered_since, outcome="no answer in time"):
                 return []
             await asyncio.to_thread(audit, row.requested_by, row, "expired", "no yes in time, not deployed")
             say_where(dispatcher, f"You did not answer in time, so {restated_row(row)} was not deployed.",

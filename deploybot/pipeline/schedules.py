@@ -79,13 +79,18 @@ def waiting(db: Database, assistant: str) -> List[ScheduledDeploy]:
             ScheduledDeploy.assistant == assistant, ScheduledDeploy.state.in_(WAITING)).order_by(ScheduledDeploy.run_at)))
 
 
-def move(db: Database, schedule_id: str, states: tuple, to: str, **values) -> bool:
-    """`schedule_id` from one of `states` to `to`: True for exactly one caller."""
+def move(db: Database, schedule_id: str, states: tuple, to: str, asked_before: Optional[datetime] = None,
+         **values) -> bool:
+    """`schedule_id` from one of `states` to `to`: True for exactly one caller. With
+    asked_before, only when its last yes was asked for before then (an unanswered question
+    expires; a trigger sent twice must not expire one just asked)."""
     if to not in WAITING:
         values.setdefault("ended_at", now())
+    where = [ScheduledDeploy.id == schedule_id, ScheduledDeploy.state.in_(states)]
+    if asked_before is not None:
+        where.append(ScheduledDeploy.asked_at <= asked_before)
     with db.transaction() as session:
-        result = session.execute(update(ScheduledDeploy).where(
-            ScheduledDeploy.id == schedule_id, ScheduledDeploy.state.in_(states)).values(state=to, **values))
+        result = session.execute(update(ScheduledDeploy).where(*where).values(state=to, **values))
         return result.rowcount == 1
 
 

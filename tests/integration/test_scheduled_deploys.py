@@ -5,6 +5,7 @@ question and one start; a revoked grant at its time starts nothing.
 
 No test waits for a real time: a test schedules "tomorrow at 07:00" and then moves the stored
 start (its own row) into the past; the announcer polls every second (DEPLOYBOT_POLL_SECONDS)."""
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -17,7 +18,7 @@ from deploybot.storage.models import ScheduledDeploy
 from tests.conftest import TEST_SETTINGS
 from tests.safeguards import ASKED, enrol, next_code
 from tests.security.evidence import last_audit_id, nothing_deployed, refused
-from tests.support import ADMIN, audit_entries, deployments, grant, new_user_id, replicated_stack, running_stack
+from tests.support import ADMIN, audit_entries, deployments, grant, http, new_user_id, replicated_stack, running_stack
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DUE = "It's time for your scheduled deploy: "
@@ -40,6 +41,13 @@ def make_due(database_url: str, user: str, **values) -> None:
     values = values or {"run_at": datetime.now(timezone.utc) - timedelta(minutes=1)}
     with Database(database_url).transaction() as session:
         session.execute(update(ScheduledDeploy).where(ScheduledDeploy.requested_by == user).values(**values))
+
+
+def trigger_due(bot, user: str, schedule_id: str) -> None:
+    """What the schedule announcer sends (trigger_intent, with the bot's API token)."""
+    status, answer = http("POST", f"{bot.url}/conversations/{user}/trigger_intent?output_channel=latest&token={bot.token}",
+                          {"name": "EXTERNAL_scheduled_deploy", "entities": {"schedule": schedule_id}})
+    assert status == 200, answer
 
 
 def schedule_on_marvin(marvin, user, app="cms", name="Content Management System", version="1.0.9"):
@@ -165,6 +173,14 @@ def test_two_replicas_ask_once_and_start_once(tmp_path):
         database_url = topology.postgres.url("deploybot")
         schedule_on_marvin(first, user, "shop", "Web Shop", "4.9.0")
         make_due(database_url, user)
+        # Besides both announcers, each replica gets the announcer's trigger at the same moment
+        # (as after a restart that sends again): only the action that claims the row speaks.
+        [row] = rows(database_url, user)
+        threads = [threading.Thread(target=trigger_due, args=(bot, user, row.id)) for bot in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         first.wait_for(user, DUE)
         time.sleep(4)  # both action servers' announcers keep polling
         assert len([t for t in second.said(user) if t.startswith(DUE)]) == 1

@@ -88,6 +88,8 @@ def test_each_change_of_state_happens_once_and_is_due_once(db):
     assert schedules.due(db, "marvin", moment, timedelta(minutes=10)) == []            # another bot's
     assert schedules.move(db, row.id, ("scheduled",), "asked", asked_at=moment)
     assert not schedules.move(db, row.id, ("scheduled",), "asked", asked_at=moment)    # a second replica
+    # A trigger sent twice finds it asked a moment ago: not unanswered yet, so it does not expire.
+    assert not schedules.move(db, row.id, ("asked",), "expired", asked_before=moment - timedelta(minutes=10))
     assert [r.id for r in schedules.waiting(db, "bender")] == [row.id, later.id]
     assert schedules.move(db, row.id, ("asked",), "started")
     assert not schedules.move(db, row.id, ("asked",), "started")
