@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import time
+from datetime import datetime
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
@@ -25,7 +26,7 @@ from actions.approval_records import audit, notifier, store, what_of
 from actions.code_holds import hold_approval_for_code
 from actions.context import (
     catalog, clearance_rules, database, deployment_store, entity_values, first_entity, from_slack, locks, message_metadata,
-    permissions, pipeline_ports, profile, requester, slack_usergroups,
+    permissions, pipeline_ports, profile, requester, slack_usergroups, time_zone,
 )
 from actions.guard import DeployBotAction
 from actions.questions import clicked, say_where, show_decision
@@ -35,6 +36,8 @@ from deploybot.rasa_glue import payloads
 from deploybot.policy import safeguard_messages as say
 from deploybot.policy.approvals import NOT_COUNTED, approved_by, expires_after, why_not_approver
 from deploybot.domain.deploy_request import DeployRequest, RequestRejected
+from deploybot.domain.deployments import utc
+from deploybot.domain.schedule_times import on_day
 from deploybot.pipeline.clearance import Confirmed
 from deploybot.pipeline.progress import Passed, clearance_for
 from deploybot.pipeline.request import Item, Request, at
@@ -50,9 +53,10 @@ TYPED_REASON = re.compile(r"(?:reason\s*:|because)\s*(?P<reason>.+)$", re.IGNORE
 
 async def ask_for_approval(dispatcher: CollectingDispatcher, tracker: Tracker, request: DeployRequest, kind: str,
                            requested_at: float, output_channel: str, reply_to: Optional[dict], second_factor: bool,
-                           batch_id: Optional[str] = None) -> Events:
+                           batch_id: Optional[str] = None, start_at: Optional[datetime] = None) -> Events:
     """Records the approval request and posts its card; nothing is deployed yet. An app of a
-    batch (actions/batches.py) starts into that batch once approved."""
+    batch (actions/batches.py) starts into that batch once approved; a scheduled deploy
+    (start_at, actions/schedules.py) is stored to start then once approved."""
     needed = clearance_rules().approvals_needed(request.app, request.environment)
     user = requester(tracker)
     row = await asyncio.to_thread(
@@ -60,14 +64,15 @@ async def ask_for_approval(dispatcher: CollectingDispatcher, tracker: Tracker, r
         version=request.version, kind=kind, requested_by=user, conversation_id=tracker.sender_id, output_channel=output_channel,
         reply_to=json.dumps(reply_to) if reply_to else None, second_factor=second_factor,
         requested_at=at(requested_at), expires_at=expires_after(profile().approval_timeout_seconds),
-        needed=needed, batch_id=batch_id)
+        needed=needed, batch_id=batch_id, start_at=start_at)
     running = await asyncio.to_thread(deployment_store().current_version, request.app, request.environment)
     app = catalog().app(request.app)
     listed = f" ({', '.join(app.approvers)})" if app.approvers else ""
     minutes = max(1, profile().approval_timeout_seconds // 60)
     now_running = (f"{request.environment.capitalize()} runs {running} now." if running
                    else f"Nothing I deployed runs on {request.environment} yet.")
-    card = (f"Approval needed: {messages.restate(request, catalog())}, asked by {user}"
+    later = f" on {on_day(start_at, time_zone())}" if start_at else ""
+    card = (f"Approval needed: {messages.restate(request, catalog())}{later}, asked by {user}"
             f"{' (second factor given)' if second_factor else ''}. {now_running} {needed} approval{'s' if needed > 1 else ''} needed from "
             f"someone else{listed}, within {minutes} min; nothing is deployed until then.")
     say_where(dispatcher, card, output_channel, reply_to, payloads.approval_buttons(row.id))
@@ -308,7 +313,7 @@ def request_of(row) -> Request:
     return Request(assistant=row.assistant, environment=row.environment, items=(Item(row.app, row.version, row.kind),),
                    requester=row.requested_by, conversation_id=row.conversation_id, output_channel=row.output_channel,
                    reply_to=json.loads(row.reply_to) if row.reply_to else None, requested_at=row.requested_at,
-                   via_build_system=build_system, batch_id=row.batch_id)
+                   via_build_system=build_system, batch_id=row.batch_id, start_at=utc(row.start_at))
 
 
 async def watch_expiry(every: float = 2.0) -> None:

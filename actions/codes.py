@@ -207,7 +207,8 @@ async def release_held(dispatcher: CollectingDispatcher, tracker: Tracker, held:
     confirmed = Confirmed.BREAK_GLASS if held.get("break_glass") else Confirmed.YES
     if isinstance(next_stage(asked, item, Passed(confirmed, second_factor=True), clearance_rules()), NeedsApprovals):
         return await approvals.ask_for_approval(dispatcher, tracker, asked.deploy_request(item), item.kind, held["requested_at"],
-                                                asked.output_channel, asked.reply_to, second_factor=True)
+                                                asked.output_channel, asked.reply_to, second_factor=True,
+                                                start_at=asked.start_at)
     # A freeze that the break glass passes is said with it (issue 24): looked at before the start.
     through = await asyncio.to_thread(freeze_broken, item.app, asked.environment) if held.get("break_glass") else ""
     text = await start_held_deployment(asked)

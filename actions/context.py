@@ -27,6 +27,8 @@ from deploybot.pipeline.gate import Block, Check, blocks, why_closed
 from deploybot.pipeline.queue_gate import queue_check
 from deploybot.pipeline.request import Item, Request, at, reply_target
 from deploybot.pipeline.start import Ports
+from deploybot.pipeline import schedules
+from deploybot.domain.schedule_times import on_day, scheduled as scheduled_text
 from deploybot.domain.profiles import AssistantProfile, current_assistant_id, load_profiles
 from deploybot.adapters.slack import web_api
 from deploybot.adapters.slack.settings import SlackSettings
@@ -161,10 +163,21 @@ def audit_refused(user: str, app: Optional[str], environment: Optional[str], det
     permissions().audit(user, "deploy", "refused", app=app, environment=environment, detail=detail[:500])
 
 
+def schedule_deploy(request: Request, item: Item, clearance: Optional[Clearance]) -> str:
+    """The pipeline's schedule port (issue 24): a cleared request with a start_at is stored
+    (deploybot.pipeline.schedules), audited, and said; RequestRejected as Deployer.start would."""
+    row = schedules.store(database(), request, item, clearance, clearance_rules())
+    named = catalog().app(item.app)
+    what = f"Deploy {named.name if named else item.app} {item.version} to {request.environment}"
+    permissions().audit(request.requester, "schedule", "scheduled", app=item.app, environment=request.environment,
+                        detail=f"{what} on {on_day(request.start_at, time_zone())} ({row.id})"[:500])
+    return scheduled_text(what, request.start_at, time_zone())
+
+
 def pipeline_ports() -> Ports:
     return Ports(start=start_in_jenkins, check_requester=check_requester,
                  check_grant=lambda user, request: permissions().check_may_deploy(user, request),
-                 audit_refused=audit_refused)
+                 audit_refused=audit_refused, schedule=schedule_deploy)
 
 
 @lru_cache(maxsize=1)

@@ -13,8 +13,8 @@ from actions.context import (
     catalog, clearance_rules, deployment_store, entity_values, message_metadata, permissions, pipeline_ports,
     pipeline_request, profile, profiles, requester,
 )
-from actions import batches, queue, safeguards, why
-from actions.request_slots import REQUEST_SLOTS, check_requester_of, clear_request
+from actions import batches, queue, safeguards, schedules, why
+from actions.request_slots import REQUEST_SLOTS, START_SLOT, check_requester_of, clear_request
 from actions.held import held_request, what_is_held, withdraw_held
 from actions.guard import DeployBotAction, DeployBotFormValidation
 from actions.questions import (
@@ -26,7 +26,7 @@ from deploybot.rasa_glue import payloads
 from deploybot.policy import safeguard_messages as say
 from deploybot.policy.step_up import two_factor_required
 from deploybot.pipeline.progress import Passed, clearance_for
-from deploybot.pipeline.request import Item
+from deploybot.pipeline.request import Item, at
 from deploybot.pipeline.start import Started, start_item
 from deploybot.domain.deploy_request import (
     DeployRequest,
@@ -72,11 +72,13 @@ def several_named(tracker: Tracker) -> bool:
     return len(entity_values(tracker, "environment")) > 1 or (len(apps) <= 1 and len(versions) > 1)
 
 
-async def start_deployment(tracker: Tracker, request: DeployRequest, kind: str, asked_at: float) -> Tuple[str, bool]:
+async def start_deployment(tracker: Tracker, request: DeployRequest, kind: str, asked_at: float,
+                           start_at: Optional[float] = None) -> Tuple[str, bool]:
     """Through the pipeline's started stage, when it clears the request (the caller held it
     otherwise); what to tell the requester, and whether it was recorded (False: a lock or
-    another deployment stood in the way)."""
-    asked = pipeline_request(tracker, [Item(request.app, request.version, kind)], request.environment, asked_at)
+    another deployment stood in the way). With start_at, the started stage stores it instead."""
+    asked = pipeline_request(tracker, [Item(request.app, request.version, kind)], request.environment, asked_at,
+                             start_at=at(start_at) if start_at else None)
     item = asked.items[0]
     clearance = clearance_for(asked, item, Passed(safeguards.confirmed_how(tracker)), clearance_rules())
     outcome = await asyncio.to_thread(start_item, pipeline_ports(), asked, item, clearance)
@@ -110,8 +112,14 @@ class ActionStartDeploy(DeployBotAction):
             slot = "environment" if len(entity_values(tracker, "environment")) > 1 else "version"
             dispatcher.utter_message(text=messages.one_at_a_time(slot, entity_values(tracker, slot)))
             return events
+        start = schedules.start_said(tracker)  # "at 18:00", "after the freeze" (issue 24)
         if batches.is_batch(tracker):  # several apps: one question, a deployment each
+            if start[0].get("value") is not None:  # never now what was asked for later
+                dispatcher.utter_message(text=schedules.ONE_APP_AT_A_TIME)
+                return events
+
             return events + await batches.start(dispatcher, tracker)
+        events += start
         for slot in REQUEST_SLOTS:
             values = entity_values(tracker, slot)
             if values:
@@ -208,6 +216,9 @@ class ActionConfirmDeploy(DeployBotAction):
         try:
             check_requester_of(tracker)
             request = request_from_slots(tracker)
+            if tracker.get_slot(START_SLOT):  # a scheduled deploy (issue 24): the grant now; locks, busy and the gate at its time
+                await asyncio.to_thread(permissions().check_may_deploy, requester(tracker), request)
+                return await schedules.confirm(dispatcher, tracker, request)
             # Grant, lock, busy and the gate stage, said before the yes: one refusal naming every rule that blocks.
             await asyncio.to_thread(why.check_all, request, requester(tracker))
         except RequestRejected as rejection:
@@ -251,6 +262,8 @@ class ActionDeploy(DeployBotAction):
         pending = tracker.get_slot("pending_deploy")
         if isinstance(pending, dict) and pending.get("kind") == "batch":
             return await batches.deploy(dispatcher, tracker, pending)
+        if isinstance(pending, dict) and pending.get("schedule"):  # a scheduled deploy's last yes (issue 24)
+            return await schedules.last_yes(dispatcher, tracker, pending)
         try:
             request = pending_request(tracker)
             if request is not None:  # a grant may have been revoked since the question
@@ -277,11 +290,12 @@ class ActionDeploy(DeployBotAction):
             show_decision(dispatcher, tracker, "expired, nothing was deployed; asked again")
             return ask(dispatcher, tracker, request, kind, pending.get("question"), previous_fate="expired")
         # -- issue 14, production safeguards (actions/safeguards.py): a code and approvals before Jenkins --
-        held = await safeguards.hold_before_jenkins(dispatcher, tracker, request, kind, pending["asked_at"])
+        held = await safeguards.hold_before_jenkins(dispatcher, tracker, request, kind, pending["asked_at"],
+                                                    start_at=pending.get("start_at"))
         if held is not None:
             return held + close_pending(tracker, "confirmed") + clear_request()
         # -- end of issue 14's hook --
-        text, started = await start_deployment(tracker, request, kind, pending["asked_at"])
+        text, started = await start_deployment(tracker, request, kind, pending["asked_at"], pending.get("start_at"))
         # What the question now shows is what happened: confirmed and started, or not deployed and why.
         show_decision(dispatcher, tracker, f"confirmed: {messages.restate(request, catalog())}" if started
                       else f"not deployed: {text}")
@@ -302,6 +316,7 @@ class ActionDenyDeploy(DeployBotAction):
             await asyncio.to_thread(permissions().audit, requester(tracker), "deny", "refused", detail=not_an_answer)
             return []
         if tracker.get_slot("pending_deploy") or tracker.active_loop.get("name"):
+            await schedules.declined(tracker)  # a scheduled deploy's last question: it ends here (issue 24)
             dispatcher.utter_message(text=messages.CANCELLED)
             passed = await queue.declined(tracker)  # a "no" to "You're next" passes the turn on (issue 24)
             if passed:

@@ -73,10 +73,13 @@ def close_pending(tracker: Tracker, fate: str) -> Events:
 
 
 def ask(dispatcher: CollectingDispatcher, tracker: Tracker, request: Optional[DeployRequest], kind: str = "deploy",
-        question: Optional[str] = None, previous_fate: str = "replaced", batch: Optional[dict] = None) -> Events:
+        question: Optional[str] = None, previous_fate: str = "replaced", batch: Optional[dict] = None,
+        start_at: Optional[float] = None, schedule: Optional[str] = None) -> Events:
     """Asks the yes/no question for a complete request (kind: deploy, rollback or promotion),
     or for a batch of several apps (kind batch, request None, batch: {items, environment,
-    blocked, restatement}: actions/batches.py)."""
+    blocked, restatement}: actions/batches.py). A scheduled deploy (actions/schedules.py) is
+    asked with its start_at (epoch seconds) when it is scheduled, and at its time with the
+    id of its row (schedule) for the last yes."""
     previous = pending_question(tracker)
     if previous and previous_fate == "replaced":
         dispatcher.utter_message(text=messages.replaced_request(restated(previous)))
@@ -87,7 +90,8 @@ def ask(dispatcher: CollectingDispatcher, tracker: Tracker, request: Optional[De
     pending = {"app": request.app if request else None, "version": request.version if request else None,
                "environment": request.environment if request else batch["environment"],
                "asked_at": time.time(), "kind": kind, "question": question,
-               "request_id": request_id, "asked_in": asked_in(tracker), **(batch or {})}
+               "request_id": request_id, "asked_in": asked_in(tracker), **(batch or {}),
+               **({"start_at": start_at} if start_at else {}), **({"schedule": schedule} if schedule else {})}
     return events + [SlotSet("pending_deploy", pending)]
 
 

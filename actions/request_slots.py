@@ -9,11 +9,12 @@ from actions.context import message_metadata, requester
 from deploybot.policy.identity import check_requester
 
 REQUEST_SLOTS = ("app", "version", "environment")
+START_SLOT = "scheduled_start"  # when a scheduled deploy should start, as its message said (actions/schedules.py)
 BATCH_SLOT = "batch"  # {items: [{app, version, kind, promoted_from}], environment} while the request is filled in
 
 
 def clear_request() -> List[Dict[Text, Any]]:
-    return [SlotSet(slot, None) for slot in REQUEST_SLOTS + ("pending_deploy", "promoted_from", BATCH_SLOT)]
+    return [SlotSet(slot, None) for slot in REQUEST_SLOTS + ("pending_deploy", "promoted_from", BATCH_SLOT, START_SLOT)]
 
 
 def check_requester_of(tracker: Tracker) -> None:

@@ -39,23 +39,27 @@ def confirmed_how(tracker: Tracker, break_glass: Optional[str] = None) -> Confir
 
 
 async def hold_before_jenkins(dispatcher: CollectingDispatcher, tracker: Tracker, request: DeployRequest,
-                              kind: str, asked_at: float, break_glass: Optional[str] = None) -> Optional[Events]:
+                              kind: str, asked_at: float, break_glass: Optional[str] = None,
+                              start_at: Optional[float] = None) -> Optional[Events]:
     """None when the pipeline clears this deploy at once (the caller starts it); otherwise the
     events that hold it for a code or for approvals, or that drop it (no key, not enrolled,
-    locked) with the reason said. A break-glass deploy always needs a code."""
+    locked) with the reason said. A break-glass deploy always needs a code. A scheduled
+    deploy's start_at is held with it: after the code it is stored, not started."""
     asked = pipeline_request(tracker, [Item(request.app, request.version, kind)], request.environment, asked_at,
-                             break_glass_reason=break_glass)
+                             break_glass_reason=break_glass, start_at=at(start_at) if start_at else None)
     stage = next_stage(asked, asked.items[0], Passed(confirmed_how(tracker, break_glass)), clearance_rules())
     if isinstance(stage, Cleared):
         return None
     if isinstance(stage, NeedsApprovals):
         show_decision(dispatcher, tracker, f"confirmed: {messages.restate(request, catalog())}; waiting for approval")
         return await approvals.ask_for_approval(dispatcher, tracker, request, kind, asked_at,
-                                                asked.output_channel, asked.reply_to, second_factor=False)
+                                                asked.output_channel, asked.reply_to, second_factor=False,
+                                                start_at=asked.start_at)
     held = {
         "purpose": "deploy", "break_glass": break_glass, "app": request.app, "version": request.version,
         "environment": request.environment, "kind": kind, "requested_at": asked_at,
         "output_channel": asked.output_channel, "reply_to": asked.reply_to,
+        **({"start_at": start_at} if start_at else {}),
     }
     return await hold_for_code(dispatcher, tracker, messages.restate(request, catalog()),
                                {"app": request.app, "environment": request.environment}, held)
@@ -77,7 +81,8 @@ def held_request_of(tracker: Tracker, held: dict) -> Request:
     return Request(assistant=profile().id, environment=held["environment"], items=(item,),
                    requester=tracker.sender_id, conversation_id=tracker.sender_id,
                    output_channel=held.get("output_channel") or "rest", reply_to=held.get("reply_to"),
-                   requested_at=at(held["requested_at"]), break_glass_reason=held.get("break_glass"))
+                   requested_at=at(held["requested_at"]), break_glass_reason=held.get("break_glass"),
+                   start_at=at(held["start_at"]) if held.get("start_at") else None)
 
 
 async def start_held_deployment(held_request: Request) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from sanic import Sanic
 
-from deploybot.ledger import queries, queue_queries, web_params
+from deploybot.ledger import queries, queue_queries, schedule_queries, web_params
 from deploybot.ledger.freezes_now import freezes_now
 from deploybot.ledger.periods import period
 from deploybot.ledger.web_dashboard import dashboard_of, link, local, page_number
@@ -28,8 +28,9 @@ async def now_page(request):
     cells = await dashboard.read(queries.now_matrix, dashboard.apps, dashboard.environments, at)
     freezes = await dashboard.read(freezes_now, dashboard.catalog, at)  # issue 24
     queue = await dashboard.read(queue_queries.waiting)  # the deploy queue (issue 24)
+    scheduled = await dashboard.read(schedule_queries.waiting)   # issue 24: scheduled deploys
     return dashboard.render(request, "now.html", cells=cells, at=at, local=lambda m: local(m, zone), tz=tz, freezes=freezes,
-                            queue=queue)
+                            queue=queue, scheduled=scheduled)
 
 
 async def history_page(request):
@@ -53,11 +54,12 @@ async def deployment_page(request, deployment_id: int):
         found = await dashboard.read(queries.timeline, deployment_id)
     if found is None:
         return dashboard.render(request, "error.html", status=404, message=f"There is no deployment #{deployment_id}.")
+    schedule = await dashboard.read(schedule_queries.of_deployment, deployment_id)   # issue 24: from a schedule
     tz = dashboard.tz(request)
     zone = period(tz=tz).tz
     queued = await dashboard.read(queue_queries.from_queue, deployment_id)  # started by a queue turn (issue 24)
     return dashboard.render(request, "deployment.html", t=found, d=found.deployment, local=lambda m: local(m, zone),
-                            tz=tz, queued=queued)
+                            tz=tz, queued=queued, schedule=schedule)
 
 
 async def audit_page(request):

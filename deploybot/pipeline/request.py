@@ -30,6 +30,7 @@ class Request:
     via_build_system: Optional[str] = None
     break_glass_reason: Optional[str] = None
     batch_id: Optional[str] = None         # several apps confirmed with one yes (deploybot.domain.batch_store)
+    start_at: Optional[datetime] = None    # a scheduled deploy: cleared now, stored, started then (schedules.py)
 
     def deploy_request(self, item: Item) -> DeployRequest:
         return DeployRequest(item.app, item.version, self.environment)

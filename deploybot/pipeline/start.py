@@ -21,11 +21,19 @@ class Ports:
     check_requester: Callable[[str, str, Optional[str]], None]    # (user, channel, build system)
     check_grant: Callable[[str, DeployRequest], None]             # (user, request)
     audit_refused: Callable[[str, Optional[str], Optional[str], str], None]  # (user, app, environment, detail)
+    # A scheduled deploy's cleared request is stored here instead of started (deploybot.pipeline.
+    # schedules.store): what to say, or RequestRejected. None: this bot schedules nothing.
+    schedule: Optional[Callable[[Request, Item, Optional[Clearance]], str]] = None
 
 
 @dataclass(frozen=True)
 class Started:
     text: str
+
+
+@dataclass(frozen=True)
+class Scheduled(Started):
+    """Cleared, and stored to start at its time (request.start_at) after one last yes."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +68,14 @@ def why_not_allowed(ports: Ports, request: Request, item: Item, channel: Optiona
 
 def start_item(ports: Ports, request: Request, item: Item, clearance: Optional[Clearance], audit_as: str = "") -> Union[Started, Refused]:
     """Records and triggers the item's deployment; a refusal (a lock, another deployment, the
-    door) is audited with `audit_as` before its reason."""
+    door) is audited with `audit_as` before its reason. A scheduled request (start_at) that the
+    pipeline cleared is stored instead: the one branch of the started stage, so the code and
+    approvals paths that lead here stay the same for it."""
     try:
+        if request.start_at is not None:
+            if ports.schedule is None:
+                raise RequestRejected("I can't schedule deploys here. Nothing was scheduled.")
+            return Scheduled(ports.schedule(request, item, clearance))
         return Started(ports.start(new_deployment(request, item, clearance), clearance))
     except RequestRejected as refusal:
         ports.audit_refused(request.requester, item.app, request.environment, f"{audit_as}{refusal}")

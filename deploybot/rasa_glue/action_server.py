@@ -15,6 +15,7 @@ import hmac
 import logging
 import os
 import sys
+from datetime import timedelta
 
 from rasa_sdk.endpoint import create_app
 from sanic import response
@@ -33,6 +34,7 @@ from deploybot.storage.database import var_dir
 from deploybot.domain.freeze_file import FreezeFileError
 from deploybot.domain.lock_expiry import LockExpiryAnnouncer
 from deploybot.domain.deploy_queue import QueueTurns
+from deploybot.delivery.schedule_announcer import ScheduleAnnouncer
 from deploybot.delivery.watcher import LOST_AFTER_SECONDS, Watcher
 
 PUSH_TOKEN_ENV = "DEPLOYBOT_JENKINS_PUSH_TOKEN"
@@ -83,6 +85,13 @@ def make_queue_turns() -> QueueTurns:
                       may_deploy=lambda user, app: permissions().may_deploy(user, app), poll_seconds=profile().poll_seconds)
 
 
+def make_schedule_announcer() -> ScheduleAnnouncer:
+    """Scheduled deploys at their time (issue 24): polled as often as the builds."""
+    return ScheduleAnnouncer(deployment_store().db, rasa_urls(profiles()), os.environ.get("DEPLOYBOT_API_TOKEN"),
+                             profile().id, timedelta(seconds=profile().confirmation_timeout_seconds),
+                             poll_seconds=profile().poll_seconds)
+
+
 def same_secret(given: str, expected: str) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
@@ -104,6 +113,7 @@ def build_app(actions_token: str):
         app.add_task(watch_approvals())  # four-eyes approvals expire (issue 14)
         app.add_task(make_lock_expiry_announcer().run())
         app.add_task(make_queue_turns().run())  # "you're next" (issue 24)
+        app.add_task(make_schedule_announcer().run())  # scheduled deploys at their time (issue 24)
 
     @app.post("/jenkins/notifications")
     async def jenkins_notification(request):

@@ -272,6 +272,7 @@ class ApprovalRequest(Base):
     decided_at = Column(DateTime(timezone=True))
     told_at = Column(DateTime(timezone=True))          # when the requester was told the outcome
     batch_id = Column(String(64))                      # one app of a batch (0011): it starts into that batch
+    start_at = Column(DateTime(timezone=True))         # a scheduled deploy (0016): once approved, it is stored to start then
 
 
 class SpentSignInToken(Base):
@@ -345,3 +346,35 @@ class QueueEntry(Base):
     ended_at = Column(DateTime(timezone=True))
     told_at = Column(DateTime(timezone=True))               # a skipped person was told (once)
     deployment_id = Column(Integer, ForeignKey("deployments.id"))  # the turn's yes started it
+
+
+class ScheduledDeploy(Base):
+    """A deploy confirmed now to start later (deploybot.pipeline.schedules, 0016): the request,
+    the safeguards it passed when it was confirmed (the code, the approvals), and its state.
+    States: scheduled → asked (the last yes asked for) → started, or cancelled | expired | refused."""
+
+    __tablename__ = "scheduled_deploys"
+    __table_args__ = (Index("ix_scheduled_deploys_state_run_at", "state", "run_at"),)
+
+    id = Column(String(64), primary_key=True)
+    assistant = Column(String(32), nullable=False)
+    app = Column(String(APP_ID), nullable=False)
+    version = Column(String(64), nullable=False)
+    environment = Column(String(32), nullable=False)
+    kind = Column(String(16), nullable=False)
+    requested_by = Column(String(USER_ID), nullable=False)
+    conversation_id = Column(String(255), nullable=False)   # the requester's: the last yes is asked there
+    output_channel = Column(String(32), nullable=False)
+    reply_to = Column(Text)                                 # JSON: Slack channel and thread of the request
+    run_at = Column(DateTime(timezone=True), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    confirmed = Column(String(64), nullable=False)          # how it was confirmed (Confirmed's name)
+    second_factor = Column(Boolean, nullable=False, default=False)
+    approved_by = Column(Text, nullable=False, default="")  # comma-separated ids
+    state = Column(String(16), nullable=False)
+    sent_at = Column(DateTime(timezone=True))               # the last trigger sent for it (resent after a while)
+    asked_at = Column(DateTime(timezone=True))              # when the last yes was asked for
+    ended_at = Column(DateTime(timezone=True))
+    ended_by = Column(String(USER_ID))                      # who cancelled it
+    outcome = Column(Text)                                  # why it ended as it did
+    deployment_id = Column(Integer)                         # the deployment it started
