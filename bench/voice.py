@@ -45,13 +45,15 @@ NOT_COMMANDS = [
 ]
 VOICES = [("en-us", 160), ("en-gb", 150), ("en-us+f3", 170), ("en-gb+m3", 140)]
 NOISES = [0.0, 0.03]
-YES_WORDS = {"yes", "yeah", "yep", "yes please", "yes go ahead", "go ahead", "do it", "confirm", "yes do it"}
+YES_WORDS = {"yeah please", "yep please", "yes", "yeah", "yep", "yes please", "yes go ahead", "go ahead", "do it", "confirm", "yes do it"}
 
 
 def kind_of(text: str) -> str:
     words = text.split()
     while words and words[0] in ("marvin", "bender", "hey", "ok", "please"):
         words = words[1:]
+    if words[-1:] == ["please"] and len(words) > 1:  # "yep please": the grammar allows a trailing please
+        words = words[:-1]
     text = " ".join(words)
     if text in YES_WORDS:
         return "yes"

@@ -57,3 +57,54 @@ def test_garbage_audio_is_not_acted_on(marvin, stack):
         assert answer["replies"][0].endswith("Say it again, or type it.")
     assert marvin.said("voice-carol") == []
     nothing_deployed(stack, requested_by="voice-carol")
+
+
+DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
+
+
+def spoken_code_read_back(bender, code, person):
+    """Says the code until the read-back holds exactly it (a misheard code is said again, as a
+    person would; it costs no try); returns the recording that was read back right."""
+    for speed in (160, 130, 190, 145):
+        wav = spoken_wav(" ".join(DIGIT_WORDS[int(d)] for d in code), speed=speed)
+        status, answer = say(bender, wav, person=person)
+        assert status == 200, answer
+        if answer["replies"] == [f"I heard the code {' '.join(code)}. Say yes to send it, or say the code again, "
+                                 "or type it."]:
+            return wav
+    raise AssertionError(f"the code {code} was never read back right")
+
+
+def test_a_spoken_code_is_read_back_and_a_replayed_recording_of_it_is_refused(safeguarded):
+    from tests.safeguards import enrol, next_code
+    from tests.support import ADMIN
+
+    bender, person = safeguarded.bots["bender"], "voice-alice"
+    app = enrol(bender, person)
+    [granted] = bender.texts(ADMIN, f"@bender auth {person} cms")
+    assert " may now deploy " in granted, granted
+    request = spoken_wav("bender deploy c m s one point zero point two")  # production: Bender's default
+    status, answer = say(bender, request, person=person)
+    assert answer["replies"] == ["Deploy Content Management System 1.0.2 to production? (yes/no)"], answer
+    yes = spoken_wav("yes")
+    status, answer = say(bender, yes, person=person)
+    assert answer["replies"][0].startswith("Deploy Content Management System 1.0.2 to production needs your second factor"), answer
+    code = next_code(app)
+    recording = spoken_code_read_back(bender, code, person)
+    assert [d for d in deployments(safeguarded, requested_by=person) if d.state == "succeeded"] == []
+    status, answer = say(bender, yes, person=person)  # the spoken yes sends the held code
+    assert answer["replies"][0].startswith("OK, deploying Content Management System 1.0.2 to production"), answer
+    bender.wait_for(person, "Content Management System: deployed version 1.0.2 to production in ")
+
+    # The same recordings replayed on a new request: the code counts once.
+    status, answer = say(bender, request, person=person)
+    assert answer["replies"][-1].endswith("(yes/no)"), answer
+    say(bender, yes, person=person)
+    since = last_audit_id(safeguarded)
+    status, answer = say(bender, recording, person=person)
+    assert answer["replies"] == [f"I heard the code {' '.join(code)}. Say yes to send it, or say the code again, "
+                                 "or type it."]
+    status, answer = say(bender, yes, person=person)
+    assert answer["replies"][0].startswith("That code was used already"), answer
+    refused(safeguarded, "two_factor", since, actor=person, containing="code replayed")
+    assert len([d for d in deployments(safeguarded, requested_by=person) if d.state == "succeeded"]) == 1
