@@ -78,6 +78,7 @@ test: $(MODEL) validate test-conversations services
 # 20 minutes on 2 cores). Not part of `make test`.
 bench: $(MODEL)
 	$(PY) -m bench.run
+	$(PY) -m bench.voice
 
 lock: $(VENV)/.installed
 	( sed -n '1,2p' requirements.lock; $(BIN)/pip freeze --exclude-editable | sort -f ) > requirements.lock.new

@@ -50,6 +50,7 @@ class TokenGate:
         self.channel = channel
         self.token = os.environ.get(API_TOKEN_ENV, "")
         profile = load_profiles()[current_assistant_id()]
+        self.profile_id = profile.id
         self.enabled = profile.channel_enabled(channel)
         self.slack_ids_allowed = profile.token_senders_may_be_slack_ids
         self.bot_name = profile.name
@@ -90,6 +91,21 @@ class TokenGate:
             await asyncio.to_thread(self.audit_log.audit, claimed, "typed_intent", "refused",
                                     detail=f"read as plain text: {message[:200]}")
         return None
+
+    async def token_refusal(self, request: Request) -> Optional[response.HTTPResponse]:
+        """For channels whose sender is not in the body (channels/voice.py): only the switch and
+        the token."""
+        if not self.enabled:
+            return response.json({"error": f"The {self.channel} channel is switched off for {self.bot_name}."},
+                                 status=HTTPStatus.NOT_FOUND)
+        if not same_secret(token_of(request.args, request.headers), self.token):
+            await self._audit("no valid API token", None, request)
+            return response.json({"error": "A valid API token is required (Authorization: Bearer <token>)."},
+                                 status=HTTPStatus.UNAUTHORIZED)
+        return None
+
+    async def audit_refusal(self, why: str, claimed: Any, request: Request) -> None:
+        await self._audit(why, claimed, request)
 
     async def _audit(self, why: str, claimed: Any, request: Request) -> None:
         detail = f"{self.channel} request refused: {why} (from {request.ip}, claimed sender {str(claimed)[:80]!r})"

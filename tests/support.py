@@ -30,6 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "deploybot.tar.gz"
 # Each bot's API token (<BOT>_API_TOKEN): its Rasa HTTP API and its REST and callback channels.
 TOKENS = {"marvin": "marvin-test-token-not-secret", "bender": "bender-test-token-not-secret"}
+# Voice devices (channels/voice.py): each token is one person's (<BOT>_VOICE_DEVICES).
+VOICE_DEVICES = {"voice-alice": "alice-voice-device-token-not-secret", "voice-bob": "bob-voice-device-token-not-secret",
+                 "voice-carol": "carol-voice-device-token-not-secret"}
 CHAT_KEY = "chat-key-not-secret"  # what the bots' posts into the terminal chat carry
 TWO_FACTOR_KEY = "x4MqCrB0rRZ4i2PAnd6d5BhN1bQ2qK1tLZ0qgk5S9bE="  # a Fernet key for the test stacks only
 # Admins of the test stack (DEPLOYBOT_ADMINS), in addition to the profile's.
@@ -241,6 +244,7 @@ def _start_stack(var_dir: Path, settings: Mapping[str, str], startup_timeout: fl
     ports = {name: [free_port() for _ in range(replicas if name in REPLICATED else 1)] for name in PORT_VARIABLES}
     env = {**os.environ, **{k: ",".join(map(str, v)) for k, v in ports.items()},
            **{f"{bot.upper()}_API_TOKEN": token for bot, token in TOKENS.items()}, "DEPLOYBOT_CALLBACK_KEY": CHAT_KEY,
+           **{f"{bot.upper()}_VOICE_DEVICES": ",".join(f"{p}:{t}" for p, t in VOICE_DEVICES.items()) for bot in TOKENS},
            "DEPLOYBOT_VAR_DIR": str(var_dir), "RASA_TELEMETRY_ENABLED": "false", "DEPLOYBOT_ADMINS": ADMIN,
            # Two-factor (issue 14): a key, and Bender's codes off unless a test's settings ask for them.
            "DEPLOYBOT_SECRET_KEY": TWO_FACTOR_KEY, "BENDER_TWO_FACTOR": "off",

@@ -9,7 +9,9 @@ a small HTTP receiver here, so they appear as they arrive.
 Production successes posted to the management channel show up too, marked with the
 channel's name (the management view; see deploybot.delivery.notifier).
 
-Commands: /user NAME switches who you are, /quit (or Ctrl-D) leaves.
+Commands: /user NAME switches who you are, /say FILE.wav sends a recording (16 kHz mono WAV;
+what was understood is shown first), /listen records from a microphone if there is one
+(docs/voice.md), /quit (or Ctrl-D) leaves.
 
 `make run` starts the bots and this chat together. To chat with bots that `make serve`
 already runs: python -m deploybot.adapters.terminal_chat [--user NAME], with each bot's API token in
@@ -29,6 +31,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Mapping, Optional, Tuple
 
+from deploybot.adapters.voice.chat_commands import is_voice_command, voice_line
 from deploybot.policy.identity import same_secret
 from deploybot.domain.profiles import AssistantProfile, load_profiles
 
@@ -146,7 +149,7 @@ def run_chat(profiles: Mapping[str, AssistantProfile], callback_port: int, token
     printer.say(
         f"\nYou are {user}, in a channel with {bots}.\n"
         f"Start a line with a bot's name to talk to it; other lines go to the last bot addressed. "
-        f"/user NAME switches user, /quit leaves.\n"
+        f"/user NAME switches user, /say FILE.wav speaks a recording, /quit leaves.\n"
     )
     try:
         while True:
@@ -163,6 +166,11 @@ def run_chat(profiles: Mapping[str, AssistantProfile], callback_port: int, token
                 user = line[len("/user"):].strip() or user
                 printer.say(f"(you are now {user})")
                 continue
+            if is_voice_command(line):
+                shown, line = voice_line(line, [p.name for p in profiles.values()])
+                printer.say(shown)
+                if line is None:
+                    continue
             last_bot = route(line, last_bot, names)
             if last_bot is None:
                 printer.say(f"(start with a bot's name: {' or '.join(p.name for p in profiles.values())})")
