@@ -182,3 +182,48 @@ def test_freezes_in_the_terminal_chat(frozen, bender):
         assert chat.process.wait(timeout=10) == 0
     finally:
         chat.process.kill()
+
+
+def test_a_scheduled_deploy_that_finds_a_freeze_at_its_time_starts_nothing(frozen, bender):
+    """Scheduled while production was open (the code given then), frozen since: at its time the
+    gate refuses with the freeze, and nothing starts (issue 24's schedules and freezes together)."""
+    from tests.integration.test_scheduled_deploys import make_due, rows
+
+    user = new_user_id()
+    app = enrol(bender, user)
+    grant(bender, user, "intranet")
+    assert bender.texts(user, "@bender deploy intranet 5.1.0 tomorrow at 07:00")[0].endswith("(yes/no)")
+    bender.texts(user, "yes")
+    assert bender.texts(user, next_code(app))[0].startswith("Scheduled: ")
+    bender.texts(ADMIN, "freeze intranet on production from 00:00 today until tomorrow 23:00: security audit")
+    since = last_audit_id(frozen)
+    make_due(frozen.database_url(), user)
+    [said] = bender.wait_for(user, "It's time for your scheduled Deploy Intranet Portal 5.1.0 to production, but I can't: ")
+    assert "security audit" in said and said.endswith("Nothing was deployed."), said
+    nothing_deployed(frozen, requested_by=user)
+    [row] = rows(frozen.database_url(), user)
+    assert row.state == "refused"
+    assert [e.outcome for e in audit_entries(frozen, user, "schedule", since)] == ["refused"]
+    bender.texts(ADMIN, "lift the freeze on intranet in production")
+
+
+def test_why_cant_i_names_the_freeze_the_lock_and_the_queue_with_when_they_open(frozen, bender):
+    """"why can't I?" over the gate's own rules: a freeze from freezes.yml on Bender; a lock and
+    someone waiting ahead in the queue on Marvin."""
+    user = new_user_id()
+    grant(bender, user, "billing")
+    [answer] = bender.texts(user, "why can't I deploy billing?")
+    assert answer.startswith("You can't deploy Billing Service to production now"), answer
+    assert re.search(rf"freeze: month-end closing .*\(until {BILLING_ENDS:%a %Y-%m-%d %H:%M} [A-Z]{{3,4}}\)", answer), answer
+
+    marvin, waiting, asking = frozen.bots["marvin"], new_user_id(), new_user_id()
+    marvin.texts(ADMIN, "lock search on staging: load test")
+    refusal, offer = marvin.texts(waiting, "deploy search 2.0.0")
+    assert "locked" in refusal and offer.startswith("You can wait your turn"), (refusal, offer)
+    assert marvin.texts(waiting, "queue me")[0].startswith("You're 1st in the queue for search on staging")
+    [answer] = marvin.texts(asking, "why can't I deploy search?")
+    assert "lock: " in answer and "load test" in answer, answer
+    assert f"queue: {waiting} is next for search on staging" in answer, answer
+    nothing_deployed(frozen, requested_by=asking)
+    marvin.texts(waiting, "leave the queue")
+    marvin.texts(ADMIN, "unlock search on staging")
