@@ -14,19 +14,15 @@ and people wondered why things changed: here a turn only ever asks.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import urllib.error
-import urllib.parse
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 from sqlalchemy import select, update
 
+from deploybot.domain.conversation_triggers import every, trigger_intent
 from deploybot.domain.deployments import active_key, now, utc
 from deploybot.domain.lock_expiry import lift_expired
 from deploybot.domain.locks import covering_locks
@@ -171,14 +167,7 @@ class QueueTurns:
     timeout: float = 30.0
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        rounds = ThreadPoolExecutor(max_workers=1, thread_name_prefix="queue-turns")
-        while True:
-            try:
-                await loop.run_in_executor(rounds, self.round)
-            except Exception:  # never let one bad round stop it
-                log.exception("queue round failed")
-            await asyncio.sleep(self.poll_seconds)
+        await every(self.poll_seconds, self.round, "queue-turns")
 
     def round(self, moment: Optional[datetime] = None) -> None:
         moment = moment or now()
@@ -281,17 +270,5 @@ class QueueTurns:
             return due
 
     def send(self, row: QueueEntry) -> bool:
-        conversation = urllib.parse.quote(row.conversation_id, safe="")
-        query = {"output_channel": row.output_channel or "rest"}
-        if self.token:
-            query["token"] = self.token
-        url = f"{self.rasa_urls[self.assistant]}/conversations/{conversation}/trigger_intent?{urllib.parse.urlencode(query)}"
-        body = {"name": QUEUE_TURN_INTENT, "entities": {"queue_turn": str(row.id)}}
-        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                         headers={"Content-Type": "application/json"})
-        try:
-            urllib.request.urlopen(request, timeout=self.timeout).close()
-        except (urllib.error.URLError, OSError) as error:
-            log.warning("could not say queue turn %s: %s", row.id, error)
-            return False
-        return True
+        return trigger_intent(self.rasa_urls[self.assistant], self.token, row.conversation_id, row.output_channel,
+                              QUEUE_TURN_INTENT, {"queue_turn": str(row.id)}, self.timeout)

@@ -12,13 +12,6 @@
 """
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-import urllib.error
-import urllib.parse
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import List, Mapping, Optional
@@ -26,11 +19,11 @@ from typing import List, Mapping, Optional
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from deploybot.domain.conversation_triggers import every, trigger_intent
 from deploybot.domain.deployments import now, utc
 from deploybot.storage.database import Database
 from deploybot.storage.models import LiftedLock, Lock
 
-log = logging.getLogger(__name__)
 LOCK_EXPIRED_INTENT = "EXTERNAL_lock_expired"
 RESEND_AFTER = timedelta(seconds=30)   # a send that was not said (Rasa or the actions down) is retried
 GIVE_UP_AFTER = timedelta(days=1)      # an announcement nobody could hear for a day is not sent any more
@@ -75,14 +68,7 @@ class LockExpiryAnnouncer:
     timeout: float = 30.0
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        rounds = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lock-expiry")
-        while True:
-            try:
-                await loop.run_in_executor(rounds, self.round)
-            except Exception:  # never let one bad round stop it
-                log.exception("lock expiry round failed")
-            await asyncio.sleep(self.poll_seconds)
+        await every(self.poll_seconds, self.round, "lock-expiry")
 
     def round(self) -> None:
         moment = now()
@@ -105,18 +91,6 @@ class LockExpiryAnnouncer:
             return due
 
     def send(self, row: LiftedLock) -> bool:
-        conversation = urllib.parse.quote(row.conversation_id, safe="")
-        query = {"output_channel": row.output_channel or "rest"}
-        if self.token:
-            query["token"] = self.token
-        url = f"{self.rasa_urls[self.assistant]}/conversations/{conversation}/trigger_intent?{urllib.parse.urlencode(query)}"
-        body = {"name": LOCK_EXPIRED_INTENT, "entities": {"lock": str(row.id)}}
-        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                         headers={"Content-Type": "application/json"})
-        try:
-            urllib.request.urlopen(request, timeout=self.timeout).close()
-        except (urllib.error.URLError, OSError) as error:
-            log.warning("could not say that lock %s was lifted: %s", row.lock_id, error)
-            return False
-        return True
+        return trigger_intent(self.rasa_urls[self.assistant], self.token, row.conversation_id, row.output_channel,
+                              LOCK_EXPIRED_INTENT, {"lock": str(row.id)}, self.timeout)
 

@@ -42,9 +42,8 @@ def test_a_queue_of_three_with_one_not_answering(stack, marvin):
     assert marvin.texts(first, "deploy crm 2.0.0") == ["Deploy Customer Relationship Management 2.0.0 to staging? (yes/no)"]
     marvin.texts(first, "yes")
 
-    # b: asked, says yes, and the start finds crm busy: the refusal offers the queue.
-    marvin.texts(b, "deploy crm 2.0.1")
-    replies = marvin.say(b, "yes")
+    # b: crm is busy, said before the question (every rule that blocks), and the refusal offers the queue.
+    replies = marvin.say(b, "deploy crm 2.0.1")
     busy, offer = (r.get("text") for r in replies)
     assert busy.startswith("crm is already being deployed to staging by ") and offer == OFFER.format(app="crm")
     assert [button["title"] for button in replies[1]["buttons"]] == ["Queue me"]
@@ -53,7 +52,9 @@ def test_a_queue_of_three_with_one_not_answering(stack, marvin):
 
     # c and d: refused before the question, b is ahead; "queue me for staging" queues that request.
     refusal, offer = marvin.texts(c, "deploy crm 2.0.2")
-    assert refusal.startswith("I can't deploy Customer Relationship Management to staging now. queue: ") and f"{b} is next" in refusal
+    # every rule that blocks: crm is busy, and b is ahead in its queue
+    assert refusal.startswith("I can't deploy Customer Relationship Management to staging now. busy: ") \
+        and f"; queue: {b} is next for crm on staging" in refusal, refusal
     assert offer == OFFER.format(app="crm")
     assert marvin.texts(c, "queue me for staging")[0].startswith(f"You're 2nd in the queue for crm on staging, after {b}.")
     marvin.texts(d, "deploy crm 2.0.3")
