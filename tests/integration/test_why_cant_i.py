@@ -59,7 +59,8 @@ def test_a_lock_that_expires_says_when_it_opens_and_the_deploy_is_refused_in_the
     assert answer.endswith(f": the db migration (until {day} {until} {ZONE_NAME})"), answer
     # Alone, the lock refuses in its own words, as before the gate; audited once.
     since = last_audit_id(why)
-    [refusal] = bender.texts(user, "deploy shop 3.2.1")
+    refusal, offer = bender.texts(user, "deploy shop 3.2.1")
+    assert offer.startswith("You can wait your turn")  # the queue (issue 24)
     assert refusal.startswith(f"No: shop on production is locked by {ADMIN} since ") and f"until {until} {ZONE_NAME}" in refusal
     assert len(refused(why, "deploy", since, actor=user, containing="is locked by")) == 1
     assert bender.texts(ADMIN, "unlock shop on production") == ["Unlocked shop on production: deployments are allowed again."]
@@ -77,7 +78,8 @@ def test_another_deployment_under_way_is_busy_and_said_before_the_question(marvi
                             rf"• busy: crm is already being deployed to staging by {first} \(version 1\.4\.0, build #\d+,"
                             r" started \d+ sec ago\)", answer), answer
         # The refusal comes before the question now, in the same words.
-        [refusal] = marvin.texts(second, "deploy crm 1.5.0")
+        refusal, offer = marvin.texts(second, "deploy crm 1.5.0")
+        assert offer.startswith("You can wait your turn")  # the queue (issue 24)
         assert refusal.startswith(f"crm is already being deployed to staging by {first} (version 1.4.0, build #"), refusal
         nothing_deployed(why, requested_by=second)
     finally:
