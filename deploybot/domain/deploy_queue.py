@@ -255,19 +255,25 @@ class QueueTurns:
         return active is None and not covering_locks(session, environment, app)
 
     def due(self, moment: datetime) -> List[QueueEntry]:
-        """Turns not yet asked, and skips not yet told, each sent at most once per RESEND_AFTER."""
+        """Turns not yet asked, and skips not yet told, each sent at most once per RESEND_AFTER,
+        and by one replica: each row is claimed by a conditional UPDATE of its sent_at in a
+        transaction of its own (a write first, so SQLite and PostgreSQL both let one win)."""
         with self.db.transaction() as session:
             rows = self._mine(session, QueueEntry.state.in_(("offered", "expired", "dropped")))
             due = [row for row in rows
                    if (row.asked_at is None if row.state == "offered" else
                        row.told_at is None and utc(row.ended_at) > moment - GIVE_UP_AFTER)
                    and (row.sent_at is None or utc(row.sent_at) < moment - RESEND_AFTER)]
-            for row in due:
-                row.sent_at = moment
-            session.flush()
-            for row in due:
-                session.expunge(row)
-            return due
+        return [row for row in due if self._claim(row, moment)]
+
+    def _claim(self, row: QueueEntry, moment: datetime) -> bool:
+        unsent = QueueEntry.sent_at.is_(None) if row.sent_at is None else QueueEntry.sent_at == row.sent_at
+        with self.db.transaction() as session:
+            claimed = session.execute(update(QueueEntry).where(QueueEntry.id == row.id, unsent)
+                                      .values(sent_at=moment)).rowcount == 1
+        if claimed:
+            row.sent_at = moment
+        return claimed
 
     def send(self, row: QueueEntry) -> bool:
         return trigger_intent(self.rasa_urls[self.assistant], self.token, row.conversation_id, row.output_channel,
