@@ -96,7 +96,12 @@ def deploy(store, client, app="cms", version="1.4.2", user="alice") -> Tuple[int
     return record.id, reply
 
 
-def rounds_until(watcher: Watcher, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+# Waits return as soon as their condition holds; the bound is only for a test that would hang.
+# 5 s was too short at the end of a clean-clone `make test` (a build not yet running in time).
+WAIT_SECONDS = 30.0
+
+
+def rounds_until(watcher: Watcher, condition: Callable[[], bool], timeout: float = WAIT_SECONDS) -> None:
     deadline = time.monotonic() + timeout
     while True:
         watcher.round()
@@ -106,7 +111,7 @@ def rounds_until(watcher: Watcher, condition: Callable[[], bool], timeout: float
         time.sleep(0.05)
 
 
-def jenkins_has(emulator, wanted: Callable[[dict], object], timeout: float = 5.0) -> None:
+def jenkins_has(emulator, wanted: Callable[[dict], object], timeout: float = WAIT_SECONDS) -> None:
     """Waits until the emulator records a build request (or build) like that."""
     deadline = time.monotonic() + timeout
     while not any(wanted(build) for build in control(emulator, "GET", "/builds")):
