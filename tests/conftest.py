@@ -52,3 +52,13 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if {"stack", "safeguarded"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.stack)
+
+
+@pytest.fixture
+def speech_tools() -> None:
+    """The voice tests' synthetic speech needs espeak-ng and sox: missing, the test fails."""
+    import shutil
+
+    missing = [tool for tool in ("espeak-ng", "sox") if not shutil.which(tool)]
+    if missing:
+        pytest.fail(f"{' and '.join(missing)} missing: run scripts/ensure-services (make test does)")

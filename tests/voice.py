@@ -2,7 +2,6 @@
 16 kHz mono 16-bit and mixes in noise. Nothing is downloaded; every clip is made on the spot."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -10,8 +9,9 @@ from typing import Optional
 
 import pytest
 
-needs_speech_tools = pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("sox")),
-                                        reason="espeak-ng and sox (scripts/ensure-services) make the synthetic speech")
+# espeak-ng and sox make the synthetic speech; `make test` installs them (scripts/ensure-services).
+# Missing, the voice tests fail (the `speech_tools` fixture in tests/conftest.py), never skip.
+needs_speech_tools = pytest.mark.usefixtures("speech_tools")
 
 
 def spoken_wav(text: str, voice: str = "en-us", speed: int = 160, noise: float = 0.0, reverse: bool = False) -> bytes:
